@@ -1,0 +1,22 @@
+//! sheen-dsp: signal processors and their building blocks on planar `f64`
+//! blocks. Nothing here knows about files; everything here is deterministic
+//! and gives the same result for any partition of the signal into blocks.
+//!
+//! Shared foundations (one place for each concept):
+//! - [`processor`]: the [`Processor`] life cycle (`prepare / process / reset`,
+//!   latency) and [`PlanarMut`], an allocation-free planar block view;
+//! - [`biquad`]: the one second-order section with `f64` state and the RBJ
+//!   "Audio EQ Cookbook" designs;
+//! - [`smooth`]: the one parameter smoother;
+//! - [`oversample`]: the one polyphase windowed-sinc interpolator (true peak,
+//!   limiter, saturation);
+//! - [`units`]: dB / linear conversions.
+
+pub mod biquad;
+pub mod oversample;
+pub mod processor;
+pub mod smooth;
+pub mod units;
+
+pub use processor::{PlanarMut, Processor, MAX_CHANNELS};
+pub use units::{db_to_gain, gain_to_db};

@@ -1,0 +1,1 @@
+//! sheen-io (being written).

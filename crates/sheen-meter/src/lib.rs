@@ -1,0 +1,1 @@
+//! sheen-meter (being written).

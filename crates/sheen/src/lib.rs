@@ -1,0 +1,1 @@
+//! sheen engine (being written).
