@@ -1,0 +1,1 @@
+//! sheen-fx (being written).
