@@ -72,7 +72,7 @@ impl Upsampler {
     /// length per phase (12 gives BS.1770-4's 48-tap 4× filter length; 16 is
     /// the default quality), for `channels` ≤ [`MAX_CHANNELS`].
     pub fn new(factor: usize, taps_per_phase: usize, channels: usize) -> Self {
-        assert!(factor >= 1 && factor <= 16 && channels <= MAX_CHANNELS);
+        assert!((1..=16).contains(&factor) && channels <= MAX_CHANNELS);
         assert!(
             taps_per_phase >= 2 && taps_per_phase % 2 == 0,
             "taps per phase must be even"

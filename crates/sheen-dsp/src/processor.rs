@@ -57,7 +57,7 @@ impl<'a> PlanarMut<'a> {
     }
 
     /// The channels as the slice of slices [`Processor::process`] takes.
-    pub fn as_mut(&mut self) -> &mut [&'a mut [f64]] {
+    pub fn channels(&mut self) -> &mut [&'a mut [f64]] {
         &mut self.chans[..self.n]
     }
 }
@@ -70,7 +70,7 @@ pub fn process_in_blocks(p: &mut dyn Processor, bufs: &mut [Vec<f64>], block: us
     let mut start = 0;
     while start < len {
         let end = (start + block).min(len);
-        p.process(PlanarMut::new(bufs, start..end).as_mut());
+        p.process(PlanarMut::new(bufs, start..end).channels());
         start = end;
     }
 }
@@ -96,7 +96,7 @@ mod tests {
     fn planar_view_covers_range() {
         let mut bufs = vec![vec![1.0; 10], vec![2.0; 10]];
         let mut g = Gain(2.0);
-        g.process(PlanarMut::new(&mut bufs, 2..5).as_mut());
+        g.process(PlanarMut::new(&mut bufs, 2..5).channels());
         assert_eq!(bufs[0][1], 1.0);
         assert_eq!(bufs[0][2], 2.0);
         assert_eq!(bufs[1][4], 4.0);
