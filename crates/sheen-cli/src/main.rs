@@ -1,1 +1,46 @@
-fn main() {}
+//! The `sheen` command-line tool: analyze, demo (and, as they land, master,
+//! mix, automix, album).
+//!
+//! Errors are printed as one line, `sheen: error: <file>: <problem>`, with a
+//! non-zero exit status; no partial output is left behind.
+
+mod analyze;
+mod demo;
+mod progress;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// sheen: mix stems and master songs, measured and explained.
+#[derive(Parser)]
+#[command(name = "sheen", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Measure loudness (BS.1770-4 / EBU R128), peaks and levels of audio files.
+    Analyze(analyze::Args),
+    /// Run sheen on built-in material and print what it measured.
+    Demo(demo::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(a) => analyze::run(a),
+        Command::Demo(a) => demo::run(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the chain of causes joined, the file named by the
+            // innermost error.
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("sheen: error: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}

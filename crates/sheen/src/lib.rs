@@ -1,1 +1,11 @@
-//! sheen engine (being written).
+//! sheen engine: turns measurements into reports and documents (analysis
+//! reports, mastering chains, mixing sessions) and renders them.
+//!
+//! Layering: `sheen-io` reads and writes files, `sheen-meter` measures,
+//! `sheen-dsp` / `sheen-fx` process; this crate joins them.
+
+pub mod analysis;
+pub mod demo;
+pub mod error;
+
+pub use error::Error;

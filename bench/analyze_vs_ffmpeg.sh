@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmark: `sheen analyze` against `ffmpeg -af ebur128=peak=true` on the
+# same files, in one run (issue "Foundation", must-show 4).
+#
+#   bench/analyze_vs_ffmpeg.sh [WORK_DIR]
+#
+# Makes its inputs from ../shared/excerpts (no corpus needed): a 60 s stereo
+# 48 kHz 24-bit WAV and a 2-hour stereo 48 kHz 24-bit WAV (~2 GB, in WORK_DIR,
+# default /tmp/sheen-bench). Prints wall time, the ratio ffmpeg/sheen and the
+# peak RSS of each tool (GNU time). Needs ffmpeg and /usr/bin/time.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+WORK="${1:-/tmp/sheen-bench}"
+mkdir -p "$WORK"
+EX="$ROOT/../shared/excerpts"
+
+(cd "$ROOT" && cargo build --release -q -p sheen-cli)
+SHEEN="$ROOT/target/release/sheen"
+
+make_input() { # seconds out
+  [ -f "$2" ] || ffmpeg -nostdin -v error -stream_loop -1 -i "$EX/fdr_hellfortresstwo.flac" \
+    -t "$1" -c:a pcm_s24le "$2"
+}
+make_input 60 "$WORK/in_60s.wav"
+make_input 7200 "$WORK/in_2h.wav"
+
+measure() { # label cmd... -> "seconds rss_mb"
+  local t
+  t=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1 )
+  echo "$t" | awk '{printf "%.2f %.1f", $1, $2/1024}'
+}
+
+printf '%-10s %-8s %10s %10s %10s %10s %8s\n' input tool seconds rss_MB x_realtime "" ""
+for f in in_60s in_2h; do
+  dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$WORK/$f.wav")
+  read -r s_t s_m <<<"$(measure "$SHEEN" analyze --json "$WORK/$f.wav")"
+  read -r f_t f_m <<<"$(measure ffmpeg -nostdin -nostats -i "$WORK/$f.wav" -af ebur128=peak=true -f null -)"
+  printf '%-10s %-8s %10s %10s %10.0f\n' "$f" sheen "$s_t" "$s_m" "$(echo "$dur / $s_t" | bc -l)"
+  printf '%-10s %-8s %10s %10s %10.0f\n' "$f" ffmpeg "$f_t" "$f_m" "$(echo "$dur / $f_t" | bc -l)"
+  printf '%-10s speed ratio ffmpeg/sheen: %.2f\n' "$f" "$(echo "$f_t / $s_t" | bc -l)"
+done

@@ -1,0 +1,942 @@
+//! Writing WAV (hound) and FLAC (flacenc, streamed) files atomically.
+//!
+//! Follows the "Foundation" issue's rules:
+//!
+//! * **Atomic.** Samples go to a hidden temporary file in the target folder
+//!   (`.NAME.sheen-tmp-PID-N`); [`AudioWriter::finish`] flushes, fsyncs and
+//!   renames it over the final name (then fsyncs the folder). Dropping a
+//!   writer without `finish` — or any error in `finish` — deletes the
+//!   temporary file, so no partial output ever appears under the final name.
+//! * **Never overwrite an input.** [`AudioWriter::create`] takes the job's
+//!   input paths and refuses an output that is the same file as any of them:
+//!   same device and inode when the output exists (this catches hard links
+//!   and symlinks), same canonical path otherwise.
+//! * **Float → integer:** `round(x · 2^(bits−1))` (nearest, ties away from
+//!   zero), clamped to `[−2^(bits−1), 2^(bits−1) − 1]`; every clamped sample
+//!   is counted ([`AudioWriter::clipped_samples`]). No dither here: the
+//!   caller dithers (sheen-dsp) before writing. 32-bit float output stores
+//!   the value as `f32` unchanged (values beyond `f32::MAX` are clamped and
+//!   counted). NaN or infinite input samples are refused.
+
+use crate::flac::{FlacError, FlacStream};
+use crate::read::{MAX_CHANNELS, MAX_RATE_HZ, MIN_RATE_HZ};
+use crate::Error;
+use std::fs::{File, OpenOptions};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Stored sample format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SampleFormat {
+    /// 16-bit signed integer.
+    I16,
+    /// 24-bit signed integer.
+    I24,
+    /// 32-bit IEEE float (WAV only).
+    F32,
+}
+
+impl SampleFormat {
+    /// Bits per stored sample.
+    pub fn bits(self) -> u32 {
+        match self {
+            SampleFormat::I16 => 16,
+            SampleFormat::I24 => 24,
+            SampleFormat::F32 => 32,
+        }
+    }
+}
+
+/// Output container.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Container {
+    /// RIFF WAVE (WAVE_FORMAT_EXTENSIBLE for more than 2 channels or more
+    /// than 16 bits). Holds at most 4 GiB of sample data.
+    Wav,
+    /// FLAC (integer samples only).
+    Flac,
+}
+
+impl Container {
+    /// The container named by `path`'s extension (case-insensitive):
+    /// `.wav`/`.wave` → WAV, `.flac` → FLAC, anything else → `None`.
+    pub fn from_path(path: &Path) -> Option<Container> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "wav" | "wave" => Some(Container::Wav),
+            "flac" => Some(Container::Flac),
+            _ => None,
+        }
+    }
+}
+
+/// What to write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WriteSpec {
+    /// Sample rate, Hz ([`MIN_RATE_HZ`]…[`MAX_RATE_HZ`]).
+    pub sample_rate_hz: u32,
+    /// Channels (1…[`MAX_CHANNELS`]).
+    pub channels: usize,
+    /// Stored sample format (FLAC: `I16` or `I24`).
+    pub format: SampleFormat,
+    /// Container.
+    pub container: Container,
+}
+
+enum Encoder {
+    Wav {
+        writer: hound::WavWriter<BufWriter<File>>,
+        /// A second handle on the temporary file, for fsync after hound's
+        /// `finalize` consumed the writer.
+        file: File,
+    },
+    Flac(Box<FlacStream<BufWriter<File>>>),
+}
+
+/// An atomic, streaming audio file writer. See the module documentation.
+pub struct AudioWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    spec: WriteSpec,
+    encoder: Option<Encoder>,
+    /// `finish` succeeded: the temporary file is now the output.
+    done: bool,
+    /// An encoder or I/O error happened: the file is unusable.
+    failed: bool,
+    frames: u64,
+    /// Most frames the container can hold.
+    max_frames: u64,
+    clipped: u64,
+    interleaved: Vec<i32>,
+}
+
+impl std::fmt::Debug for AudioWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AudioWriter")
+            .field("path", &self.path)
+            .field("spec", &self.spec)
+            .field("frames", &self.frames)
+            .field("clipped", &self.clipped)
+            .finish_non_exhaustive()
+    }
+}
+
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl AudioWriter {
+    /// Starts writing `path` (through a temporary file in the same folder).
+    ///
+    /// `inputs` are the input files of the job: the call fails with
+    /// [`Error::WouldOverwriteInput`] if `path` is one of them. Also fails
+    /// for an invalid spec (FLAC with `F32`, channels outside 1…8, rate
+    /// outside 8000…384000 Hz), a directory at `path`, or a missing folder.
+    pub fn create(path: &Path, spec: WriteSpec, inputs: &[&Path]) -> Result<Self, Error> {
+        let invalid = |problem: String| Error::InvalidSpec {
+            path: path.to_path_buf(),
+            problem,
+        };
+        if spec.container == Container::Flac && spec.format == SampleFormat::F32 {
+            return Err(invalid(
+                "FLAC cannot store 32-bit float samples (use 16 or 24 bits)".into(),
+            ));
+        }
+        if spec.channels == 0 || spec.channels > MAX_CHANNELS {
+            return Err(invalid(format!(
+                "{} channels (1 to {MAX_CHANNELS} are supported)",
+                spec.channels
+            )));
+        }
+        if !(MIN_RATE_HZ..=MAX_RATE_HZ).contains(&spec.sample_rate_hz) {
+            return Err(invalid(format!(
+                "sample rate {} Hz (supported: {MIN_RATE_HZ} to {MAX_RATE_HZ} Hz)",
+                spec.sample_rate_hz
+            )));
+        }
+        let file_name = match path.file_name() {
+            Some(n) => n.to_owned(),
+            None => return Err(invalid("the path names no file".into())),
+        };
+        if path.is_dir() {
+            return Err(Error::IsDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        if !dir.is_dir() {
+            return Err(Error::NoSuchFolder {
+                path: path.to_path_buf(),
+                dir,
+            });
+        }
+        for input in inputs {
+            if same_file(path, &dir, &file_name, input) {
+                return Err(Error::WouldOverwriteInput {
+                    path: path.to_path_buf(),
+                    input: input.to_path_buf(),
+                });
+            }
+        }
+
+        let write_err = |source: std::io::Error| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        };
+        let (tmp, file) = create_temp(&dir, &file_name).map_err(write_err)?;
+        // From here on, failing must remove the temporary file.
+        let cleanup = |e: Error| {
+            let _ = std::fs::remove_file(&tmp);
+            e
+        };
+        let bytes_per_frame = u64::from(spec.format.bits() / 8) * spec.channels as u64;
+        let (encoder, max_frames) = match spec.container {
+            Container::Wav => {
+                let dup = file.try_clone().map_err(|e| cleanup(write_err(e)))?;
+                let wav_spec = hound::WavSpec {
+                    channels: spec.channels as u16,
+                    sample_rate: spec.sample_rate_hz,
+                    bits_per_sample: spec.format.bits() as u16,
+                    sample_format: match spec.format {
+                        SampleFormat::F32 => hound::SampleFormat::Float,
+                        _ => hound::SampleFormat::Int,
+                    },
+                };
+                let writer = hound::WavWriter::new(BufWriter::new(dup), wav_spec)
+                    .map_err(|e| cleanup(hound_error(path, e)))?;
+                // RIFF sizes are 32-bit: the data chunk and the whole file
+                // must stay below 4 GiB (header: at most 68 bytes).
+                let max = (u64::from(u32::MAX) - 68) / bytes_per_frame;
+                (Encoder::Wav { writer, file }, max)
+            }
+            Container::Flac => {
+                let stream = FlacStream::new(
+                    BufWriter::new(file),
+                    spec.sample_rate_hz,
+                    spec.channels,
+                    spec.format.bits() as usize,
+                )
+                .map_err(|e| cleanup(flac_error(path, e)))?;
+                // STREAMINFO's total-samples field has 36 bits.
+                (Encoder::Flac(Box::new(stream)), (1u64 << 36) - 1)
+            }
+        };
+        Ok(AudioWriter {
+            path: path.to_path_buf(),
+            tmp,
+            spec,
+            encoder: Some(encoder),
+            done: false,
+            failed: false,
+            frames: 0,
+            max_frames,
+            clipped: 0,
+            interleaved: Vec::new(),
+        })
+    }
+
+    /// The spec being written.
+    pub fn spec(&self) -> &WriteSpec {
+        &self.spec
+    }
+
+    /// Frames written so far.
+    pub fn frames_written(&self) -> u64 {
+        self.frames
+    }
+
+    /// Writes one planar block: one slice per channel, all the same length
+    /// (frames), full scale = 1.0. Refuses a block of the wrong shape or one
+    /// holding NaN/infinite samples (nothing of that block is written).
+    pub fn write(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+        let channels = self.spec.channels;
+        if block.len() != channels {
+            return Err(self.invalid_block(format!(
+                "{} channels given, the file has {channels}",
+                block.len()
+            )));
+        }
+        let frames = block[0].len();
+        if let Some((c, ch)) = block.iter().enumerate().find(|(_, b)| b.len() != frames) {
+            return Err(self.invalid_block(format!(
+                "channel {c} has {} frames, channel 0 has {frames}",
+                ch.len()
+            )));
+        }
+        for (c, ch) in block.iter().enumerate() {
+            if let Some(i) = ch.iter().position(|x| !x.is_finite()) {
+                let what = if ch[i].is_nan() { "NaN" } else { "infinite" };
+                return Err(self.invalid_block(format!(
+                    "sample {} of channel {c} is {what}",
+                    self.frames + i as u64
+                )));
+            }
+        }
+        if self.frames + frames as u64 > self.max_frames {
+            return Err(self.invalid_block(format!(
+                "the {} container holds at most {} frames of this format",
+                match self.spec.container {
+                    Container::Wav => "WAV",
+                    Container::Flac => "FLAC",
+                },
+                self.max_frames
+            )));
+        }
+        if self.failed {
+            return Err(self.invalid_block("an earlier write failed".into()));
+        }
+        let path = self.path.clone();
+        let encoder = match self.encoder.as_mut() {
+            Some(e) => e,
+            None => return Err(self.invalid_block("the writer is finished".into())),
+        };
+        match encoder {
+            Encoder::Wav { writer, .. } => {
+                let res = match self.spec.format {
+                    SampleFormat::F32 => write_wav_f32(writer, block, frames, &mut self.clipped),
+                    SampleFormat::I16 | SampleFormat::I24 => {
+                        let bits = self.spec.format.bits();
+                        let mut res = Ok(());
+                        'frames: for i in 0..frames {
+                            for ch in block {
+                                let s = quantize(ch[i], bits, &mut self.clipped);
+                                res = if bits == 16 {
+                                    writer.write_sample(s as i16)
+                                } else {
+                                    writer.write_sample(s)
+                                };
+                                if res.is_err() {
+                                    break 'frames;
+                                }
+                            }
+                        }
+                        res
+                    }
+                };
+                if let Err(e) = res {
+                    self.failed = true;
+                    return Err(hound_error(&path, e));
+                }
+            }
+            Encoder::Flac(stream) => {
+                let bits = self.spec.format.bits();
+                self.interleaved.clear();
+                for i in 0..frames {
+                    for ch in block {
+                        self.interleaved
+                            .push(quantize(ch[i], bits, &mut self.clipped));
+                    }
+                }
+                if let Err(e) = stream.push(&self.interleaved) {
+                    self.failed = true;
+                    return Err(flac_error(&path, e));
+                }
+            }
+        }
+        self.frames += frames as u64;
+        Ok(())
+    }
+
+    /// Samples clamped so far when converting to the integer format (or
+    /// beyond the `f32` range): each clamped sample of each channel counts.
+    pub fn clipped_samples(&self) -> u64 {
+        self.clipped
+    }
+
+    /// Completes the file: finalises the header, flushes, fsyncs, and renames
+    /// the temporary file to the final path (then fsyncs the folder).
+    /// Returns the final path. On error the temporary file is removed and
+    /// nothing appears under the final name.
+    pub fn finish(mut self) -> Result<PathBuf, Error> {
+        if self.failed {
+            return Err(self.invalid_block("an earlier write failed".into()));
+        }
+        let path = self.path.clone();
+        let write_err = |source: std::io::Error| Error::Write {
+            path: path.clone(),
+            source,
+        };
+        let file = match self.encoder.take() {
+            Some(Encoder::Wav { writer, file }) => {
+                writer.finalize().map_err(|e| hound_error(&path, e))?;
+                file
+            }
+            Some(Encoder::Flac(stream)) => {
+                let out = stream.finish().map_err(|e| flac_error(&path, e))?;
+                out.into_inner().map_err(|e| write_err(e.into_error()))?
+            }
+            None => {
+                return Err(Error::InvalidBlock {
+                    path,
+                    problem: "the writer is finished".into(),
+                })
+            }
+        };
+        file.sync_all().map_err(write_err)?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.path).map_err(write_err)?;
+        self.done = true;
+        // Make the rename durable; not all platforms/filesystems allow
+        // syncing a directory, so failure here is not an error.
+        if let Some(dir) = self.path.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(self.path.clone())
+    }
+
+    fn invalid_block(&self, problem: String) -> Error {
+        Error::InvalidBlock {
+            path: self.path.clone(),
+            problem,
+        }
+    }
+}
+
+impl Drop for AudioWriter {
+    fn drop(&mut self) {
+        if !self.done {
+            // Close our handles first (hound's drop writes its header into
+            // the temporary file, harmlessly), then remove it.
+            drop(self.encoder.take());
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// Writes a whole planar signal to `path` (see [`AudioWriter`]); returns the
+/// number of clipped samples.
+pub fn write_all(
+    path: &Path,
+    spec: WriteSpec,
+    inputs: &[&Path],
+    planar: &[Vec<f64>],
+) -> Result<u64, Error> {
+    const CHUNK: usize = 65_536;
+    let mut w = AudioWriter::create(path, spec, inputs)?;
+    if planar.len() != spec.channels {
+        return Err(w.invalid_block(format!(
+            "{} channels given, the file has {}",
+            planar.len(),
+            spec.channels
+        )));
+    }
+    let frames = planar.first().map_or(0, Vec::len);
+    let mut start = 0;
+    loop {
+        let end = (start + CHUNK).min(frames);
+        let block: Vec<&[f64]> = planar
+            .iter()
+            .map(|c| c.get(start..end).unwrap_or(&[]))
+            .collect();
+        w.write(&block)?;
+        if end >= frames {
+            break;
+        }
+        start = end;
+    }
+    let clipped = w.clipped_samples();
+    w.finish()?;
+    Ok(clipped)
+}
+
+/// `round(x · 2^(bits−1))` clamped to the signed `bits`-bit range; counts
+/// clamped samples in `clipped`.
+#[inline]
+pub(crate) fn quantize(x: f64, bits: u32, clipped: &mut u64) -> i32 {
+    let scale = (1i64 << (bits - 1)) as f64;
+    let v = (x * scale).round();
+    let (min, max) = (-scale, scale - 1.0);
+    if v > max {
+        *clipped += 1;
+        max as i32
+    } else if v < min {
+        *clipped += 1;
+        min as i32
+    } else {
+        v as i32
+    }
+}
+
+fn write_wav_f32(
+    writer: &mut hound::WavWriter<BufWriter<File>>,
+    block: &[&[f64]],
+    frames: usize,
+    clipped: &mut u64,
+) -> Result<(), hound::Error> {
+    let max = f64::from(f32::MAX);
+    for i in 0..frames {
+        for ch in block {
+            let x = ch[i];
+            let y = if x.abs() > max {
+                *clipped += 1;
+                max.copysign(x)
+            } else {
+                x
+            };
+            writer.write_sample(y as f32)?;
+        }
+    }
+    Ok(())
+}
+
+fn hound_error(path: &Path, e: hound::Error) -> Error {
+    match e {
+        hound::Error::IoError(source) => Error::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => Error::Encode {
+            path: path.to_path_buf(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+fn flac_error(path: &Path, e: FlacError) -> Error {
+    match e {
+        FlacError::Io(source) => Error::Write {
+            path: path.to_path_buf(),
+            source,
+        },
+        FlacError::Encode(detail) => Error::Encode {
+            path: path.to_path_buf(),
+            detail,
+        },
+    }
+}
+
+/// Creates a new, hidden temporary file next to the output.
+fn create_temp(dir: &Path, file_name: &std::ffi::OsStr) -> std::io::Result<(PathBuf, File)> {
+    let pid = std::process::id();
+    let mut last_err = None;
+    for _ in 0..16 {
+        let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let mut name = std::ffi::OsString::from(".");
+        name.push(file_name);
+        name.push(format!(".sheen-tmp-{pid}-{n}"));
+        let tmp = dir.join(name);
+        match OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last_err = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last_err.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+}
+
+/// Whether the output (`path`, in `dir`, named `file_name`) is the same file
+/// as `input`.
+fn same_file(path: &Path, dir: &Path, file_name: &std::ffi::OsStr, input: &Path) -> bool {
+    let Ok(in_meta) = std::fs::metadata(input) else {
+        // An input that does not exist cannot be overwritten... unless it
+        // is spelled differently but names the same place.
+        return lexically_same(path, input);
+    };
+    if let Ok(out_meta) = std::fs::metadata(path) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            return out_meta.dev() == in_meta.dev() && out_meta.ino() == in_meta.ino();
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (out_meta, in_meta);
+            return match (std::fs::canonicalize(path), std::fs::canonicalize(input)) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => lexically_same(path, input),
+            };
+        }
+    }
+    // The output does not exist yet: compare where it would be created.
+    match (std::fs::canonicalize(dir), std::fs::canonicalize(input)) {
+        (Ok(d), Ok(i)) => d.join(file_name) == i,
+        _ => lexically_same(path, input),
+    }
+}
+
+fn lexically_same(a: &Path, b: &Path) -> bool {
+    let norm = |p: &Path| -> PathBuf { p.components().collect() };
+    norm(a) == norm(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{max_abs_diff, signal};
+    use crate::{read_all, AudioReader};
+
+    const FORMATS: [(Container, SampleFormat); 5] = [
+        (Container::Wav, SampleFormat::I16),
+        (Container::Wav, SampleFormat::I24),
+        (Container::Wav, SampleFormat::F32),
+        (Container::Flac, SampleFormat::I16),
+        (Container::Flac, SampleFormat::I24),
+    ];
+
+    fn spec(
+        rate: u32,
+        channels: usize,
+        (container, format): (Container, SampleFormat),
+    ) -> WriteSpec {
+        WriteSpec {
+            sample_rate_hz: rate,
+            channels,
+            format,
+            container,
+        }
+    }
+
+    fn ext(c: Container) -> &'static str {
+        match c {
+            Container::Wav => "wav",
+            Container::Flac => "flac",
+        }
+    }
+
+    /// Round trip through every writable format, 1/2/6/8 channels, 8 kHz to
+    /// 384 kHz. Reference: the written signal. Tolerance: integer formats
+    /// within 0.5 LSB (round-to-nearest, 2^−(bits−1) full scale per LSB);
+    /// F32 exactly the `f32` of the input.
+    #[test]
+    fn round_trip_all_formats_channels_rates() {
+        let dir = tempfile::tempdir().unwrap();
+        let frames = 3001; // not a multiple of any block or packet size
+        for (k, &fmt) in FORMATS.iter().enumerate() {
+            for &channels in &[1usize, 2, 6, 8] {
+                for &rate in &[8000u32, 44100, 48000, 96000, 192000, 384000] {
+                    let x = signal(
+                        channels,
+                        frames,
+                        rate,
+                        (k * 100 + channels) as u64 + rate as u64,
+                    );
+                    let path = dir
+                        .path()
+                        .join(format!("rt_{k}_{channels}_{rate}.{}", ext(fmt.0)));
+                    let clipped = write_all(&path, spec(rate, channels, fmt), &[], &x).unwrap();
+                    assert_eq!(clipped, 0);
+                    let (info, y) = read_all(&path).unwrap();
+                    let what = format!("{fmt:?} {channels} ch {rate} Hz");
+                    assert_eq!(info.sample_rate_hz, rate, "{what}");
+                    assert_eq!(info.channels, channels, "{what}");
+                    assert_eq!(info.frames, Some(frames as u64), "{what}");
+                    assert_eq!(info.bits_per_sample, Some(fmt.1.bits()), "{what}");
+                    match fmt.1 {
+                        SampleFormat::F32 => {
+                            let x32: Vec<Vec<f64>> = x
+                                .iter()
+                                .map(|c| c.iter().map(|&s| f64::from(s as f32)).collect())
+                                .collect();
+                            assert_eq!(max_abs_diff(&x32, &y), 0.0, "{what}");
+                        }
+                        f => {
+                            let lsb = 1.0 / f64::from(1u32 << (f.bits() - 1));
+                            let d = max_abs_diff(&x, &y);
+                            assert!(d <= 0.5 * lsb * (1.0 + 1e-9), "{what}: {d} > 0.5 LSB");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Quantisation rule: round to nearest, clamp, count. Reference: the
+    /// definition in the module documentation; exact.
+    #[test]
+    fn quantize_rounds_clamps_and_counts() {
+        let mut clipped = 0;
+        assert_eq!(quantize(0.0, 16, &mut clipped), 0);
+        assert_eq!(quantize(0.49 / 32768.0, 16, &mut clipped), 0);
+        assert_eq!(quantize(0.51 / 32768.0, 16, &mut clipped), 1);
+        assert_eq!(quantize(-1.5 / 32768.0, 16, &mut clipped), -2);
+        assert_eq!(quantize(32767.0 / 32768.0, 16, &mut clipped), 32767);
+        assert_eq!(quantize(-1.0, 16, &mut clipped), -32768);
+        assert_eq!(clipped, 0);
+        assert_eq!(quantize(1.0, 16, &mut clipped), 32767);
+        assert_eq!(quantize(-1.0001, 16, &mut clipped), -32768);
+        assert_eq!(quantize(7.0, 24, &mut clipped), (1 << 23) - 1);
+        assert_eq!(quantize(f64::MAX, 24, &mut clipped), (1 << 23) - 1);
+        assert_eq!(clipped, 4);
+    }
+
+    /// Clipped samples are counted per sample and per channel, and clamped
+    /// to full scale in the file (integer) or kept (F32).
+    #[test]
+    fn clipping_is_counted_and_clamped() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = vec![vec![0.5, 1.2, -3.0, 0.0], vec![1.0, 0.0, 0.0, -1.0]];
+        for fmt in FORMATS {
+            let path = dir.path().join(format!("clip_{:?}.{}", fmt.1, ext(fmt.0)));
+            let clipped = write_all(&path, spec(48000, 2, fmt), &[], &x).unwrap();
+            let (_, y) = read_all(&path).unwrap();
+            if fmt.1 == SampleFormat::F32 {
+                assert_eq!(clipped, 0);
+                assert_eq!(y[0][1], 1.2f32 as f64);
+            } else {
+                // 1.2, −3.0 and +1.0 do not fit; −1.0 does.
+                assert_eq!(clipped, 3, "{fmt:?}");
+                let max = 1.0 - 1.0 / f64::from(1u32 << (fmt.1.bits() - 1));
+                assert_eq!(y[0][1], max);
+                assert_eq!(y[0][2], -1.0);
+                assert_eq!(y[1][0], max);
+                assert_eq!(y[1][3], -1.0);
+            }
+        }
+    }
+
+    /// Writing in blocks of 1, 7 or everything gives the same bytes (the
+    /// FLAC encoder's blocking is independent of the caller's).
+    #[test]
+    fn block_size_does_not_change_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = signal(2, 10_000, 44100, 7);
+        for fmt in FORMATS {
+            let mut files = Vec::new();
+            for step in [1usize, 7, 10_000] {
+                let path = dir
+                    .path()
+                    .join(format!("b{step}_{:?}.{}", fmt.1, ext(fmt.0)));
+                let mut w = AudioWriter::create(&path, spec(44100, 2, fmt), &[]).unwrap();
+                for start in (0..10_000).step_by(step) {
+                    let end = (start + step).min(10_000);
+                    w.write(&[&x[0][start..end], &x[1][start..end]]).unwrap();
+                }
+                assert_eq!(w.frames_written(), 10_000);
+                w.finish().unwrap();
+                files.push(std::fs::read(&path).unwrap());
+            }
+            assert!(files.windows(2).all(|w| w[0] == w[1]), "{fmt:?}");
+        }
+    }
+
+    /// The FLAC STREAMINFO written on finish is right: symphonia's decoder
+    /// verifies the MD5 of the decoded samples against it (RFC 9639 §8.2),
+    /// and the total-samples field matches.
+    #[test]
+    fn flac_streaminfo_md5_verifies() {
+        use symphonia::core::codecs::audio::AudioDecoderOptions;
+        use symphonia::core::formats::probe::Hint;
+        use symphonia::core::formats::{FormatOptions, TrackType};
+        use symphonia::core::io::MediaSourceStream;
+        use symphonia::core::meta::MetadataOptions;
+
+        let dir = tempfile::tempdir().unwrap();
+        for (bits, fmt) in [(16, SampleFormat::I16), (24, SampleFormat::I24)] {
+            for frames in [1usize, 4096, 4097, 20_000] {
+                let x = signal(2, frames, 48000, frames as u64);
+                let path = dir.path().join(format!("md5_{bits}_{frames}.flac"));
+                write_all(&path, spec(48000, 2, (Container::Flac, fmt)), &[], &x).unwrap();
+                let file = std::fs::File::open(&path).unwrap();
+                let mss = MediaSourceStream::new(Box::new(file), Default::default());
+                let mut format = symphonia::default::get_probe()
+                    .probe(
+                        &Hint::new(),
+                        mss,
+                        FormatOptions::default(),
+                        MetadataOptions::default(),
+                    )
+                    .unwrap();
+                let track = format.default_track(TrackType::Audio).unwrap();
+                assert_eq!(track.num_frames, Some(frames as u64));
+                let params = track
+                    .codec_params
+                    .as_ref()
+                    .unwrap()
+                    .audio()
+                    .unwrap()
+                    .clone();
+                let mut dec = symphonia::default::get_codecs()
+                    .make_audio_decoder(&params, &AudioDecoderOptions::default().verify(true))
+                    .unwrap();
+                while let Some(p) = format.next_packet().unwrap() {
+                    dec.decode(&p).unwrap();
+                }
+                assert_eq!(
+                    dec.finalize().verify_ok,
+                    Some(true),
+                    "{bits} bit, {frames} frames"
+                );
+            }
+        }
+    }
+
+    /// A writer dropped without `finish` leaves nothing behind (no output,
+    /// no temporary file); a finished one leaves exactly the output.
+    #[test]
+    fn dropped_writer_leaves_no_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = signal(2, 5000, 48000, 1);
+        for fmt in FORMATS {
+            let path = dir.path().join(format!("drop.{}", ext(fmt.0)));
+            let mut w = AudioWriter::create(&path, spec(48000, 2, fmt), &[]).unwrap();
+            w.write(&[&x[0], &x[1]]).unwrap();
+            // A failing write (wrong shape) does not finish the file either.
+            assert!(matches!(w.write(&[&x[0]]), Err(Error::InvalidBlock { .. })));
+            drop(w);
+            assert!(!path.exists());
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "{fmt:?}");
+        }
+        let path = dir.path().join("kept.wav");
+        let w = AudioWriter::create(&path, spec(48000, 2, FORMATS[0]), &[]).unwrap();
+        // The output name does not exist until finish.
+        assert!(!path.exists());
+        assert_eq!(w.finish().unwrap(), path);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("kept.wav")]);
+    }
+
+    /// A failed write leaves a previous file of the same name untouched.
+    #[test]
+    fn failed_write_keeps_previous_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.wav");
+        std::fs::write(&path, b"previous").unwrap();
+        let mut w = AudioWriter::create(&path, spec(48000, 1, FORMATS[0]), &[]).unwrap();
+        let bad = [0.0, f64::NAN];
+        let e = w.write(&[&bad]).unwrap_err();
+        assert!(
+            e.to_string().contains("old.wav") && e.to_string().contains("NaN"),
+            "{e}"
+        );
+        drop(w);
+        assert_eq!(std::fs::read(&path).unwrap(), b"previous");
+    }
+
+    /// The writer refuses to overwrite an input: same path, another spelling
+    /// of it, a hard link and a symlink; it accepts other outputs.
+    #[test]
+    fn refuses_to_overwrite_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.wav");
+        write_all(&input, spec(48000, 1, FORMATS[0]), &[], &[vec![0.1; 100]]).unwrap();
+        let before = std::fs::read(&input).unwrap();
+        let s = spec(48000, 1, FORMATS[0]);
+
+        let mut same: Vec<PathBuf> = vec![input.clone(), dir.path().join(".").join("in.wav")];
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        same.push(sub.join("..").join("in.wav"));
+        let hard = dir.path().join("hard.wav");
+        std::fs::hard_link(&input, &hard).unwrap();
+        same.push(hard);
+        #[cfg(unix)]
+        {
+            let sym = dir.path().join("sym.wav");
+            std::os::unix::fs::symlink(&input, &sym).unwrap();
+            same.push(sym);
+        }
+        for out in &same {
+            let e = AudioWriter::create(out, s, &[Path::new("other.wav"), &input]).unwrap_err();
+            assert!(
+                matches!(e, Error::WouldOverwriteInput { .. }),
+                "{}: {e}",
+                out.display()
+            );
+            assert!(e.to_string().contains("refusing to overwrite"), "{e}");
+        }
+        // Any other output is fine, and the input was never touched.
+        let out = dir.path().join("out.wav");
+        assert!(AudioWriter::create(&out, s, &[&input]).is_ok());
+        assert_eq!(std::fs::read(&input).unwrap(), before);
+        assert!(!out.exists());
+    }
+
+    /// Invalid specs and destinations are refused with precise errors that
+    /// name the file.
+    #[test]
+    fn invalid_specs_and_destinations() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.flac");
+        let e = AudioWriter::create(
+            &p,
+            spec(48000, 2, (Container::Flac, SampleFormat::F32)),
+            &[],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidSpec { .. })
+                && e.to_string().starts_with(&p.display().to_string()),
+            "{e}"
+        );
+        for (rate, ch) in [(48000, 0), (48000, 9), (7999, 2), (384_001, 2)] {
+            let e = AudioWriter::create(&p, spec(rate, ch, FORMATS[0]), &[]).unwrap_err();
+            assert!(matches!(e, Error::InvalidSpec { .. }), "{e}");
+        }
+        let e = AudioWriter::create(dir.path(), spec(48000, 2, FORMATS[0]), &[]).unwrap_err();
+        assert!(matches!(e, Error::IsDirectory { .. }), "{e}");
+        let missing = dir.path().join("nope").join("x.wav");
+        let e = AudioWriter::create(&missing, spec(48000, 2, FORMATS[0]), &[]).unwrap_err();
+        assert!(matches!(e, Error::NoSuchFolder { .. }), "{e}");
+        assert!(e.to_string().contains("nope"), "{e}");
+        // Block shape errors.
+        let mut w =
+            AudioWriter::create(&p.with_extension("wav"), spec(48000, 2, FORMATS[0]), &[]).unwrap();
+        let a = [0.0; 3];
+        let b = [0.0; 4];
+        assert!(matches!(
+            w.write(&[&a, &b]),
+            Err(Error::InvalidBlock { .. })
+        ));
+        assert!(matches!(
+            w.write(&[&a, &a, &a]),
+            Err(Error::InvalidBlock { .. })
+        ));
+        let inf = [f64::INFINITY];
+        let e = w.write(&[&inf, &inf]).unwrap_err();
+        assert!(e.to_string().contains("infinite"), "{e}");
+        assert_eq!(w.frames_written(), 0);
+    }
+
+    /// `Container::from_path` follows the extension, case-insensitively.
+    #[test]
+    fn container_from_extension() {
+        assert_eq!(
+            Container::from_path(Path::new("a/b.WAV")),
+            Some(Container::Wav)
+        );
+        assert_eq!(
+            Container::from_path(Path::new("b.wave")),
+            Some(Container::Wav)
+        );
+        assert_eq!(
+            Container::from_path(Path::new("b.Flac")),
+            Some(Container::Flac)
+        );
+        assert_eq!(Container::from_path(Path::new("b.mp3")), None);
+        assert_eq!(Container::from_path(Path::new("b")), None);
+    }
+
+    /// A zero-length output is a valid, empty file; reading it reports no
+    /// audio.
+    #[test]
+    fn empty_outputs() {
+        let dir = tempfile::tempdir().unwrap();
+        for fmt in FORMATS {
+            let path = dir.path().join(format!("empty_{:?}.{}", fmt.1, ext(fmt.0)));
+            write_all(&path, spec(48000, 2, fmt), &[], &[vec![], vec![]]).unwrap();
+            let e = AudioReader::open(&path).unwrap_err();
+            assert!(matches!(e, Error::NoAudio { .. }), "{fmt:?}: {e}");
+            assert!(
+                e.to_string().ends_with("contains no audio (0 frames)"),
+                "{e}"
+            );
+        }
+    }
+}

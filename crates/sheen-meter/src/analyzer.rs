@@ -1,0 +1,457 @@
+//! The complete analysis of a signal in one streaming pass: loudness
+//! (ITU-R BS.1770-4, EBU Tech 3341 / 3342, see [`crate::loudness`]), true
+//! peak (BS.1770-4 Annex 2, [`crate::true_peak`]), level statistics
+//! ([`crate::stats`]) and the 1/3-octave long-term average spectrum
+//! ([`crate::spectrum`]).
+//!
+//! Every value is bitwise identical for any partition of the signal into
+//! blocks. Silence gives `None` (JSON `null`) for every level in dB; an empty
+//! input gives an [`Analysis`] with `frames = 0` and no panic.
+
+use crate::loudness::{default_channel_weights, LoudnessMeter};
+use crate::spectrum::{mean_band_levels, BandLevel, SpectrumAnalyzer};
+use crate::stats::LevelStats;
+use crate::true_peak::{peak_to_db, TruePeakMeter};
+use serde::Serialize;
+use std::sync::mpsc;
+use std::thread;
+
+/// What to compute besides the always-on meters.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AnalyzerOptions {
+    /// Keep the momentary and short-term loudness series (one point per
+    /// 100 ms each).
+    pub series: bool,
+    /// Compute the 1/3-octave long-term average spectrum (one FFT per channel
+    /// per 0.34 s at 48 kHz).
+    pub spectrum: bool,
+    /// Explicit BS.1770 channel weights `G_i`, one per channel (default:
+    /// [`default_channel_weights`]).
+    pub channel_weights: Option<Vec<f64>>,
+}
+
+/// The results of an [`Analyzer`]. Levels are `None` (JSON `null`) when
+/// undefined, e.g. for silence; never −∞ or NaN.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Analysis {
+    /// Sample rate, Hz.
+    pub sample_rate_hz: f64,
+    /// Number of channels.
+    pub channels: usize,
+    /// Frames analysed.
+    pub frames: u64,
+    /// Duration, seconds (`frames / sample_rate_hz`).
+    pub duration_s: f64,
+    /// BS.1770 channel weights used.
+    pub channel_weights: Vec<f64>,
+    /// Integrated loudness, LUFS (BS.1770-4 gating).
+    pub integrated_lufs: Option<f64>,
+    /// Loudness range, LU (EBU Tech 3342).
+    pub loudness_range_lu: Option<f64>,
+    /// Maximum momentary (400 ms) loudness, LUFS (0.5 ms resolution).
+    pub momentary_max_lufs: Option<f64>,
+    /// Maximum short-term (3 s) loudness, LUFS (0.5 ms resolution).
+    pub short_term_max_lufs: Option<f64>,
+    /// True peak over all channels, dBTP (BS.1770-4 Annex 2, ≥ 4× at 48 kHz).
+    pub true_peak_dbtp: Option<f64>,
+    /// True peak of each channel, dBTP.
+    pub channel_true_peak_dbtp: Vec<Option<f64>>,
+    /// Sample peak over all channels, dBFS.
+    pub sample_peak_dbfs: Option<f64>,
+    /// Sample peak of each channel, dBFS.
+    pub channel_sample_peak_dbfs: Vec<Option<f64>>,
+    /// Peak-to-loudness ratio: true peak (dBTP) − integrated loudness (LUFS),
+    /// dB.
+    pub plr_db: Option<f64>,
+    /// Plain RMS of all samples of all channels pooled, dBFS (a full-scale
+    /// sine reads −3.01 dBFS).
+    pub rms_dbfs: Option<f64>,
+    /// Crest factor: sample peak − RMS, dB.
+    pub crest_db: Option<f64>,
+    /// Largest `|mean|` over the channels (DC offset), linear full-scale units.
+    pub dc_offset: f64,
+    /// Mean of each channel, linear full-scale units.
+    pub channel_dc_offset: Vec<f64>,
+    /// Pearson correlation of channels 0 and 1 (L, R), −1…1; `None` for mono
+    /// or a constant channel.
+    pub correlation: Option<f64>,
+    /// Energy of `S = (L − R)/2` over energy of `M = (L + R)/2`, dB; `None` for
+    /// mono or when either is zero.
+    pub side_to_mid_db: Option<f64>,
+    /// Samples (all channels) with `|x| ≥ 1 − 2⁻¹⁵` (16-bit full scale).
+    pub clipped_samples: u64,
+    /// Long-term average 1/3-octave spectrum, mean over channels, dB re full
+    /// scale (full-scale sine = −3.01 dB); empty when disabled or empty input.
+    pub third_octave_db: Vec<BandLevel>,
+    /// Momentary loudness series `[time_s, lufs]` every 100 ms (window end
+    /// time; silent windows left out), when requested.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub momentary: Option<Vec<[f64; 2]>>,
+    /// Short-term loudness series `[time_s, lufs]`, as `momentary`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub short_term: Option<Vec<[f64; 2]>>,
+}
+
+/// The meters that may run on a background thread: true peak and spectrum
+/// (the two most expensive, and independent of the others).
+#[derive(Debug)]
+struct SideMeters {
+    true_peak: TruePeakMeter,
+    /// Spectrum analysers of channels `spectrum_from..`.
+    spectrum: Option<Vec<SpectrumAnalyzer>>,
+    spectrum_from: usize,
+}
+
+impl SideMeters {
+    fn push(&mut self, block: &[&[f64]]) {
+        self.true_peak.push(block);
+        if let Some(sp) = &mut self.spectrum {
+            for (a, x) in sp.iter_mut().zip(&block[self.spectrum_from..]) {
+                a.push(x);
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        self.true_peak.finish();
+        if let Some(sp) = &mut self.spectrum {
+            sp.iter_mut().for_each(SpectrumAnalyzer::finish);
+        }
+    }
+}
+
+/// Frames per batch handed to the background thread.
+const BATCH: usize = 8192;
+/// Batches queued for the background thread at most (bounds memory).
+const QUEUE: usize = 2;
+
+/// A planar batch of samples (`data[ch][..len]`).
+struct Batch {
+    data: Vec<Vec<f64>>,
+    len: usize,
+}
+
+/// The side meters on their own thread, fed with copies of the input in
+/// batches of [`BATCH`] frames through a bounded queue; spent batches come
+/// back for reuse, so after the first few nothing is allocated. All meters
+/// give the same result for any partition of the input, so batching does not
+/// change any value.
+struct Worker {
+    tx: Option<mpsc::SyncSender<Batch>>,
+    recycled: mpsc::Receiver<Batch>,
+    pending: Batch,
+    handle: Option<thread::JoinHandle<SideMeters>>,
+}
+
+impl Worker {
+    fn spawn(mut meters: SideMeters, channels: usize) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
+        let (back_tx, recycled) = mpsc::channel::<Batch>();
+        let handle = thread::Builder::new()
+            .name("sheen-meter".into())
+            .spawn(move || {
+                while let Ok(batch) = rx.recv() {
+                    let views: Vec<&[f64]> = batch.data.iter().map(|c| &c[..batch.len]).collect();
+                    meters.push(&views);
+                    drop(views);
+                    let _ = back_tx.send(batch);
+                }
+                meters.finish();
+                meters
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            recycled,
+            pending: Batch {
+                data: vec![vec![0.0; BATCH]; channels],
+                len: 0,
+            },
+            handle: Some(handle),
+        })
+    }
+
+    fn push(&mut self, block: &[&[f64]]) {
+        let n = block.first().map_or(0, |c| c.len());
+        let mut start = 0;
+        while start < n {
+            let take = (BATCH - self.pending.len).min(n - start);
+            let at = self.pending.len;
+            for (dst, src) in self.pending.data.iter_mut().zip(block) {
+                dst[at..at + take].copy_from_slice(&src[start..start + take]);
+            }
+            self.pending.len += take;
+            start += take;
+            if self.pending.len == BATCH {
+                self.send();
+            }
+        }
+    }
+
+    fn send(&mut self) {
+        let channels = self.pending.data.len();
+        let fresh = self.recycled.try_recv().unwrap_or_else(|_| Batch {
+            data: vec![vec![0.0; BATCH]; channels],
+            len: 0,
+        });
+        let mut batch = std::mem::replace(&mut self.pending, fresh);
+        self.pending.len = 0;
+        if let Some(tx) = &self.tx {
+            if let Err(mpsc::SendError(b)) = tx.send(batch) {
+                // the worker is gone (it panicked): surface that at finish
+                batch = b;
+                drop(batch);
+                self.tx = None;
+            }
+        }
+    }
+
+    fn finish(mut self) -> SideMeters {
+        if self.pending.len > 0 {
+            self.send();
+        }
+        self.tx = None;
+        let handle = self.handle.take().expect("worker joined once");
+        match handle.join() {
+            Ok(meters) => meters,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        // closing the queue ends the thread; an abandoned analysis is not
+        // waited for
+        self.tx = None;
+    }
+}
+
+enum Side {
+    Inline(Box<SideMeters>),
+    Background(Worker),
+}
+
+impl std::fmt::Debug for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Side::Inline(m) => f.debug_tuple("Inline").field(m).finish(),
+            Side::Background(_) => f.write_str("Background"),
+        }
+    }
+}
+
+/// Streams planar blocks through all meters.
+///
+/// By default (when the machine has more than one core) the true-peak meter
+/// and the spectrum of the second half of the channels run on one
+/// background thread, fed with copies of the input in batches of 8192
+/// frames through a bounded queue, so that they overlap with the loudness
+/// meter, the statistics, the other spectra and the caller's own work (e.g.
+/// decoding). [`Analyzer::new_inline`] keeps everything on the calling
+/// thread. Both give bitwise identical results.
+///
+/// ```
+/// use sheen_meter::{Analyzer, AnalyzerOptions};
+/// let fs = 48_000.0;
+/// let x: Vec<f64> = (0..48_000)
+///     .map(|i| 0.5 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / fs).sin())
+///     .collect();
+/// let mut a = Analyzer::new(fs, 1, AnalyzerOptions::default());
+/// a.push(&[&x]);
+/// let r = a.finish();
+/// assert!((r.sample_peak_dbfs.unwrap() + 6.02).abs() < 0.01);
+/// assert!((r.rms_dbfs.unwrap() + 9.03).abs() < 0.01);
+/// ```
+#[derive(Debug)]
+pub struct Analyzer {
+    sample_rate_hz: f64,
+    series: bool,
+    loudness: LoudnessMeter,
+    stats: LevelStats,
+    /// Spectrum analysers of channels `..k` run here; `k..` in `side`.
+    spectrum: Option<Vec<SpectrumAnalyzer>>,
+    side: Side,
+}
+
+impl Analyzer {
+    /// An analyser for `channels` channels at `sample_rate_hz` (Hz, 8 kHz to
+    /// 384 kHz), with the true-peak meter and the spectrum on a background
+    /// thread when more than one core is available (see the type docs).
+    ///
+    /// # Panics
+    /// If `channels` is 0, the rate is outside 8–384 kHz, or
+    /// `opts.channel_weights` has the wrong length or an invalid weight.
+    pub fn new(sample_rate_hz: f64, channels: usize, opts: AnalyzerOptions) -> Self {
+        let parallel = thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        Self::build(sample_rate_hz, channels, opts, parallel)
+    }
+
+    /// As [`Analyzer::new`], but every meter runs on the calling thread.
+    pub fn new_inline(sample_rate_hz: f64, channels: usize, opts: AnalyzerOptions) -> Self {
+        Self::build(sample_rate_hz, channels, opts, false)
+    }
+
+    fn build(
+        sample_rate_hz: f64,
+        channels: usize,
+        opts: AnalyzerOptions,
+        background: bool,
+    ) -> Self {
+        assert!(channels > 0, "an analyser needs at least one channel");
+        assert!(
+            (8_000.0..=384_000.0).contains(&sample_rate_hz),
+            "sample rate {sample_rate_hz} Hz outside 8–384 kHz"
+        );
+        let weights = opts
+            .channel_weights
+            .unwrap_or_else(|| default_channel_weights(channels));
+        assert_eq!(weights.len(), channels, "one channel weight per channel");
+        let mut spectrum: Option<Vec<SpectrumAnalyzer>> = opts.spectrum.then(|| {
+            let mut planner = realfft::RealFftPlanner::new();
+            (0..channels)
+                .map(|_| SpectrumAnalyzer::with_planner(sample_rate_hz, &mut planner))
+                .collect()
+        });
+        // with a background thread, the calling thread keeps the spectra of
+        // the first half of the channels (it also runs loudness and
+        // statistics; the background thread runs the true peak)
+        let split = if background { channels / 2 } else { 0 };
+        let side_spectrum = spectrum.as_mut().map(|v| v.split_off(split));
+        let side_meters = || SideMeters {
+            true_peak: TruePeakMeter::new(sample_rate_hz, channels),
+            spectrum: side_spectrum.clone(),
+            spectrum_from: split,
+        };
+        let mut here = spectrum;
+        let side = if background {
+            match Worker::spawn(side_meters(), channels) {
+                Ok(w) => Side::Background(w),
+                Err(_) => {
+                    // no thread could be started: run everything here
+                    let mut all = here.take();
+                    if let (Some(a), Some(b)) = (&mut all, side_spectrum.clone()) {
+                        a.extend(b);
+                    }
+                    Side::Inline(Box::new(SideMeters {
+                        true_peak: TruePeakMeter::new(sample_rate_hz, channels),
+                        spectrum: all,
+                        spectrum_from: 0,
+                    }))
+                }
+            }
+        } else {
+            Side::Inline(Box::new(side_meters()))
+        };
+        Self {
+            sample_rate_hz,
+            series: opts.series,
+            loudness: LoudnessMeter::with_weights(sample_rate_hz, &weights)
+                .with_series(opts.series),
+            stats: LevelStats::new(channels),
+            spectrum: here,
+            side,
+        }
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.loudness.channels()
+    }
+
+    /// Frames analysed so far.
+    pub fn frames(&self) -> u64 {
+        self.stats.frames()
+    }
+
+    /// The loudness meter (live values: momentary, short-term, …).
+    pub fn loudness(&self) -> &LoudnessMeter {
+        &self.loudness
+    }
+
+    /// Analyses one planar block: `block[ch]` holds channel `ch`, all of the
+    /// same length (any length, including 0). Samples must be finite.
+    ///
+    /// # Panics
+    /// If the channel count or the lengths disagree.
+    pub fn push(&mut self, block: &[&[f64]]) {
+        assert_eq!(block.len(), self.channels(), "channel count");
+        let n = block.first().map_or(0, |c| c.len());
+        assert!(block.iter().all(|c| c.len() == n), "channel lengths differ");
+        if n == 0 {
+            return;
+        }
+        match &mut self.side {
+            Side::Inline(m) => m.push(block),
+            Side::Background(w) => w.push(block),
+        }
+        self.loudness.push(block);
+        self.stats.push(block);
+        if let Some(sp) = &mut self.spectrum {
+            for (a, x) in sp.iter_mut().zip(block) {
+                a.push(x);
+            }
+        }
+    }
+
+    /// Completes the analysis.
+    pub fn finish(mut self) -> Analysis {
+        let mut spectra = self.spectrum.take();
+        let mut side = match self.side {
+            Side::Inline(mut m) => {
+                m.finish();
+                *m
+            }
+            Side::Background(w) => w.finish(),
+        };
+        if let Some(here) = &mut spectra {
+            here.iter_mut().for_each(SpectrumAnalyzer::finish);
+            here.extend(side.spectrum.take().unwrap_or_default());
+        } else {
+            spectra = side.spectrum.take();
+        }
+        let st = self.stats.result();
+        let integrated_lufs = self.loudness.integrated_lufs();
+        let true_peak_dbtp = side.true_peak.true_peak_dbtp();
+        let plr_db = match (true_peak_dbtp, integrated_lufs) {
+            (Some(tp), Some(i)) => Some(tp - i),
+            _ => None,
+        };
+        let (momentary, short_term) = if self.series {
+            let (m, s) = self.loudness.take_series();
+            (Some(m), Some(s))
+        } else {
+            (None, None)
+        };
+        Analysis {
+            sample_rate_hz: self.sample_rate_hz,
+            channels: self.loudness.channels(),
+            frames: st.frames,
+            duration_s: st.frames as f64 / self.sample_rate_hz,
+            channel_weights: self.loudness.weights().to_vec(),
+            integrated_lufs,
+            loudness_range_lu: self.loudness.loudness_range_lu(),
+            momentary_max_lufs: self.loudness.momentary_max_lufs(),
+            short_term_max_lufs: self.loudness.short_term_max_lufs(),
+            true_peak_dbtp,
+            channel_true_peak_dbtp: side
+                .true_peak
+                .channel_peaks()
+                .into_iter()
+                .map(peak_to_db)
+                .collect(),
+            sample_peak_dbfs: st.sample_peak_dbfs,
+            channel_sample_peak_dbfs: st.channel_sample_peak_dbfs,
+            plr_db,
+            rms_dbfs: st.rms_dbfs,
+            crest_db: st.crest_db,
+            dc_offset: st.dc_offset,
+            channel_dc_offset: st.channel_dc_offset,
+            correlation: st.correlation,
+            side_to_mid_db: st.side_to_mid_db,
+            clipped_samples: st.clipped_samples,
+            third_octave_db: spectra.as_deref().map(mean_band_levels).unwrap_or_default(),
+            momentary,
+            short_term,
+        }
+    }
+}

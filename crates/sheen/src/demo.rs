@@ -1,0 +1,196 @@
+//! Built-in demo material: a short synthesized song as separate stems
+//! (drums, bass, chords, lead), generated deterministically so `sheen demo`
+//! and the tests need no audio files.
+//!
+//! 120 bpm, 4/4, A minor progression Am–F–C–G, one bar each, repeated.
+
+use std::f64::consts::PI;
+
+/// One synthesized stem: a name and planar stereo samples.
+pub struct Stem {
+    /// File-name-like stem name (`drums`, `bass`, `chords`, `lead`).
+    pub name: &'static str,
+    /// Planar samples, `[left, right]`.
+    pub channels: Vec<Vec<f64>>,
+}
+
+/// Deterministic PRNG (xorshift64*), for noise in drum sounds.
+struct Rng(u64);
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let v = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        (v >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+    }
+}
+
+fn midi_hz(note: f64) -> f64 {
+    440.0 * 2f64.powf((note - 69.0) / 12.0)
+}
+
+/// Seconds per beat at the demo tempo (120 bpm).
+pub const BEAT_S: f64 = 0.5;
+
+/// Chord roots (MIDI) and minor/major flags for Am F C G.
+const CHORDS: [(f64, bool); 4] = [(57.0, true), (53.0, false), (48.0, false), (55.0, false)];
+
+/// Synthesizes `bars` bars (2 s each) of the demo song at `sample_rate_hz`.
+/// Stems are stereo, peaking well below full scale (about −10 dBFS).
+pub fn stems(sample_rate_hz: u32, bars: usize) -> Vec<Stem> {
+    let fs = sample_rate_hz as f64;
+    let n = (bars as f64 * 4.0 * BEAT_S * fs).round() as usize;
+    let mut drums = vec![vec![0.0; n]; 2];
+    let mut bass = vec![vec![0.0; n]; 2];
+    let mut chords = vec![vec![0.0; n]; 2];
+    let mut lead = vec![vec![0.0; n]; 2];
+    let mut rng = Rng(0x5eed_cafe_f00d_1234);
+    let beat = (BEAT_S * fs).round() as usize;
+    let eighth = beat / 2;
+
+    // Drums: kick on 1 and 3, snare on 2 and 4, closed hats on eighths.
+    for step in 0..(bars * 8) {
+        let start = step * eighth;
+        let on_beat = step % 2 == 0;
+        let beat_in_bar = (step / 2) % 4;
+        if on_beat && beat_in_bar % 2 == 0 {
+            // kick: pitch-swept sine 120→45 Hz, 350 ms
+            let len = (0.35 * fs) as usize;
+            let mut phase = 0.0;
+            for i in 0..len.min(n.saturating_sub(start)) {
+                let t = i as f64 / fs;
+                let f = 45.0 + 75.0 * (-t * 30.0).exp();
+                phase += 2.0 * PI * f / fs;
+                let y = 0.32 * phase.sin() * (-t * 9.0).exp();
+                drums[0][start + i] += y;
+                drums[1][start + i] += y;
+            }
+        }
+        if on_beat && beat_in_bar % 2 == 1 {
+            // snare: noise + 190 Hz body, 200 ms
+            let len = (0.2 * fs) as usize;
+            for i in 0..len.min(n.saturating_sub(start)) {
+                let t = i as f64 / fs;
+                let y = 0.16 * rng.next_f64() * (-t * 22.0).exp()
+                    + 0.12 * (2.0 * PI * 190.0 * t).sin() * (-t * 30.0).exp();
+                drums[0][start + i] += y * 0.95;
+                drums[1][start + i] += y;
+            }
+        }
+        // hat: high-passed noise burst (first difference), 40 ms, slightly right
+        let len = (0.04 * fs) as usize;
+        let mut prev = 0.0;
+        for i in 0..len.min(n.saturating_sub(start)) {
+            let t = i as f64 / fs;
+            let w = rng.next_f64();
+            let y = 0.05 * (w - prev) * (-t * 90.0).exp();
+            prev = w;
+            drums[0][start + i] += y * 0.8;
+            drums[1][start + i] += y;
+        }
+    }
+
+    for bar in 0..bars {
+        let (root, minor) = CHORDS[bar % 4];
+        let bar_start = bar * 4 * beat;
+        // Bass: root on eighths, saw-ish (few harmonics), octave below.
+        for e in 0..8 {
+            let f = midi_hz(root - 12.0 + if e % 4 == 3 { 12.0 } else { 0.0 });
+            let start = bar_start + e * eighth;
+            for i in 0..eighth.min(n.saturating_sub(start)) {
+                let t = i as f64 / fs;
+                let env = (1.0 - (-t * 200.0).exp()) * (-t * 3.0).exp();
+                let mut y = 0.0;
+                for h in 1..=6 {
+                    y += (2.0 * PI * f * h as f64 * t).sin() / h as f64;
+                }
+                let y = 0.16 * env * y;
+                bass[0][start + i] += y;
+                bass[1][start + i] += y;
+            }
+        }
+        // Chords: sustained triad, slow attack, spread left/right voices.
+        let third = if minor { 3.0 } else { 4.0 };
+        let notes = [root, root + third, root + 7.0];
+        let len = 4 * beat;
+        for (v, &note) in notes.iter().enumerate() {
+            let f = midi_hz(note);
+            let pan = [0.3, 0.7, 0.5][v];
+            for i in 0..len.min(n.saturating_sub(bar_start)) {
+                let t = i as f64 / fs;
+                let env = (t / 0.08).min(1.0) * (1.0 - (t / (len as f64 / fs)).powi(4));
+                let y = 0.07
+                    * env
+                    * ((2.0 * PI * f * t).sin() + 0.3 * (2.0 * PI * 2.0 * f * t + 0.5).sin());
+                chords[0][bar_start + i] += y * (1.0 - pan) * 1.4;
+                chords[1][bar_start + i] += y * pan * 1.4;
+            }
+        }
+        // Lead: a simple melody on quarter notes, sine + vibrato.
+        let melody = [0.0, 3.0, 7.0, 12.0, 10.0, 7.0, 5.0, 3.0];
+        for q in 0..4 {
+            let note = root + 12.0 + melody[(bar * 4 + q) % melody.len()];
+            let f = midi_hz(note);
+            let start = bar_start + q * beat;
+            let mut phase = 0.0;
+            for i in 0..beat.min(n.saturating_sub(start)) {
+                let t = i as f64 / fs;
+                let vib = 1.0 + 0.004 * (2.0 * PI * 5.5 * t).sin();
+                phase += 2.0 * PI * f * vib / fs;
+                let env = (t / 0.02).min(1.0) * (-t * 2.5).exp();
+                let y = 0.12 * env * (phase.sin() + 0.25 * (2.0 * phase).sin());
+                lead[0][start + i] += y;
+                lead[1][start + i] += y;
+            }
+        }
+    }
+    vec![
+        Stem {
+            name: "drums",
+            channels: drums,
+        },
+        Stem {
+            name: "bass",
+            channels: bass,
+        },
+        Stem {
+            name: "chords",
+            channels: chords,
+        },
+        Stem {
+            name: "lead",
+            channels: lead,
+        },
+    ]
+}
+
+/// The plain sum of the demo stems (a rough mix), planar stereo.
+pub fn rough_mix(sample_rate_hz: u32, bars: usize) -> Vec<Vec<f64>> {
+    let stems = stems(sample_rate_hz, bars);
+    let n = stems[0].channels[0].len();
+    let mut mix = vec![vec![0.0; n]; 2];
+    for s in &stems {
+        for (m, c) in mix.iter_mut().zip(&s.channels) {
+            for (a, b) in m.iter_mut().zip(c) {
+                *a += b;
+            }
+        }
+    }
+    mix
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deterministic_and_below_full_scale() {
+        let a = rough_mix(48_000, 2);
+        let b = rough_mix(48_000, 2);
+        assert_eq!(a, b);
+        let peak = a.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));
+        assert!(peak > 0.1 && peak < 0.9, "peak {peak}");
+        assert_eq!(a[0].len(), 4 * 48_000);
+    }
+}

@@ -1,0 +1,15 @@
+//! The engine's error type. Every message names the file and the problem in
+//! one line.
+
+use std::path::PathBuf;
+
+/// Errors of the sheen engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Reading or writing an audio file failed (the message names the file).
+    #[error(transparent)]
+    Io(#[from] sheen_io::Error),
+    /// A file decoded but its content cannot be used for the job.
+    #[error("{}: {problem}", path.display())]
+    Content { path: PathBuf, problem: String },
+}
