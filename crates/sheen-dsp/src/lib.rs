@@ -11,12 +11,24 @@
 //! - [`oversample`]: the one polyphase windowed-sinc interpolator (true peak,
 //!   limiter, saturation);
 //! - [`units`]: dB / linear conversions.
+//!
+//! Dynamics (Giannoulis, Massberg & Reiss 2012, JAES):
+//! - [`dynamics`]: shared side-chain blocks — peak/RMS level detector,
+//!   soft-knee compressor and expander curves, smooth branching
+//!   attack/release, look-ahead delay;
+//! - [`compressor`]: feed-forward [`compressor::Compressor`] with stereo
+//!   link, look-ahead and external side chain.
 
 pub mod biquad;
+pub mod compressor;
+pub mod dynamics;
 pub mod oversample;
 pub mod processor;
 pub mod smooth;
 pub mod units;
+
+#[cfg(test)]
+mod test_util;
 
 pub use processor::{PlanarMut, Processor, MAX_CHANNELS};
 pub use units::{db_to_gain, gain_to_db};
