@@ -17,11 +17,14 @@
 //!   soft-knee compressor and expander curves, smooth branching
 //!   attack/release, look-ahead delay;
 //! - [`compressor`]: feed-forward [`compressor::Compressor`] with stereo
-//!   link, look-ahead and external side chain.
+//!   link, look-ahead and external side chain;
+//! - [`gate`]: [`gate::Gate`], noise gate / downward expander with range,
+//!   hold, hysteresis and external side chain.
 
 pub mod biquad;
 pub mod compressor;
 pub mod dynamics;
+pub mod gate;
 pub mod oversample;
 pub mod processor;
 pub mod smooth;
