@@ -19,10 +19,13 @@
 //! - [`compressor`]: feed-forward [`compressor::Compressor`] with stereo
 //!   link, look-ahead and external side chain;
 //! - [`gate`]: [`gate::Gate`], noise gate / downward expander with range,
-//!   hold, hysteresis and external side chain.
+//!   hold, hysteresis and external side chain;
+//! - [`crossover`]: Linkwitz–Riley LR4 two-band split and N-band crossover
+//!   with all-pass compensation (bands sum flat).
 
 pub mod biquad;
 pub mod compressor;
+pub mod crossover;
 pub mod dynamics;
 pub mod gate;
 pub mod oversample;
