@@ -21,11 +21,14 @@
 //! - [`gate`]: [`gate::Gate`], noise gate / downward expander with range,
 //!   hold, hysteresis and external side chain;
 //! - [`crossover`]: Linkwitz–Riley LR4 two-band split and N-band crossover
-//!   with all-pass compensation (bands sum flat).
+//!   with all-pass compensation (bands sum flat);
+//! - [`deesser`]: [`deesser::DeEsser`], split-band (LR4) or wideband
+//!   de-esser.
 
 pub mod biquad;
 pub mod compressor;
 pub mod crossover;
+pub mod deesser;
 pub mod dynamics;
 pub mod gate;
 pub mod oversample;
