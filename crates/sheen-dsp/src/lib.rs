@@ -23,7 +23,9 @@
 //! - [`crossover`]: Linkwitz–Riley LR4 two-band split and N-band crossover
 //!   with all-pass compensation (bands sum flat);
 //! - [`deesser`]: [`deesser::DeEsser`], split-band (LR4) or wideband
-//!   de-esser.
+//!   de-esser;
+//! - [`multiband`]: [`multiband::MultibandCompressor`], 2–6 bands on the
+//!   crossover, one compressor per band.
 
 pub mod biquad;
 pub mod compressor;
@@ -31,6 +33,7 @@ pub mod crossover;
 pub mod deesser;
 pub mod dynamics;
 pub mod gate;
+pub mod multiband;
 pub mod oversample;
 pub mod processor;
 pub mod smooth;
