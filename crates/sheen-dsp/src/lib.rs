@@ -9,7 +9,8 @@
 //!   "Audio EQ Cookbook" designs;
 //! - [`smooth`]: the one parameter smoother;
 //! - [`oversample`]: the one polyphase windowed-sinc interpolator (true peak,
-//!   limiter, saturation);
+//!   limiter, saturation) and its matching decimator
+//!   ([`oversample::Downsampler`]);
 //! - [`units`]: dB / linear conversions.
 //!
 //! Dynamics (Giannoulis, Massberg & Reiss 2012, JAES):
