@@ -4,6 +4,7 @@
 
 pub mod classify;
 pub mod features;
+pub mod rules;
 
 pub use classify::{classify, Classification, StemClass};
 pub use features::{measure_stem, StemFeatures};
