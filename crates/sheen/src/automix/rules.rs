@@ -437,10 +437,7 @@ fn decide_masking(stems: &[StemInput], out: &mut [StemDecision]) {
             if out[i].mute.is_some() || out[j].mute.is_some() {
                 continue;
             }
-            let nb = placed[i].len().min(placed[j].len());
-            for b in 0..nb {
-                let (hz, li) = placed[i][b];
-                let lj = placed[j][b].1;
+            for (b, (&(hz, li), &(_, lj))) in placed[i].iter().zip(&placed[j]).enumerate() {
                 if !(80.0..=8000.0).contains(&hz) || !strong(i, b) || !strong(j, b) {
                     continue;
                 }
