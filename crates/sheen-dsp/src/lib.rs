@@ -27,6 +27,10 @@
 //!   de-esser;
 //! - [`multiband`]: [`multiband::MultibandCompressor`], 2–6 bands on the
 //!   crossover, one compressor per band.
+//!
+//! Saturation:
+//! - [`saturation`]: [`saturation::Saturator`], oversampled (2/4/8×) tape
+//!   (tanh), tube (biased tanh) and soft-clip waveshaping with dry/wet mix.
 
 pub mod biquad;
 pub mod compressor;
@@ -37,6 +41,7 @@ pub mod gate;
 pub mod multiband;
 pub mod oversample;
 pub mod processor;
+pub mod saturation;
 pub mod smooth;
 pub mod units;
 
