@@ -457,6 +457,16 @@ mod tests {
         for sizes in partitions() {
             assert_identical(&out, &run_keyed(&sizes).0, "keyed");
         }
+        // keyed processing does not allocate
+        let mut c = comp(p, fs);
+        let mut bufs = bed.clone();
+        let allocs = allocations_in(|| {
+            for_blocks(n, &[333], |r| {
+                let k = [&key[r.clone()]];
+                c.process_keyed(PlanarMut::new(&mut bufs, r).channels(), &k);
+            })
+        });
+        assert_eq!(allocs, 0);
         // without the key, the quiet bed (-34 dBFS peak, -37 RMS) is untouched
         let mut c2 = comp(p, fs);
         let mut bufs = bed.clone();

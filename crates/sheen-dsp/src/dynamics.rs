@@ -89,11 +89,15 @@ pub fn expander_curve_db(x_db: f64, threshold_db: f64, ratio: f64, knee_db: f64)
 /// towards `target` with coefficient `rise` when `target > state` and
 /// `fall` otherwise, `y[n] = a y[n-1] + (1 - a) x[n]`; returns the new
 /// state. For a compressor the state is the gain reduction in dB (rise =
-/// attack); for a gate it is the attenuation (rise = release).
+/// attack); for a gate it is the attenuation (rise = release). A state
+/// within 1e-15 dB of 0 is flushed to 0 (no denormals in long silences).
 #[inline]
 pub fn smooth_branching(state: &mut f64, target: f64, rise: f64, fall: f64) -> f64 {
     let a = if target > *state { rise } else { fall };
     *state = a * *state + (1.0 - a) * target;
+    if state.abs() < 1e-15 {
+        *state = 0.0;
+    }
     *state
 }
 
