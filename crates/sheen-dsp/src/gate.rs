@@ -315,12 +315,14 @@ mod tests {
                     };
                     let below = sine(fs as usize, 1000.0, db_to_gain(-60.0), fs);
                     let g = steady_gain_db(&mut gate(p, fs), &below);
+                    eprintln!("gate {fs} Hz {detector:?} range {range_db}: below {g:.6} dB");
                     assert!(
                         (g + range_db).abs() < 0.1,
                         "{detector:?} range {range_db}: {g}"
                     );
                     let above = sine(fs as usize, 1000.0, db_to_gain(-20.0), fs);
                     let g = steady_gain_db(&mut gate(p, fs), &above);
+                    eprintln!("gate {fs} Hz {detector:?} range {range_db}: above {g:e} dB");
                     assert!(g.abs() < 0.001, "{detector:?} above: {g}");
                 }
             }
@@ -347,6 +349,7 @@ mod tests {
             let meas = steady_gain_db(&mut g, &x);
             let want = g.static_gain_db(-40.0);
             assert!((want + 10.0 * (ratio - 1.0)).abs() < 1e-9);
+            eprintln!("expander 1:{ratio}: {meas:.4} dB (formula {want})");
             assert!(
                 (meas - want).abs() < 0.05,
                 "ratio {ratio}: {meas} vs {want}"
@@ -451,6 +454,7 @@ mod tests {
         let g_on = rms_db(&bufs[0][on.clone()]) - rms_db(&pad[0][on]);
         let off = 72_000..96_000;
         let g_off = rms_db(&bufs[1][off.clone()]) - rms_db(&pad[1][off]);
+        eprintln!("keyed gate: open {g_on:e} dB, closed {g_off:.4} dB");
         assert!(g_on.abs() < 1e-3, "keyed open: {g_on}");
         assert!((g_off + 24.0).abs() < 0.1, "closed: {g_off}");
     }
