@@ -270,7 +270,19 @@ impl Downsampler {
                 h[pos + len] = x;
             }
             let recent = &h[pos..pos + len];
-            *y = self.taps.iter().zip(recent).map(|(a, b)| a * b).sum();
+            // linear phase: fold the symmetric halves (h[k] = h[len-1-k])
+            let half = len / 2;
+            let (first, rest) = recent.split_at(half);
+            let (mid, last) = rest.split_at(len - 2 * half);
+            let mut acc: f64 = self.taps[..half]
+                .iter()
+                .zip(first.iter().zip(last.iter().rev()))
+                .map(|(t, (a, b))| t * (a + b))
+                .sum();
+            if let Some(m) = mid.first() {
+                acc += self.taps[half] * m;
+            }
+            *y = acc;
         }
         if out.is_empty() {
             for _ in 0..self.factor {
