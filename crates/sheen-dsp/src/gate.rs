@@ -197,7 +197,15 @@ impl Gate {
     /// side chain, e.g. a kick drum keying a bass). Output channel `ch` is
     /// keyed by key channel `ch % key.len()`; each key channel must be at
     /// least as long as the block.
+    ///
+    /// # Panics
+    /// If a key channel is shorter than the block.
     pub fn process_keyed(&mut self, block: &mut [&mut [f64]], key: &[&[f64]]) {
+        let len = block.first().map_or(0, |c| c.len());
+        assert!(
+            key.iter().all(|k| k.len() >= len),
+            "side-chain key shorter than the block ({len} samples)"
+        );
         self.run(block, Some(key));
     }
 
