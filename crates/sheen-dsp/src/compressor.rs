@@ -12,8 +12,8 @@
 
 use crate::biquad::{BiquadCoeffs, BiquadState, FilterKind};
 use crate::dynamics::{
-    compressor_curve_db, finite_or, linked_level_db, ms_to_samples, smooth_branching, time_coeff,
-    Detector, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
+    compressor_curve_db, finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching,
+    time_coeff, Detector, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::smooth::Smoothed;
@@ -82,7 +82,7 @@ impl CompressorParams {
         let d = Self::default();
         Self {
             threshold_db: finite_or(self.threshold_db, d.threshold_db),
-            ratio: finite_or(self.ratio, d.ratio).max(1.0),
+            ratio: ratio_or(self.ratio, d.ratio),
             knee_db: finite_or(self.knee_db, d.knee_db).max(0.0),
             attack_ms: finite_or(self.attack_ms, d.attack_ms).max(0.0),
             release_ms: finite_or(self.release_ms, d.release_ms).max(0.0),
@@ -288,6 +288,7 @@ impl Processor for Compressor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gate::{Gate, GateParams};
     use crate::processor::PlanarMut;
     use crate::test_util::*;
     use crate::units::gain_to_db;
@@ -573,6 +574,29 @@ mod tests {
         assert!(lo_off < -5.0);
         assert_eq!(lo_on, 0.0);
         assert!((hi_on - hi_off).abs() < 0.01);
+    }
+
+    /// Reference: Giannoulis et al. 2012 curve with R = ∞ (1/R = 0): the
+    /// output is held at the threshold — static gain `T - x` above it
+    /// (exact), and the soft knee meets it (`-W/8` at the threshold).
+    #[test]
+    fn infinite_ratio_limits() {
+        let c = Compressor::new(CompressorParams {
+            threshold_db: -10.0,
+            ratio: f64::INFINITY,
+            knee_db: 4.0,
+            ..Default::default()
+        });
+        assert_eq!(c.params().ratio, f64::INFINITY);
+        assert_eq!(c.static_gain_db(0.0), -10.0);
+        assert!((c.static_gain_db(-10.0) + 0.5).abs() < 1e-12);
+        assert_eq!(c.static_gain_db(-20.0), 0.0);
+        let g = Gate::new(GateParams {
+            ratio: f64::INFINITY,
+            ..Default::default()
+        });
+        assert_eq!(g.static_gain_db(-50.0), 0.0);
+        assert_eq!(g.static_gain_db(-50.001), -80.0);
     }
 
     /// Reference: serde round trip and `#[serde(deny_unknown_fields)]`.

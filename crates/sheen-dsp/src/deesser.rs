@@ -12,8 +12,8 @@
 
 use crate::crossover::Lr4Split;
 use crate::dynamics::{
-    compressor_curve_db, finite_or, linked_level_db, smooth_branching, time_coeff, Detector,
-    LevelDetector, LEVEL_FLOOR_DB,
+    compressor_curve_db, finite_or, linked_level_db, ratio_or, smooth_branching, time_coeff,
+    Detector, LevelDetector, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::units::db_to_gain;
@@ -81,7 +81,7 @@ impl DeEsserParams {
         Self {
             freq_hz: finite_or(self.freq_hz, d.freq_hz),
             threshold_db: finite_or(self.threshold_db, d.threshold_db),
-            ratio: finite_or(self.ratio, d.ratio).max(1.0),
+            ratio: ratio_or(self.ratio, d.ratio),
             max_reduction_db: finite_or(self.max_reduction_db, d.max_reduction_db).max(0.0),
             attack_ms: finite_or(self.attack_ms, d.attack_ms).max(0.0),
             release_ms: finite_or(self.release_ms, d.release_ms).max(0.0),

@@ -266,6 +266,16 @@ pub fn ms_to_samples(time_ms: f64, sample_rate_hz: f64) -> usize {
     }
 }
 
+/// A ratio parameter: at least 1, `+inf` allowed (limiting / hard gate),
+/// NaN replaced by `default`.
+pub(crate) fn ratio_or(ratio: f64, default: f64) -> f64 {
+    if ratio.is_nan() {
+        default
+    } else {
+        ratio.max(1.0)
+    }
+}
+
 /// Replaces a non-finite `x` with `default`.
 pub(crate) fn finite_or(x: f64, default: f64) -> f64 {
     if x.is_finite() {

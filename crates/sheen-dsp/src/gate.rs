@@ -10,7 +10,7 @@
 //! look-ahead and external side chain ([`Gate::process_keyed`]).
 
 use crate::dynamics::{
-    finite_or, linked_level_db, ms_to_samples, smooth_branching, time_coeff, Detector,
+    finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching, time_coeff, Detector,
     LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
@@ -32,7 +32,7 @@ pub struct GateParams {
     pub range_db: f64,
     /// Downward expansion ratio below the threshold: the attenuation is
     /// `(threshold - level) (ratio - 1)` dB, up to `range_db`. 1 = off;
-    /// large values (the default 100) make a gate.
+    /// large values (the default 100, or infinity) make a gate.
     pub ratio: f64,
     /// Opening time constant, ms.
     pub attack_ms: f64,
@@ -79,7 +79,7 @@ impl GateParams {
         Self {
             threshold_db: finite_or(self.threshold_db, d.threshold_db),
             range_db: finite_or(self.range_db, d.range_db).max(0.0),
-            ratio: finite_or(self.ratio, d.ratio).max(1.0),
+            ratio: ratio_or(self.ratio, d.ratio),
             attack_ms: finite_or(self.attack_ms, d.attack_ms).max(0.0),
             hold_ms: finite_or(self.hold_ms, d.hold_ms).max(0.0),
             release_ms: finite_or(self.release_ms, d.release_ms).max(0.0),
@@ -95,7 +95,11 @@ impl GateParams {
     /// hysteresis and hold.
     #[inline]
     pub fn curve_attenuation_db(&self, level_db: f64) -> f64 {
-        ((self.threshold_db - level_db) * (self.ratio - 1.0)).clamp(0.0, self.range_db)
+        if level_db >= self.threshold_db {
+            0.0
+        } else {
+            ((self.threshold_db - level_db) * (self.ratio - 1.0)).min(self.range_db)
+        }
     }
 }
 
