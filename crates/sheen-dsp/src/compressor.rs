@@ -10,10 +10,9 @@
 //! ([`Compressor::process_keyed`]).
 //! Building blocks live in [`crate::dynamics`].
 
-use crate::biquad::{BiquadCoeffs, BiquadState, FilterKind};
 use crate::dynamics::{
     compressor_curve_db, finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching,
-    time_coeff, Detector, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
+    time_coeff, Detector, KeyFilter, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::smooth::Smoothed;
@@ -105,9 +104,7 @@ pub struct Compressor {
     rel: f64,
     detector: LevelDetector,
     delay: LookaheadDelay,
-    /// Side-chain high-pass (None = off) and its state per key channel.
-    sc_hpf: Option<BiquadCoeffs>,
-    sc_state: [BiquadState; MAX_CHANNELS],
+    key_filter: KeyFilter,
     makeup: Smoothed,
     /// Smoothed gain reduction per channel, dB (≥ 0).
     env: [f64; MAX_CHANNELS],
@@ -127,8 +124,7 @@ impl Compressor {
             rel: 0.0,
             detector: LevelDetector::new(p.detector, p.rms_window_ms, fs),
             delay: LookaheadDelay::new(ms_to_samples(p.lookahead_ms, fs)),
-            sc_hpf: None,
-            sc_state: [BiquadState::default(); MAX_CHANNELS],
+            key_filter: KeyFilter::new(0.0, 0.0, fs),
             makeup: Smoothed::new(p.makeup_db, 0),
             env: [0.0; MAX_CHANNELS],
             last_gr_db: 0.0,
@@ -159,15 +155,7 @@ impl Compressor {
     fn configure(&mut self, realloc: bool) {
         self.att = time_coeff(self.p.attack_ms, self.fs);
         self.rel = time_coeff(self.p.release_ms, self.fs);
-        self.sc_hpf = (self.p.sidechain_hpf_hz > 0.0).then(|| {
-            BiquadCoeffs::rbj(
-                FilterKind::HighPass,
-                self.p.sidechain_hpf_hz.clamp(1.0, 0.45 * self.fs),
-                std::f64::consts::FRAC_1_SQRT_2,
-                0.0,
-                self.fs,
-            )
-        });
+        self.key_filter.set(self.p.sidechain_hpf_hz, 0.0, self.fs);
         if realloc {
             self.detector = LevelDetector::new(self.p.detector, self.p.rms_window_ms, self.fs);
             self.delay = LookaheadDelay::new(ms_to_samples(self.p.lookahead_ms, self.fs));
@@ -231,13 +219,11 @@ impl Compressor {
         for i in 0..len {
             let mut max_db = LEVEL_FLOOR_DB;
             for (k, lv) in levels.iter_mut().enumerate().take(k_ch) {
-                let mut x = match key {
+                let x = match key {
                     Some(kb) => kb[k][i],
                     None => block[k][i],
                 };
-                if let Some(c) = &self.sc_hpf {
-                    x = self.sc_state[k].tick(c, x);
-                }
+                let x = self.key_filter.tick(k, x);
                 *lv = self.detector.level_db(k, x);
                 max_db = max_db.max(*lv);
             }
@@ -277,7 +263,7 @@ impl Processor for Compressor {
     fn reset(&mut self) {
         self.detector.reset();
         self.delay.reset();
-        self.sc_state = [BiquadState::default(); MAX_CHANNELS];
+        self.key_filter.reset();
         self.makeup.set_immediate(self.p.makeup_db);
         self.env = [0.0; MAX_CHANNELS];
         self.last_gr_db = 0.0;

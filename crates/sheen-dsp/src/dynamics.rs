@@ -12,14 +12,18 @@
 //!   `1 - 1/e` (63.2 %) of a step: [`time_coeff`];
 //! - the "smooth branching" peak detector in the log domain, placed after the
 //!   gain computer (the design the paper recommends):
-//!   [`smooth_branching`].
+//!   [`smooth_branching`];
+//! - side-chain filtering ([`KeyFilter`]) and look-ahead
+//!   ([`LookaheadDelay`]).
 //!
 //! Levels are in dBFS of the detector signal: `20 log10 |x|` for
 //! [`Detector::Peak`], `10 log10 mean(x^2)` over a sliding window for
 //! [`Detector::Rms`] (a sine of peak `A` reads `20 log10 A - 3.01 dB`).
 
+use crate::biquad::{BiquadCoeffs, BiquadState, FilterKind};
 use crate::processor::MAX_CHANNELS;
 use serde::{Deserialize, Serialize};
+use std::f64::consts::FRAC_1_SQRT_2;
 
 /// Lowest level the detectors report, in dB (stands in for silence).
 pub const LEVEL_FLOOR_DB: f64 = -240.0;
@@ -253,6 +257,68 @@ impl LookaheadDelay {
     pub fn reset(&mut self) {
         self.buf.fill(0.0);
         self.pos = 0;
+    }
+}
+
+/// Side-chain ("key") filter: optional 2nd-order Butterworth high-pass and
+/// low-pass (RBJ cookbook, `Q = 1/sqrt(2)`) on the detector input, per key
+/// channel, so e.g. bass does not pump a compressor or hi-hat spill does
+/// not open a kick gate.
+#[derive(Clone, Debug)]
+pub struct KeyFilter {
+    hpf: Option<BiquadCoeffs>,
+    lpf: Option<BiquadCoeffs>,
+    hp_state: [BiquadState; MAX_CHANNELS],
+    lp_state: [BiquadState; MAX_CHANNELS],
+}
+
+impl KeyFilter {
+    /// High-pass at `hpf_hz` and low-pass at `lpf_hz` (each off when ≤ 0
+    /// or non-finite; clamped to 1 Hz .. 0.45 fs).
+    pub fn new(hpf_hz: f64, lpf_hz: f64, sample_rate_hz: f64) -> Self {
+        let design = |kind, f: f64| {
+            (f > 0.0 && f.is_finite()).then(|| {
+                BiquadCoeffs::rbj(
+                    kind,
+                    f.clamp(1.0, 0.45 * sample_rate_hz),
+                    FRAC_1_SQRT_2,
+                    0.0,
+                    sample_rate_hz,
+                )
+            })
+        };
+        Self {
+            hpf: design(FilterKind::HighPass, hpf_hz),
+            lpf: design(FilterKind::LowPass, lpf_hz),
+            hp_state: [BiquadState::default(); MAX_CHANNELS],
+            lp_state: [BiquadState::default(); MAX_CHANNELS],
+        }
+    }
+
+    /// Re-designs the filters keeping their state (for automation).
+    pub fn set(&mut self, hpf_hz: f64, lpf_hz: f64, sample_rate_hz: f64) {
+        let n = Self::new(hpf_hz, lpf_hz, sample_rate_hz);
+        self.hpf = n.hpf;
+        self.lpf = n.lpf;
+    }
+
+    /// Filters one sample of key channel `ch`.
+    #[inline]
+    pub fn tick(&mut self, ch: usize, x: f64) -> f64 {
+        let mut y = x;
+        if let Some(c) = &self.hpf {
+            y = self.hp_state[ch].tick(c, y);
+        }
+        if let Some(c) = &self.lpf {
+            y = self.lp_state[ch].tick(c, y);
+        }
+        y
+    }
+
+    /// Clears the state.
+    pub fn reset(&mut self) {
+        self.hp_state = [BiquadState::default(); MAX_CHANNELS];
+        self.lp_state = [BiquadState::default(); MAX_CHANNELS];
     }
 }
 

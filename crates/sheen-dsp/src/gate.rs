@@ -7,11 +7,12 @@
 //! smooth branching attack/release smoothing of the attenuation in dB.
 //!
 //! Attack = opening (attenuation falling), release = closing. Optional
-//! look-ahead and external side chain ([`Gate::process_keyed`]).
+//! key filter (high-/low-pass on the detector input), look-ahead and
+//! external side chain ([`Gate::process_keyed`]).
 
 use crate::dynamics::{
     finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching, time_coeff, Detector,
-    LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
+    KeyFilter, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::units::db_to_gain;
@@ -51,6 +52,12 @@ pub struct GateParams {
     pub stereo_link: f64,
     /// Look-ahead in ms; delays the audio by this much.
     pub lookahead_ms: f64,
+    /// Key filter: 2nd-order Butterworth high-pass on the detector input,
+    /// Hz (0 = off).
+    pub sidechain_hpf_hz: f64,
+    /// Key filter: 2nd-order Butterworth low-pass on the detector input,
+    /// Hz (0 = off).
+    pub sidechain_lpf_hz: f64,
 }
 
 impl Default for GateParams {
@@ -67,6 +74,8 @@ impl Default for GateParams {
             rms_window_ms: 10.0,
             stereo_link: 1.0,
             lookahead_ms: 0.0,
+            sidechain_hpf_hz: 0.0,
+            sidechain_lpf_hz: 0.0,
         }
     }
 }
@@ -88,6 +97,8 @@ impl GateParams {
             rms_window_ms: finite_or(self.rms_window_ms, d.rms_window_ms).max(0.0),
             stereo_link: finite_or(self.stereo_link, d.stereo_link).clamp(0.0, 1.0),
             lookahead_ms: finite_or(self.lookahead_ms, 0.0).clamp(0.0, MAX_LOOKAHEAD_MS),
+            sidechain_hpf_hz: finite_or(self.sidechain_hpf_hz, 0.0).max(0.0),
+            sidechain_lpf_hz: finite_or(self.sidechain_lpf_hz, 0.0).max(0.0),
         }
     }
 
@@ -126,6 +137,7 @@ pub struct Gate {
     rel: f64,
     hold: usize,
     detector: LevelDetector,
+    key_filter: KeyFilter,
     delay: LookaheadDelay,
     st: [ChannelState; MAX_CHANNELS],
     last_gr_db: f64,
@@ -144,6 +156,7 @@ impl Gate {
             rel: 0.0,
             hold: 0,
             detector: LevelDetector::new(p.detector, p.rms_window_ms, fs),
+            key_filter: KeyFilter::new(0.0, 0.0, fs),
             delay: LookaheadDelay::new(0),
             st: [INITIAL; MAX_CHANNELS],
             last_gr_db: 0.0,
@@ -173,6 +186,8 @@ impl Gate {
         self.att = time_coeff(self.p.attack_ms, self.fs);
         self.rel = time_coeff(self.p.release_ms, self.fs);
         self.hold = ms_to_samples(self.p.hold_ms, self.fs);
+        self.key_filter
+            .set(self.p.sidechain_hpf_hz, self.p.sidechain_lpf_hz, self.fs);
         if realloc {
             self.detector = LevelDetector::new(self.p.detector, self.p.rms_window_ms, self.fs);
             self.delay = LookaheadDelay::new(ms_to_samples(self.p.lookahead_ms, self.fs));
@@ -227,6 +242,7 @@ impl Gate {
                     Some(kb) => kb[k][i],
                     None => block[k][i],
                 };
+                let x = self.key_filter.tick(k, x);
                 *lv = self.detector.level_db(k, x);
                 max_db = max_db.max(*lv);
             }
@@ -281,6 +297,7 @@ impl Processor for Gate {
 
     fn reset(&mut self) {
         self.detector.reset();
+        self.key_filter.reset();
         self.delay.reset();
         self.st = [INITIAL; MAX_CHANNELS];
         self.last_gr_db = 0.0;
@@ -425,6 +442,8 @@ mod tests {
                 threshold_db: -20.0,
                 hold_ms: 3.0,
                 lookahead_ms: 1.0,
+                sidechain_hpf_hz: 100.0,
+                sidechain_lpf_hz: 3000.0,
                 stereo_link: 0.3,
                 ..Default::default()
             };
@@ -469,6 +488,35 @@ mod tests {
         eprintln!("keyed gate: open {g_on:e} dB, closed {g_off:.4} dB");
         assert!(g_on.abs() < 1e-3, "keyed open: {g_on}");
         assert!((g_off + 24.0).abs() < 0.1, "closed: {g_off}");
+    }
+
+    /// Reference: key filter = RBJ Butterworth low-pass (|H| at 8 kHz for a
+    /// 200 Hz corner ≈ -64 dB): a -20 dBFS 8 kHz hi-hat over a -40 dB
+    /// threshold opens the gate unfiltered (unity) but not with the key
+    /// low-pass (attenuated by `range_db`, 0.1 dB), while a 60 Hz kick
+    /// opens it either way (unity, 0.001 dB).
+    #[test]
+    fn key_filter() {
+        let fs = 48_000.0;
+        let base = GateParams {
+            threshold_db: -40.0,
+            range_db: 30.0,
+            ..Default::default()
+        };
+        let filtered = GateParams {
+            sidechain_lpf_hz: 200.0,
+            sidechain_hpf_hz: 30.0,
+            ..base
+        };
+        let hat = sine(96_000, 8000.0, 0.1, fs);
+        let kick = sine(96_000, 60.0, 0.1, fs);
+        let g = |p, x: &[f64]| steady_gain_db(&mut gate(p, fs), x);
+        let (hat_open, hat_closed) = (g(base, &hat), g(filtered, &hat));
+        let kick_open = g(filtered, &kick);
+        eprintln!("gate key filter: hat {hat_open:e} -> {hat_closed:.4} dB, kick {kick_open:e} dB");
+        assert!(hat_open.abs() < 1e-3);
+        assert!((hat_closed + 30.0).abs() < 0.1);
+        assert!(kick_open.abs() < 1e-3);
     }
 
     /// Reference: serde `deny_unknown_fields`, defaults for missing fields.
