@@ -9,6 +9,25 @@
 //! bass does not pump the whole mix) and an external side chain
 //! ([`Compressor::process_keyed`]).
 //! Building blocks live in [`crate::dynamics`].
+//!
+//! ```
+//! use sheen_dsp::compressor::{Compressor, CompressorParams};
+//! use sheen_dsp::Processor;
+//!
+//! let mut comp = Compressor::new(CompressorParams {
+//!     threshold_db: -20.0,
+//!     ratio: 4.0,
+//!     ..Default::default()
+//! });
+//! comp.prepare(48_000.0, 2, 512);
+//! let (mut l, mut r) = (vec![0.5; 512], vec![0.5; 512]);
+//! comp.process(&mut [&mut l[..], &mut r[..]]);
+//! // duck a music bed with a mono voice key
+//! let voice = vec![0.3; 512];
+//! comp.process_keyed(&mut [&mut l[..], &mut r[..]], &[&voice[..]]);
+//! assert!(comp.last_gain_reduction_db() > 0.0);
+//! assert_eq!(comp.static_gain_db(0.0), -15.0); // -20 + 20/4, hard above the knee
+//! ```
 
 use crate::dynamics::{
     compressor_curve_db, finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching,

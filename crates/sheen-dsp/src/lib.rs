@@ -16,15 +16,15 @@
 //! Dynamics (Giannoulis, Massberg & Reiss 2012, JAES):
 //! - [`dynamics`]: shared side-chain blocks — peak/RMS level detector,
 //!   soft-knee compressor and expander curves, smooth branching
-//!   attack/release, look-ahead delay;
+//!   attack/release, key filter, look-ahead delay;
 //! - [`compressor`]: feed-forward [`compressor::Compressor`] with stereo
-//!   link, look-ahead and external side chain;
+//!   link, look-ahead, side-chain high-pass and external side chain;
 //! - [`gate`]: [`gate::Gate`], noise gate / downward expander with range,
-//!   hold, hysteresis and external side chain;
+//!   hold, hysteresis, key filter and external side chain;
 //! - [`crossover`]: Linkwitz–Riley LR4 two-band split and N-band crossover
 //!   with all-pass compensation (bands sum flat);
 //! - [`deesser`]: [`deesser::DeEsser`], split-band (LR4) or wideband
-//!   de-esser;
+//!   de-esser with a listen mode;
 //! - [`multiband`]: [`multiband::MultibandCompressor`], 2–6 bands on the
 //!   crossover, one compressor per band.
 //!
