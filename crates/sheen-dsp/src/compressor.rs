@@ -604,6 +604,32 @@ mod tests {
         assert_eq!(g.static_gain_db(-50.001), -80.0);
     }
 
+    /// Reference: `smooth::Smoothed` linear ramp — a make-up change from 0
+    /// to +6 dB through `set_params` ramps linearly in dB over 20 ms
+    /// (960 samples at 48 kHz: `6 (k + 1) / 960` dB at sample k, 1e-9 dB)
+    /// with no side-chain reset (the signal stays below threshold).
+    #[test]
+    fn set_params_ramps_makeup() {
+        let fs = 48_000.0;
+        let p = CompressorParams {
+            threshold_db: 0.0,
+            ..Default::default()
+        };
+        let mut c = comp(p, fs);
+        let mut warm = vec![vec![0.1; 1000]];
+        crate::processor::process_in_blocks(&mut c, &mut warm, 100);
+        c.set_params(CompressorParams {
+            makeup_db: 6.0,
+            ..p
+        });
+        let mut bufs = vec![vec![0.1; 2000]];
+        crate::processor::process_in_blocks(&mut c, &mut bufs, 37);
+        for (k, y) in bufs[0].iter().enumerate() {
+            let want = 6.0 * ((k + 1).min(960) as f64) / 960.0;
+            assert!((gain_to_db(y / 0.1) - want).abs() < 1e-9, "k={k}");
+        }
+    }
+
     /// Reference: serde round trip and `#[serde(deny_unknown_fields)]`.
     #[test]
     fn params_serde() {
