@@ -31,12 +31,14 @@
 
 use crate::dynamics::{
     compressor_curve_db, finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching,
-    time_coeff, Detector, KeyFilter, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
+    time_coeff, KeyFilter, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::smooth::Smoothed;
 use crate::units::db_to_gain;
 use serde::{Deserialize, Serialize};
+
+pub use crate::dynamics::Detector;
 
 /// Ramp time of make-up gain changes, ms.
 const MAKEUP_RAMP_MS: f64 = 20.0;

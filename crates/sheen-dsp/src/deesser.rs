@@ -13,11 +13,13 @@
 use crate::crossover::Lr4Split;
 use crate::dynamics::{
     compressor_curve_db, finite_or, linked_level_db, ratio_or, smooth_branching, time_coeff,
-    Detector, LevelDetector, LEVEL_FLOOR_DB,
+    LevelDetector, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::units::db_to_gain;
 use serde::{Deserialize, Serialize};
+
+pub use crate::dynamics::Detector;
 
 /// What the de-esser turns down.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

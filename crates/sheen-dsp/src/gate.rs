@@ -11,12 +11,14 @@
 //! external side chain ([`Gate::process_keyed`]).
 
 use crate::dynamics::{
-    finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching, time_coeff, Detector,
-    KeyFilter, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
+    finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching, time_coeff, KeyFilter,
+    LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::units::db_to_gain;
 use serde::{Deserialize, Serialize};
+
+pub use crate::dynamics::Detector;
 
 /// Longest look-ahead accepted, ms.
 pub const MAX_LOOKAHEAD_MS: f64 = 100.0;

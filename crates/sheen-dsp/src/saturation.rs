@@ -422,7 +422,8 @@ mod tests {
     }
 
     /// Reference: the `Processor` contract (bit-identical for any block
-    /// partition) for each mode, stereo, at 8, 48 and 384 kHz.
+    /// partition) for each mode, stereo, at 8, 48 and 384 kHz; 1 and 8
+    /// channels at 96 kHz.
     #[test]
     fn block_size_independent() {
         for fs in [8_000.0, 48_000.0, 384_000.0] {
@@ -440,6 +441,13 @@ mod tests {
                 };
                 assert_block_independent(|| Saturator::new(p), fs, 2);
             }
+        }
+        for channels in [1, 8] {
+            let p = SaturationParams {
+                drive_db: 12.0,
+                ..Default::default()
+            };
+            assert_block_independent(|| Saturator::new(p), 96_000.0, channels);
         }
     }
 
