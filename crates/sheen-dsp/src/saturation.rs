@@ -18,7 +18,9 @@
 //!   `|x| < 1.5`, `±1` beyond (C¹ at the clip point).
 //!
 //! Latency: `up + down` filter delays = 47 samples for 2×, 4× and 8×, 0
-//! without oversampling.
+//! without oversampling. Pass band of the oversampled path: flat within
+//! 0.01 dB to 0.415 fs (19.9 kHz at 48 kHz, 18.3 kHz at 44.1 kHz), about
+//! -0.5 dB at 0.4375 fs, -6 dB at 0.46 fs.
 
 use crate::biquad::{BiquadCoeffs, BiquadState};
 use crate::dynamics::finite_or;
