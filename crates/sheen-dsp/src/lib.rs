@@ -21,8 +21,9 @@
 //!   link, look-ahead, side-chain high-pass and external side chain;
 //! - [`gate`]: [`gate::Gate`], noise gate / downward expander with range,
 //!   hold, hysteresis, key filter and external side chain;
-//! - [`crossover`]: Linkwitz–Riley LR4 two-band split and N-band crossover
-//!   with all-pass compensation (bands sum flat);
+//! - [`crossover`]: Linkwitz–Riley LR4 two-band split, stand-alone LR4
+//!   low/high-pass, and N-band crossover with all-pass compensation (bands
+//!   sum flat);
 //! - [`deesser`]: [`deesser::DeEsser`], split-band (LR4) or wideband
 //!   de-esser with a listen mode;
 //! - [`multiband`]: [`multiband::MultibandCompressor`], 2–6 bands on the
