@@ -28,6 +28,9 @@ use std::f64::consts::FRAC_1_SQRT_2;
 /// Lowest level the detectors report, in dB (stands in for silence).
 pub const LEVEL_FLOOR_DB: f64 = -240.0;
 
+/// Longest RMS window accepted, ms (longer requests are clamped).
+pub const MAX_RMS_WINDOW_MS: f64 = 1000.0;
+
 /// What the side chain measures.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -119,11 +122,12 @@ pub struct LevelDetector {
 }
 
 impl LevelDetector {
-    /// A detector; for [`Detector::Rms`] the window is `rms_window_ms` at
-    /// `sample_rate_hz` (at least one sample). Allocates the RMS history.
+    /// A detector; for [`Detector::Rms`] the window is `rms_window_ms`
+    /// (clamped to [`MAX_RMS_WINDOW_MS`]) at `sample_rate_hz`, at least one
+    /// sample. Allocates the RMS history.
     pub fn new(mode: Detector, rms_window_ms: f64, sample_rate_hz: f64) -> Self {
         let window = if mode == Detector::Rms {
-            (rms_window_ms.max(0.0) * 1e-3 * sample_rate_hz)
+            (rms_window_ms.clamp(0.0, MAX_RMS_WINDOW_MS) * 1e-3 * sample_rate_hz)
                 .round()
                 .max(1.0) as usize
         } else {
