@@ -8,13 +8,15 @@
 //! sqrt(2) s + 1)` (the RBJ all-pass with the same Q), so the bands sum flat
 //! in magnitude.
 //!
+//! [`Lr4Filter`] is one side of the pair as a stand-alone filter.
+//!
 //! N bands (2..=[`MAX_BANDS`]) are split sequentially, lowest crossover
 //! first; band `k` then passes through the all-passes of the crossovers
 //! above it (`k + 1 ..`) so every band carries the same total phase and the
 //! sum is the product of all the all-passes (flat magnitude).
 
 use crate::biquad::{BiquadCoeffs, BiquadState, FilterKind};
-use crate::processor::MAX_CHANNELS;
+use crate::processor::{Processor, MAX_CHANNELS};
 use std::f64::consts::FRAC_1_SQRT_2;
 
 /// Most bands a [`Crossover`] splits into.
@@ -105,6 +107,74 @@ impl Lr4Split {
 
     pub fn reset(&mut self) {
         self.st = [Lr4State::default(); MAX_CHANNELS];
+    }
+}
+
+/// A single LR4 low-pass or high-pass (24 dB/octave, -6.02 dB at
+/// `freq_hz`) for up to [`MAX_CHANNELS`] channels: one side of an
+/// [`Lr4Split`], e.g. to mono the side channel below a frequency.
+#[derive(Clone, Debug)]
+pub struct Lr4Filter {
+    high_pass: bool,
+    freq_hz: f64,
+    c: BiquadCoeffs,
+    st: [[BiquadState; 2]; MAX_CHANNELS],
+}
+
+impl Lr4Filter {
+    /// An LR4 high-pass (`high_pass`) or low-pass at `freq_hz`, designed
+    /// for `sample_rate_hz` (re-designed by [`Processor::prepare`]).
+    pub fn new(high_pass: bool, freq_hz: f64, sample_rate_hz: f64) -> Self {
+        let mut f = Self {
+            high_pass,
+            freq_hz,
+            c: BiquadCoeffs::IDENTITY,
+            st: [[BiquadState::default(); 2]; MAX_CHANNELS],
+        };
+        f.design(sample_rate_hz);
+        f
+    }
+
+    fn design(&mut self, sample_rate_hz: f64) {
+        let kind = if self.high_pass {
+            FilterKind::HighPass
+        } else {
+            FilterKind::LowPass
+        };
+        self.c = BiquadCoeffs::rbj(kind, self.freq_hz, FRAC_1_SQRT_2, 0.0, sample_rate_hz);
+    }
+
+    /// Analytic response `(re, im)` at `freq_hz`.
+    pub fn response(&self, freq_hz: f64, sample_rate_hz: f64) -> (f64, f64) {
+        let h = self.c.response(freq_hz, sample_rate_hz);
+        cmul(h, h)
+    }
+
+    /// Filters one sample of channel `ch`.
+    #[inline]
+    pub fn tick(&mut self, ch: usize, x: f64) -> f64 {
+        let s = &mut self.st[ch];
+        let y = s[0].tick(&self.c, x);
+        s[1].tick(&self.c, y)
+    }
+}
+
+impl Processor for Lr4Filter {
+    fn prepare(&mut self, sample_rate_hz: f64, _channels: usize, _max_block: usize) {
+        self.design(sample_rate_hz);
+        self.reset();
+    }
+
+    fn process(&mut self, block: &mut [&mut [f64]]) {
+        for (ch, chan) in block.iter_mut().enumerate().take(MAX_CHANNELS) {
+            for x in chan.iter_mut() {
+                *x = self.tick(ch, *x);
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        self.st = [[BiquadState::default(); 2]; MAX_CHANNELS];
     }
 }
 
@@ -366,6 +436,33 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// Reference: `Lr4Filter` is one side of the LR4 pair — its analytic
+    /// response equals `Lr4Coeffs::{low,high}_response` (1e-15) and its
+    /// output matches `Lr4Split` bit for bit; the `Processor` contract
+    /// holds (any block partition, 1 and 8 channels).
+    #[test]
+    fn lr4_filter_is_one_side_of_the_split() {
+        let fs = 44_100.0;
+        let c = Lr4Coeffs::new(250.0, fs);
+        let mut hp = Lr4Filter::new(true, 250.0, fs);
+        let mut lp = Lr4Filter::new(false, 250.0, fs);
+        for f in [50.0, 250.0, 1000.0] {
+            let (a, b) = (hp.response(f, fs), c.high_response(f, fs));
+            assert!((a.0 - b.0).abs() < 1e-15 && (a.1 - b.1).abs() < 1e-15);
+            let (a, b) = (lp.response(f, fs), c.low_response(f, fs));
+            assert!((a.0 - b.0).abs() < 1e-15 && (a.1 - b.1).abs() < 1e-15);
+        }
+        let mut split = Lr4Split::new(250.0, fs);
+        for &x in &noise(2000, 4) {
+            let (lo, hi) = split.split(0, x);
+            assert_eq!(hp.tick(0, x), hi);
+            assert_eq!(lp.tick(0, x), lo);
+        }
+        for ch in [1, 8] {
+            assert_block_independent(|| Lr4Filter::new(true, 120.0, fs), fs, ch);
         }
     }
 

@@ -12,17 +12,24 @@
 //!   `1 - 1/e` (63.2 %) of a step: [`time_coeff`];
 //! - the "smooth branching" peak detector in the log domain, placed after the
 //!   gain computer (the design the paper recommends):
-//!   [`smooth_branching`].
+//!   [`smooth_branching`];
+//! - side-chain filtering ([`KeyFilter`]) and look-ahead
+//!   ([`LookaheadDelay`]).
 //!
 //! Levels are in dBFS of the detector signal: `20 log10 |x|` for
 //! [`Detector::Peak`], `10 log10 mean(x^2)` over a sliding window for
 //! [`Detector::Rms`] (a sine of peak `A` reads `20 log10 A - 3.01 dB`).
 
+use crate::biquad::{BiquadCoeffs, BiquadState, FilterKind};
 use crate::processor::MAX_CHANNELS;
 use serde::{Deserialize, Serialize};
+use std::f64::consts::FRAC_1_SQRT_2;
 
 /// Lowest level the detectors report, in dB (stands in for silence).
 pub const LEVEL_FLOOR_DB: f64 = -240.0;
+
+/// Longest RMS window accepted, ms (longer requests are clamped).
+pub const MAX_RMS_WINDOW_MS: f64 = 1000.0;
 
 /// What the side chain measures.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,11 +96,15 @@ pub fn expander_curve_db(x_db: f64, threshold_db: f64, ratio: f64, knee_db: f64)
 /// towards `target` with coefficient `rise` when `target > state` and
 /// `fall` otherwise, `y[n] = a y[n-1] + (1 - a) x[n]`; returns the new
 /// state. For a compressor the state is the gain reduction in dB (rise =
-/// attack); for a gate it is the attenuation (rise = release).
+/// attack); for a gate it is the attenuation (rise = release). A state
+/// within 1e-15 dB of 0 is flushed to 0 (no denormals in long silences).
 #[inline]
 pub fn smooth_branching(state: &mut f64, target: f64, rise: f64, fall: f64) -> f64 {
     let a = if target > *state { rise } else { fall };
     *state = a * *state + (1.0 - a) * target;
+    if state.abs() < 1e-15 {
+        *state = 0.0;
+    }
     *state
 }
 
@@ -111,11 +122,12 @@ pub struct LevelDetector {
 }
 
 impl LevelDetector {
-    /// A detector; for [`Detector::Rms`] the window is `rms_window_ms` at
-    /// `sample_rate_hz` (at least one sample). Allocates the RMS history.
+    /// A detector; for [`Detector::Rms`] the window is `rms_window_ms`
+    /// (clamped to [`MAX_RMS_WINDOW_MS`]) at `sample_rate_hz`, at least one
+    /// sample. Allocates the RMS history.
     pub fn new(mode: Detector, rms_window_ms: f64, sample_rate_hz: f64) -> Self {
         let window = if mode == Detector::Rms {
-            (rms_window_ms.max(0.0) * 1e-3 * sample_rate_hz)
+            (rms_window_ms.clamp(0.0, MAX_RMS_WINDOW_MS) * 1e-3 * sample_rate_hz)
                 .round()
                 .max(1.0) as usize
         } else {
@@ -252,6 +264,68 @@ impl LookaheadDelay {
     }
 }
 
+/// Side-chain ("key") filter: optional 2nd-order Butterworth high-pass and
+/// low-pass (RBJ cookbook, `Q = 1/sqrt(2)`) on the detector input, per key
+/// channel, so e.g. bass does not pump a compressor or hi-hat spill does
+/// not open a kick gate.
+#[derive(Clone, Debug)]
+pub struct KeyFilter {
+    hpf: Option<BiquadCoeffs>,
+    lpf: Option<BiquadCoeffs>,
+    hp_state: [BiquadState; MAX_CHANNELS],
+    lp_state: [BiquadState; MAX_CHANNELS],
+}
+
+impl KeyFilter {
+    /// High-pass at `hpf_hz` and low-pass at `lpf_hz` (each off when ≤ 0
+    /// or non-finite; clamped to 1 Hz .. 0.45 fs).
+    pub fn new(hpf_hz: f64, lpf_hz: f64, sample_rate_hz: f64) -> Self {
+        let design = |kind, f: f64| {
+            (f > 0.0 && f.is_finite()).then(|| {
+                BiquadCoeffs::rbj(
+                    kind,
+                    f.clamp(1.0, 0.45 * sample_rate_hz),
+                    FRAC_1_SQRT_2,
+                    0.0,
+                    sample_rate_hz,
+                )
+            })
+        };
+        Self {
+            hpf: design(FilterKind::HighPass, hpf_hz),
+            lpf: design(FilterKind::LowPass, lpf_hz),
+            hp_state: [BiquadState::default(); MAX_CHANNELS],
+            lp_state: [BiquadState::default(); MAX_CHANNELS],
+        }
+    }
+
+    /// Re-designs the filters keeping their state (for automation).
+    pub fn set(&mut self, hpf_hz: f64, lpf_hz: f64, sample_rate_hz: f64) {
+        let n = Self::new(hpf_hz, lpf_hz, sample_rate_hz);
+        self.hpf = n.hpf;
+        self.lpf = n.lpf;
+    }
+
+    /// Filters one sample of key channel `ch`.
+    #[inline]
+    pub fn tick(&mut self, ch: usize, x: f64) -> f64 {
+        let mut y = x;
+        if let Some(c) = &self.hpf {
+            y = self.hp_state[ch].tick(c, y);
+        }
+        if let Some(c) = &self.lpf {
+            y = self.lp_state[ch].tick(c, y);
+        }
+        y
+    }
+
+    /// Clears the state.
+    pub fn reset(&mut self) {
+        self.hp_state = [BiquadState::default(); MAX_CHANNELS];
+        self.lp_state = [BiquadState::default(); MAX_CHANNELS];
+    }
+}
+
 /// Samples for a time in ms (rounded, ≥ 0).
 pub fn ms_to_samples(time_ms: f64, sample_rate_hz: f64) -> usize {
     let n = (time_ms * 1e-3 * sample_rate_hz).round();
@@ -259,6 +333,16 @@ pub fn ms_to_samples(time_ms: f64, sample_rate_hz: f64) -> usize {
         n as usize
     } else {
         0
+    }
+}
+
+/// A ratio parameter: at least 1, `+inf` allowed (limiting / hard gate),
+/// NaN replaced by `default`.
+pub(crate) fn ratio_or(ratio: f64, default: f64) -> f64 {
+    if ratio.is_nan() {
+        default
+    } else {
+        ratio.max(1.0)
     }
 }
 

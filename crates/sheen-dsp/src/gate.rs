@@ -7,15 +7,18 @@
 //! smooth branching attack/release smoothing of the attenuation in dB.
 //!
 //! Attack = opening (attenuation falling), release = closing. Optional
-//! look-ahead and external side chain ([`Gate::process_keyed`]).
+//! key filter (high-/low-pass on the detector input), look-ahead and
+//! external side chain ([`Gate::process_keyed`]).
 
 use crate::dynamics::{
-    finite_or, linked_level_db, ms_to_samples, smooth_branching, time_coeff, Detector,
+    finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching, time_coeff, KeyFilter,
     LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::units::db_to_gain;
 use serde::{Deserialize, Serialize};
+
+pub use crate::dynamics::Detector;
 
 /// Longest look-ahead accepted, ms.
 pub const MAX_LOOKAHEAD_MS: f64 = 100.0;
@@ -32,7 +35,7 @@ pub struct GateParams {
     pub range_db: f64,
     /// Downward expansion ratio below the threshold: the attenuation is
     /// `(threshold - level) (ratio - 1)` dB, up to `range_db`. 1 = off;
-    /// large values (the default 100) make a gate.
+    /// large values (the default 100, or infinity) make a gate.
     pub ratio: f64,
     /// Opening time constant, ms.
     pub attack_ms: f64,
@@ -51,6 +54,12 @@ pub struct GateParams {
     pub stereo_link: f64,
     /// Look-ahead in ms; delays the audio by this much.
     pub lookahead_ms: f64,
+    /// Key filter: 2nd-order Butterworth high-pass on the detector input,
+    /// Hz (0 = off).
+    pub sidechain_hpf_hz: f64,
+    /// Key filter: 2nd-order Butterworth low-pass on the detector input,
+    /// Hz (0 = off).
+    pub sidechain_lpf_hz: f64,
 }
 
 impl Default for GateParams {
@@ -67,6 +76,8 @@ impl Default for GateParams {
             rms_window_ms: 10.0,
             stereo_link: 1.0,
             lookahead_ms: 0.0,
+            sidechain_hpf_hz: 0.0,
+            sidechain_lpf_hz: 0.0,
         }
     }
 }
@@ -79,7 +90,7 @@ impl GateParams {
         Self {
             threshold_db: finite_or(self.threshold_db, d.threshold_db),
             range_db: finite_or(self.range_db, d.range_db).max(0.0),
-            ratio: finite_or(self.ratio, d.ratio).max(1.0),
+            ratio: ratio_or(self.ratio, d.ratio),
             attack_ms: finite_or(self.attack_ms, d.attack_ms).max(0.0),
             hold_ms: finite_or(self.hold_ms, d.hold_ms).max(0.0),
             release_ms: finite_or(self.release_ms, d.release_ms).max(0.0),
@@ -88,6 +99,8 @@ impl GateParams {
             rms_window_ms: finite_or(self.rms_window_ms, d.rms_window_ms).max(0.0),
             stereo_link: finite_or(self.stereo_link, d.stereo_link).clamp(0.0, 1.0),
             lookahead_ms: finite_or(self.lookahead_ms, 0.0).clamp(0.0, MAX_LOOKAHEAD_MS),
+            sidechain_hpf_hz: finite_or(self.sidechain_hpf_hz, 0.0).max(0.0),
+            sidechain_lpf_hz: finite_or(self.sidechain_lpf_hz, 0.0).max(0.0),
         }
     }
 
@@ -95,7 +108,11 @@ impl GateParams {
     /// hysteresis and hold.
     #[inline]
     pub fn curve_attenuation_db(&self, level_db: f64) -> f64 {
-        ((self.threshold_db - level_db) * (self.ratio - 1.0)).clamp(0.0, self.range_db)
+        if level_db >= self.threshold_db {
+            0.0
+        } else {
+            ((self.threshold_db - level_db) * (self.ratio - 1.0)).min(self.range_db)
+        }
     }
 }
 
@@ -122,6 +139,7 @@ pub struct Gate {
     rel: f64,
     hold: usize,
     detector: LevelDetector,
+    key_filter: KeyFilter,
     delay: LookaheadDelay,
     st: [ChannelState; MAX_CHANNELS],
     last_gr_db: f64,
@@ -140,6 +158,7 @@ impl Gate {
             rel: 0.0,
             hold: 0,
             detector: LevelDetector::new(p.detector, p.rms_window_ms, fs),
+            key_filter: KeyFilter::new(0.0, 0.0, fs),
             delay: LookaheadDelay::new(0),
             st: [INITIAL; MAX_CHANNELS],
             last_gr_db: 0.0,
@@ -169,6 +188,8 @@ impl Gate {
         self.att = time_coeff(self.p.attack_ms, self.fs);
         self.rel = time_coeff(self.p.release_ms, self.fs);
         self.hold = ms_to_samples(self.p.hold_ms, self.fs);
+        self.key_filter
+            .set(self.p.sidechain_hpf_hz, self.p.sidechain_lpf_hz, self.fs);
         if realloc {
             self.detector = LevelDetector::new(self.p.detector, self.p.rms_window_ms, self.fs);
             self.delay = LookaheadDelay::new(ms_to_samples(self.p.lookahead_ms, self.fs));
@@ -197,7 +218,15 @@ impl Gate {
     /// side chain, e.g. a kick drum keying a bass). Output channel `ch` is
     /// keyed by key channel `ch % key.len()`; each key channel must be at
     /// least as long as the block.
+    ///
+    /// # Panics
+    /// If a key channel is shorter than the block.
     pub fn process_keyed(&mut self, block: &mut [&mut [f64]], key: &[&[f64]]) {
+        let len = block.first().map_or(0, |c| c.len());
+        assert!(
+            key.iter().all(|k| k.len() >= len),
+            "side-chain key shorter than the block ({len} samples)"
+        );
         self.run(block, Some(key));
     }
 
@@ -215,6 +244,7 @@ impl Gate {
                     Some(kb) => kb[k][i],
                     None => block[k][i],
                 };
+                let x = self.key_filter.tick(k, x);
                 *lv = self.detector.level_db(k, x);
                 max_db = max_db.max(*lv);
             }
@@ -269,6 +299,7 @@ impl Processor for Gate {
 
     fn reset(&mut self) {
         self.detector.reset();
+        self.key_filter.reset();
         self.delay.reset();
         self.st = [INITIAL; MAX_CHANNELS];
         self.last_gr_db = 0.0;
@@ -315,12 +346,14 @@ mod tests {
                     };
                     let below = sine(fs as usize, 1000.0, db_to_gain(-60.0), fs);
                     let g = steady_gain_db(&mut gate(p, fs), &below);
+                    eprintln!("gate {fs} Hz {detector:?} range {range_db}: below {g:.6} dB");
                     assert!(
                         (g + range_db).abs() < 0.1,
                         "{detector:?} range {range_db}: {g}"
                     );
                     let above = sine(fs as usize, 1000.0, db_to_gain(-20.0), fs);
                     let g = steady_gain_db(&mut gate(p, fs), &above);
+                    eprintln!("gate {fs} Hz {detector:?} range {range_db}: above {g:e} dB");
                     assert!(g.abs() < 0.001, "{detector:?} above: {g}");
                 }
             }
@@ -347,6 +380,7 @@ mod tests {
             let meas = steady_gain_db(&mut g, &x);
             let want = g.static_gain_db(-40.0);
             assert!((want + 10.0 * (ratio - 1.0)).abs() < 1e-9);
+            eprintln!("expander 1:{ratio}: {meas:.4} dB (formula {want})");
             assert!(
                 (meas - want).abs() < 0.05,
                 "ratio {ratio}: {meas} vs {want}"
@@ -410,6 +444,8 @@ mod tests {
                 threshold_db: -20.0,
                 hold_ms: 3.0,
                 lookahead_ms: 1.0,
+                sidechain_hpf_hz: 100.0,
+                sidechain_lpf_hz: 3000.0,
                 stereo_link: 0.3,
                 ..Default::default()
             };
@@ -451,8 +487,38 @@ mod tests {
         let g_on = rms_db(&bufs[0][on.clone()]) - rms_db(&pad[0][on]);
         let off = 72_000..96_000;
         let g_off = rms_db(&bufs[1][off.clone()]) - rms_db(&pad[1][off]);
+        eprintln!("keyed gate: open {g_on:e} dB, closed {g_off:.4} dB");
         assert!(g_on.abs() < 1e-3, "keyed open: {g_on}");
         assert!((g_off + 24.0).abs() < 0.1, "closed: {g_off}");
+    }
+
+    /// Reference: key filter = RBJ Butterworth low-pass (|H| at 8 kHz for a
+    /// 200 Hz corner ≈ -64 dB): a -20 dBFS 8 kHz hi-hat over a -40 dB
+    /// threshold opens the gate unfiltered (unity) but not with the key
+    /// low-pass (attenuated by `range_db`, 0.1 dB), while a 60 Hz kick
+    /// opens it either way (unity, 0.001 dB).
+    #[test]
+    fn key_filter() {
+        let fs = 48_000.0;
+        let base = GateParams {
+            threshold_db: -40.0,
+            range_db: 30.0,
+            ..Default::default()
+        };
+        let filtered = GateParams {
+            sidechain_lpf_hz: 200.0,
+            sidechain_hpf_hz: 30.0,
+            ..base
+        };
+        let hat = sine(96_000, 8000.0, 0.1, fs);
+        let kick = sine(96_000, 60.0, 0.1, fs);
+        let g = |p, x: &[f64]| steady_gain_db(&mut gate(p, fs), x);
+        let (hat_open, hat_closed) = (g(base, &hat), g(filtered, &hat));
+        let kick_open = g(filtered, &kick);
+        eprintln!("gate key filter: hat {hat_open:e} -> {hat_closed:.4} dB, kick {kick_open:e} dB");
+        assert!(hat_open.abs() < 1e-3);
+        assert!((hat_closed + 30.0).abs() < 0.1);
+        assert!(kick_open.abs() < 1e-3);
     }
 
     /// Reference: serde `deny_unknown_fields`, defaults for missing fields.

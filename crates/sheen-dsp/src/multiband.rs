@@ -359,7 +359,8 @@ mod tests {
     }
 
     /// Reference: the `Processor` contract (bit-identical for blocks of 1,
-    /// 64, 4096, random), stereo 4 bands at 8, 48, 384 kHz.
+    /// 64, 4096, random), stereo 4 bands at 8, 48, 384 kHz; 1 and 8
+    /// channels with the default 3 bands.
     #[test]
     fn block_size_independent() {
         for fs in [8_000.0, 48_000.0, 384_000.0] {
@@ -376,6 +377,10 @@ mod tests {
                 output_db: 1.5,
             };
             assert_block_independent(|| MultibandCompressor::new(p.clone()), fs, 2);
+        }
+        let p = MultibandParams::default();
+        for channels in [1, 8] {
+            assert_block_independent(|| MultibandCompressor::new(p.clone()), 44_100.0, channels);
         }
     }
 

@@ -3,7 +3,47 @@
 #![allow(dead_code)]
 
 use crate::processor::{PlanarMut, Processor};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::f64::consts::PI;
+
+/// Counts heap allocations per thread so tests can check that `process`
+/// does not allocate (the `Processor` contract).
+struct CountingAlloc;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator; the counter is a const-initialised
+// thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
+
+/// Number of heap allocations `f` makes on this thread.
+pub fn allocations_in(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
 
 /// Largest block the helpers prepare processors for.
 pub const MAX_BLOCK: usize = 4096;
@@ -83,7 +123,7 @@ pub fn assert_identical(a: &[Vec<f64>], b: &[Vec<f64>], what: &str) {
 /// Runs fresh processors from `make` on noise (with loud bursts and a
 /// silent stretch) in blocks of 1, 64, 4096 and pseudo-random sizes, and
 /// asserts bit-identical output; also checks that `reset` reproduces the
-/// first run.
+/// first run and that `process` makes no heap allocation.
 pub fn assert_block_independent<P: Processor>(make: impl Fn() -> P, fs: f64, channels: usize) {
     let len = 12_000;
     let input: Vec<Vec<f64>> = (0..channels)
@@ -106,7 +146,8 @@ pub fn assert_block_independent<P: Processor>(make: impl Fn() -> P, fs: f64, cha
     }
     p.reset();
     let mut bufs = input;
-    crate::processor::process_in_blocks(&mut p, &mut bufs, 333);
+    let allocs = allocations_in(|| crate::processor::process_in_blocks(&mut p, &mut bufs, 333));
+    assert_eq!(allocs, 0, "process must not allocate");
     assert_identical(&reference, &bufs, "after reset");
 }
 
@@ -127,4 +168,18 @@ pub fn tone_db(x: &[f64], f: f64, fs: f64) -> f64 {
     }
     let a = 2.0 * (re * re + im * im).sqrt() / x.len() as f64;
     20.0 * a.log10()
+}
+
+#[cfg(test)]
+mod tests {
+    /// The allocation counter sees allocations (so a zero count means
+    /// something).
+    #[test]
+    fn counter_counts() {
+        let n = super::allocations_in(|| {
+            let v = std::hint::black_box(vec![1.0f64; 16]);
+            drop(v);
+        });
+        assert_eq!(n, 1);
+    }
 }
