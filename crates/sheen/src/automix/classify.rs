@@ -216,7 +216,7 @@ const PHRASES: &[(&[&str], StemClass)] = &[
     (&["voice"], StemClass::LeadVocal),
     (&["vo"], StemClass::LeadVocal),
     (&["singer"], StemClass::LeadVocal),
-    (&["soprano"], StemClass::LeadVocal),
+    (&["soprano"], StemClass::BackingVocal),
     (&["alto"], StemClass::BackingVocal),
     (&["tenor"], StemClass::BackingVocal),
     (&["violin"], StemClass::Strings),
