@@ -7,5 +7,6 @@
 pub mod analysis;
 pub mod demo;
 pub mod error;
+pub mod mixing;
 
 pub use error::Error;
