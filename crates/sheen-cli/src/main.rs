@@ -6,6 +6,7 @@
 
 mod analyze;
 mod demo;
+mod mix;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Command {
     Analyze(analyze::Args),
     /// Run sheen on built-in material and print what it measured.
     Demo(demo::Args),
+    /// Render a mixing session (TOML) to a mix; --init writes a starter session.
+    Mix(mix::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Mix(a) => mix::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

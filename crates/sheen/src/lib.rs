@@ -8,5 +8,6 @@ pub mod analysis;
 pub mod automix;
 pub mod demo;
 pub mod error;
+pub mod mixing;
 
 pub use error::Error;
