@@ -11,12 +11,20 @@
 //! - [`oversample`]: the one polyphase windowed-sinc interpolator (true peak,
 //!   limiter, saturation);
 //! - [`units`]: dB / linear conversions.
+//!
+//! Mastering processors: [`limiter`] (look-ahead true-peak limiter),
+//! [`dither`] (TPDF dither, noise shaping), [`width`] (mid/side width, mono
+//! low end), [`fir_eq`] (linear-phase FIR EQ).
 
 pub mod biquad;
+pub mod dither;
+pub mod fir_eq;
+pub mod limiter;
 pub mod oversample;
 pub mod processor;
 pub mod smooth;
 pub mod units;
+pub mod width;
 
 pub use processor::{PlanarMut, Processor, MAX_CHANNELS};
 pub use units::{db_to_gain, gain_to_db};
