@@ -5,6 +5,7 @@
 //! non-zero exit status; no partial output is left behind.
 
 mod analyze;
+mod automix;
 mod demo;
 mod mix;
 mod progress;
@@ -28,6 +29,8 @@ enum Command {
     Demo(demo::Args),
     /// Render a mixing session (TOML) to a mix; --init writes a starter session.
     Mix(mix::Args),
+    /// Measure and classify stems, write a mixing session with reasons, render it.
+    Automix(automix::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Mix(a) => mix::run(a),
+        Command::Automix(a) => automix::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
