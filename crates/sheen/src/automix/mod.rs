@@ -182,8 +182,8 @@ pub fn explain(a: &Automix) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<18} {:<14} {:>8} {:>6}  {}",
-        "track", "class", "gain dB", "pan", "why"
+        "{:<18} {:<14} {:>8} {:>6}  why",
+        "track", "class", "gain dB", "pan"
     );
     for d in &a.decisions {
         let _ = writeln!(
