@@ -5,6 +5,7 @@
 //! `sheen-dsp` / `sheen-fx` process; this crate joins them.
 
 pub mod analysis;
+pub mod automix;
 pub mod demo;
 pub mod error;
 pub mod mixing;
