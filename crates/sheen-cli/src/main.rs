@@ -6,6 +6,7 @@
 
 mod analyze;
 mod demo;
+mod master;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Command {
     Analyze(analyze::Args),
     /// Run sheen on built-in material and print what it measured.
     Demo(demo::Args),
+    /// Master a mix to one or more loudness targets (analyse, plan, render, verify).
+    Master(master::Args),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Master(a) => master::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -7,5 +7,6 @@
 pub mod analysis;
 pub mod demo;
 pub mod error;
+pub mod mastering;
 
 pub use error::Error;
