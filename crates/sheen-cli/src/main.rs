@@ -8,6 +8,7 @@ mod analyze;
 mod automix;
 mod demo;
 mod mix;
+mod master;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -31,6 +32,8 @@ enum Command {
     Mix(mix::Args),
     /// Measure and classify stems, write a mixing session with reasons, render it.
     Automix(automix::Args),
+    /// Master a mix to one or more loudness targets (analyse, plan, render, verify).
+    Master(master::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
         Command::Demo(a) => demo::run(a),
         Command::Mix(a) => mix::run(a),
         Command::Automix(a) => automix::run(a),
+        Command::Master(a) => master::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
