@@ -213,6 +213,7 @@ const PHRASES: &[(&[&str], StemClass)] = &[
     (&["synths"], StemClass::Synth),
     (&["arp"], StemClass::Synth),
     (&["pluck"], StemClass::Synth),
+    (&["fm"], StemClass::Synth),
     (&["vox"], StemClass::LeadVocal),
     (&["vocal"], StemClass::LeadVocal),
     (&["vocals"], StemClass::LeadVocal),
