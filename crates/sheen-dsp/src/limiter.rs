@@ -203,7 +203,7 @@ impl TruePeakLimiter {
 
     /// Largest gain reduction applied so far, dB (≥ 0).
     pub fn max_gain_reduction_db(&self) -> f64 {
-        -gain_to_db(self.min_gain)
+        (-gain_to_db(self.min_gain)).max(0.0) + 0.0
     }
 
     /// Processes one frame: `frame[ch]` is replaced by the delayed, limited

@@ -12,17 +12,17 @@ use std::path::{Path, PathBuf};
 /// File name of the starter session.
 pub const STARTER_NAME: &str = "session.toml";
 
-const AUDIO_EXTENSIONS: [&str; 9] = [
+pub(crate) const AUDIO_EXTENSIONS: [&str; 9] = [
     "wav", "wave", "flac", "mp3", "ogg", "m4a", "aif", "aiff", "caf",
 ];
 
-fn toml_str(s: &str) -> String {
+pub(crate) fn toml_str(s: &str) -> String {
     toml::Value::String(s.to_string()).to_string()
 }
 
 /// A track name from a file name: lower case, runs of other characters
 /// than letters and digits become `_`.
-fn track_name(file_stem: &str) -> String {
+pub(crate) fn track_name(file_stem: &str) -> String {
     let mut s = String::new();
     for c in file_stem.chars() {
         if c.is_alphanumeric() {

@@ -158,7 +158,8 @@ pub fn parse_insert(src: &Source, raw: &S<RawInsert>, fs: f64) -> Result<InsertS
     let entries: Entries = raw
         .get_ref()
         .iter()
-        .filter(|(k, _)| k.get_ref() != "type")
+        // `reason` is free text for the reader (automix writes one per insert)
+        .filter(|(k, _)| k.get_ref() != "type" && k.get_ref() != "reason")
         .collect();
     let spec = match kind {
         "highpass" | "lowpass" => {

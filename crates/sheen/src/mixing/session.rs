@@ -83,6 +83,10 @@ pub struct Track {
     pub sends: Vec<Send>,
     #[serde(default)]
     pub automation: Vec<Automation>,
+    /// Why each value was chosen (written by automix; free text, ignored by
+    /// render): keys are parameter names (`gain_db`, `pan`, …) or `class`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reasons: BTreeMap<String, String>,
 }
 
 /// A bus or a return: sums its inputs, runs its inserts, fader, balance.
@@ -104,6 +108,10 @@ pub struct Bus {
     pub sends: Vec<Send>,
     #[serde(default)]
     pub automation: Vec<Automation>,
+    /// Why each value was chosen (written by automix; free text, ignored by
+    /// render): keys are parameter names (`gain_db`, `pan`, …) or `class`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reasons: BTreeMap<String, String>,
 }
 
 /// The master bus.
@@ -116,6 +124,10 @@ pub struct Master {
     pub inserts: Vec<S<RawInsert>>,
     #[serde(default)]
     pub automation: Vec<Automation>,
+    /// Why each value was chosen (written by automix; free text, ignored by
+    /// render): keys are parameter names (`gain_db`, `pan`, …) or `class`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reasons: BTreeMap<String, String>,
 }
 
 /// A send from a track or bus to a return (or bus).
@@ -129,6 +141,9 @@ pub struct Send {
     /// Tap before the fader (after inserts and pan); default post-fader.
     #[serde(default)]
     pub pre_fader: bool,
+    /// Why this send exists (free text, ignored by render).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A fade at the start or end of a stem.
