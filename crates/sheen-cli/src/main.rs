@@ -4,10 +4,12 @@
 //! Errors are printed as one line, `sheen: error: <file>: <problem>`, with a
 //! non-zero exit status; no partial output is left behind.
 
+mod album;
 mod analyze;
 mod automix;
 mod demo;
 mod master;
+mod matching;
 mod mix;
 mod progress;
 
@@ -26,8 +28,12 @@ struct Cli {
 enum Command {
     /// Measure loudness (BS.1770-4 / EBU R128), peaks and levels of audio files.
     Analyze(analyze::Args),
+    /// Master an album: loudest song on target, relative loudness kept, tone pulled together, gapless option.
+    Album(album::Args),
     /// Run sheen on built-in material and print what it measured.
     Demo(demo::Args),
+    /// Master a mix towards one or more reference tracks (tone, loudness, width, dynamics).
+    Match(matching::Args),
     /// Render a mixing session (TOML) to a mix; --init writes a starter session.
     Mix(mix::Args),
     /// Measure and classify stems, write a mixing session with reasons, render it.
@@ -39,8 +45,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Album(a) => album::run(a),
         Command::Analyze(a) => analyze::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Match(a) => matching::run(a),
         Command::Mix(a) => mix::run(a),
         Command::Automix(a) => automix::run(a),
         Command::Master(a) => master::run(a),

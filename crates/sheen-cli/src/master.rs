@@ -39,6 +39,10 @@ pub struct Args {
     /// Extra targets (same table shape as the built-in targets.toml).
     #[arg(long, value_name = "my.toml")]
     targets_file: Option<PathBuf>,
+    /// Reference matching (`--reference REF [--match ...]`): master towards
+    /// the reference(s) instead of a target (see `sheen match`).
+    #[command(flatten)]
+    reference: crate::matching::ReferenceArgs,
 }
 
 /// Output path of each target name.
@@ -72,6 +76,21 @@ pub fn output_paths(input: &Path, out: &Path, names: &[String]) -> Result<Vec<Pa
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if !args.reference.references.is_empty() {
+        if args.chain.is_some() || !args.targets.is_empty() {
+            bail!(
+                "{}: --reference cannot be combined with --chain or --target (the reference sets the loudness)",
+                args.input.display()
+            );
+        }
+        return crate::matching::run_and_report(
+            &args.input,
+            &args.reference,
+            &args.out,
+            args.save_chain.as_deref(),
+            args.report.as_deref(),
+        );
+    }
     let report = master(&args)?;
     for w in &report.warnings {
         eprintln!("sheen: warning: {w}");

@@ -9,6 +9,7 @@ pub mod automix;
 pub mod demo;
 pub mod error;
 pub mod mastering;
+pub mod matching;
 pub mod mixing;
 
 pub use error::Error;

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Benchmark: `sheen match` (reference matching, issue 6) against Matchering 2
+# on the same pairs, in one run.
+#
+#   bench/match_vs_matchering.sh [WORK_DIR]
+#
+# Pairs: each of the 8 mixes in /work/corpus/mixes/48k with the next one (in
+# name order, wrapping) as the reference. For each output, prints the mean
+# absolute difference of loudness-normalised 1/3-octave band levels to the
+# reference over 40 Hz-16 kHz (bench/match_metrics.py; all figures measured
+# by `sheen analyze`, the same meter for both tools), the integrated loudness
+# minus the reference's and the true peak. Then speed on a 60 s excerpt
+# (wall time, both tools) and peak RSS / time of `sheen match` on the
+# 30-minute variant (GNU time). Installs Matchering into a venv in WORK_DIR
+# with pip when missing.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+WORK="${1:-/tmp/sheen-match-bench}"
+CORPUS="${CORPUS:-/work/corpus}"
+mkdir -p "$WORK"
+
+(cd "$ROOT" && cargo build --release -q -p sheen-cli)
+SHEEN="$ROOT/target/release/sheen"
+PY="${MATCHERING_PY:-$WORK/venv/bin/python}"
+if ! "$PY" -c 'import matchering' 2>/dev/null; then
+  python3 -m venv "$WORK/venv"
+  "$WORK/venv/bin/pip" install -q matchering
+  PY="$WORK/venv/bin/python"
+fi
+
+measure() { # cmd... -> "seconds rss_mb"
+  local tf
+  tf=$(mktemp)
+  /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>"$WORK/last_stderr" || {
+    cat "$WORK/last_stderr" >&2
+    return 1
+  }
+  tail -n 1 "$tf" | awk '{printf "%.2f %.1f", $1, $2/1024}'
+  rm -f "$tf"
+}
+
+mapfile -t MIXES < <(ls "$CORPUS"/mixes/48k/*.wav | sort)
+n=${#MIXES[@]}
+worse=0
+printf '%-24s %-24s %9s %9s %8s %8s %8s %8s\n' input reference sheen_dB mg_dB sheen_dLU mg_dLU sheen_TP mg_TP
+for ((i = 0; i < n; i++)); do
+  in="${MIXES[$i]}"
+  ref="${MIXES[$(((i + 1) % n))]}"
+  a=$(basename "$in" .wav)
+  b=$(basename "$ref" .wav)
+  s_out="$WORK/$a.sheen.wav"
+  m_out="$WORK/$a.matchering.wav"
+  rm -f "$s_out" "$m_out"
+  "$SHEEN" match "$in" --reference "$ref" -o "$s_out" --report "$WORK/$a.report.json" >/dev/null
+  "$PY" "$HERE/matchering_run.py" "$in" "$ref" "$m_out"
+  "$SHEEN" analyze --json "$ref" "$s_out" "$m_out" >"$WORK/$a.analysis.json"
+  line=$(python3 "$HERE/match_metrics.py" "$WORK/$a.analysis.json")
+  eval "$line"
+  printf '%-24s %-24s %9.3f %9.3f %8.3f %8.3f %8.3f %8.3f\n' "$a" "$b" \
+    "$sheen_mad_db" "$matchering_mad_db" "$sheen_dlufs" "$matchering_dlufs" "$sheen_tp" "$matchering_tp"
+  awk -v s="$sheen_mad_db" -v m="$matchering_mad_db" -v d="$sheen_dlufs" -v t="$sheen_tp" \
+    'BEGIN { exit !(s < m && d <= 0.5 && d >= -0.5 && t <= -1.0) }' || worse=$((worse + 1))
+done
+echo "pairs failing (sheen not better than Matchering, or |dLU| > 0.5, or TP > -1 dBTP): $worse of $n"
+
+# speed on 60 s
+in60="$WORK/in_60s.wav"
+ref60="$WORK/ref_60s.wav"
+[ -f "$in60" ] || ffmpeg -nostdin -v error -ss 30 -t 60 -i "${MIXES[0]}" -c:a pcm_s24le "$in60"
+[ -f "$ref60" ] || ffmpeg -nostdin -v error -ss 30 -t 60 -i "${MIXES[1]}" -c:a pcm_s24le "$ref60"
+rm -f "$WORK/o60.sheen.wav" "$WORK/o60.mg.wav"
+read -r s_t s_m <<<"$(measure "$SHEEN" match "$in60" --reference "$ref60" -o "$WORK/o60.sheen.wav")"
+read -r m_t m_m <<<"$(measure "$PY" "$HERE/matchering_run.py" "$in60" "$ref60" "$WORK/o60.mg.wav")"
+printf '60 s excerpt: sheen %.2f s (%.0f MB), matchering %.2f s (%.0f MB), matchering/sheen = %.1fx\n' \
+  "$s_t" "$s_m" "$m_t" "$m_m" "$(awk -v a="$m_t" -v b="$s_t" 'BEGIN{print a/b}')"
+
+# 30 minutes
+long="$CORPUS/variants/long_30min.wav"
+if [ -f "$long" ]; then
+  rm -f "$WORK/long.sheen.wav"
+  read -r l_t l_m <<<"$(measure "$SHEEN" match "$long" --reference "${MIXES[1]}" -o "$WORK/long.sheen.wav")"
+  printf '30 min input: sheen match %.1f s, peak RSS %.0f MB\n' "$l_t" "$l_m"
+  rm -f "$WORK/long.sheen.wav"
+fi

@@ -1,0 +1,398 @@
+//! The match chain document and its render.
+//!
+//! [`MatchChain`] is the decided half (TOML, every value with a reason):
+//! mid and side EQ curves as 1/3-octave band gains (and the fitted FIR
+//! design points), the width change (folded into the side curve), an
+//! optional dynamics stage, the loudness target and gain, and the
+//! true-peak limiter. Render makes no decisions: for stereo it splits
+//! `M = (L+R)/2`, `S = (L−R)/2`, runs one linear-phase FIR
+//! ([`sheen_dsp::fir_eq::LinearPhaseEq`]) on each, recombines, then
+//! compressor (if planned) → gain → [`TruePeakLimiter`]. All latency is
+//! compensated (output length = input length), memory is bounded (blocks of
+//! [`CHUNK_FRAMES`]) and the result is bit-identical for the same document
+//! and input.
+
+use super::curve::{BandGain, MatchAmounts};
+use super::profile::{Profile, ProfileBuilder};
+use crate::Error;
+use serde::{Deserialize, Serialize};
+use sheen_dsp::compressor::{Compressor, CompressorParams};
+use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
+use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
+use sheen_dsp::{db_to_gain, PlanarMut, Processor};
+use sheen_io::{AudioReader, AudioWriter, Container, SampleFormat, WriteSpec};
+use sheen_meter::LoudnessMeter;
+use std::path::{Path, PathBuf};
+
+/// Frames per read.
+pub const CHUNK_FRAMES: usize = 8192;
+
+/// Where rendered planar blocks go (a writer, a meter, a test buffer).
+pub type BlockSink<'a> = dyn FnMut(&[&[f64]]) -> Result<(), Error> + 'a;
+
+/// Version of the match chain format.
+pub const MATCH_CHAIN_VERSION: u32 = 1;
+
+/// The EQ stage: planned band gains with reasons, and the FIR that realises
+/// them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchEq {
+    /// FIR length (odd), taps.
+    pub taps: usize,
+    pub reason: String,
+    /// Mid (or mono) band gains.
+    pub mid: Vec<BandGain>,
+    /// Side band gains (empty for mono).
+    #[serde(default)]
+    pub side: Vec<BandGain>,
+    /// FIR design points of the mid filter (what render uses).
+    pub mid_points: Vec<EqPoint>,
+    /// FIR design points of the side filter.
+    #[serde(default)]
+    pub side_points: Vec<EqPoint>,
+}
+
+/// The width decision (realised in the side curve).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WidthNote {
+    /// Broadband side/mid change planned, dB (informational).
+    pub side_change_db: f64,
+    pub reason: String,
+}
+
+/// A compressor stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamicsStage {
+    /// `None`: no compression planned (the reason says why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compressor: Option<CompressorParams>,
+    pub reason: String,
+}
+
+/// Gain and loudness target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoudnessStage {
+    /// Integrated loudness promised, LUFS.
+    pub target_lufs: f64,
+    /// Pre-limiter gain, dB.
+    pub gain_db: f64,
+    pub reason: String,
+}
+
+/// The limiter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimiterStage {
+    pub params: LimiterParams,
+    pub reason: String,
+}
+
+/// The whole match chain document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchChain {
+    pub version: u32,
+    pub input: String,
+    /// The reference files and their weights.
+    pub references: Vec<(String, f64)>,
+    pub amounts: MatchAmounts,
+    pub eq: MatchEq,
+    pub width: WidthNote,
+    pub dynamics: DynamicsStage,
+    pub loudness: LoudnessStage,
+    pub limiter: LimiterStage,
+    /// Output word length: 16, 24 (integer) or 32 (float).
+    pub bits: u32,
+}
+
+impl MatchChain {
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("match chain serialises")
+    }
+
+    pub fn from_toml(text: &str, path: &Path) -> Result<Self, Error> {
+        let c: MatchChain = toml::from_str(text).map_err(|e| Error::Content {
+            path: path.to_path_buf(),
+            problem: format!(
+                "not a valid match chain: {}",
+                e.message().replace('\n', " ")
+            ),
+        })?;
+        if c.version != MATCH_CHAIN_VERSION {
+            return Err(Error::Content {
+                path: path.to_path_buf(),
+                problem: format!(
+                    "match chain version {} (this build reads {MATCH_CHAIN_VERSION})",
+                    c.version
+                ),
+            });
+        }
+        Ok(c)
+    }
+}
+
+/// The processors of a chain, in order.
+pub struct Pipeline {
+    stereo: bool,
+    mid: LinearPhaseEq,
+    side: Option<LinearPhaseEq>,
+    comp: Option<Compressor>,
+    gain: f64,
+    limiter: TruePeakLimiter,
+    m: Vec<f64>,
+    s: Vec<f64>,
+}
+
+impl Pipeline {
+    /// Builds the processors of `c` for `channels` (1 or 2) at
+    /// `sample_rate_hz`.
+    pub fn new(c: &MatchChain, sample_rate_hz: f64, channels: usize) -> Self {
+        let stereo = channels == 2;
+        let mid = LinearPhaseEq::new(&c.eq.mid_points, c.eq.taps, sample_rate_hz, 1);
+        let side = (stereo && !c.eq.side_points.is_empty())
+            .then(|| LinearPhaseEq::new(&c.eq.side_points, c.eq.taps, sample_rate_hz, 1));
+        let side = if stereo && side.is_none() {
+            Some(LinearPhaseEq::new(
+                &c.eq.mid_points,
+                c.eq.taps,
+                sample_rate_hz,
+                1,
+            ))
+        } else {
+            side
+        };
+        let comp = c.dynamics.compressor.map(|p| {
+            let mut k = Compressor::new(p);
+            k.prepare(sample_rate_hz, channels, CHUNK_FRAMES);
+            k
+        });
+        Self {
+            stereo,
+            mid,
+            side,
+            comp,
+            gain: db_to_gain(c.loudness.gain_db),
+            limiter: TruePeakLimiter::new(c.limiter.params, sample_rate_hz, channels),
+            m: vec![0.0; CHUNK_FRAMES],
+            s: vec![0.0; CHUNK_FRAMES],
+        }
+    }
+
+    /// Delay added, samples.
+    pub fn latency_samples(&self) -> usize {
+        self.mid.latency_samples()
+            + self.comp.as_ref().map_or(0, |c| c.latency_samples())
+            + self.limiter.latency_samples()
+    }
+
+    /// Largest limiter gain reduction so far, dB.
+    pub fn max_gain_reduction_db(&self) -> f64 {
+        self.limiter.max_gain_reduction_db()
+    }
+
+    /// Processes a block (≤ [`CHUNK_FRAMES`] frames) in place.
+    pub fn process(&mut self, block: &mut [&mut [f64]]) {
+        let n = block[0].len();
+        if self.stereo {
+            let (m, s) = (&mut self.m[..n], &mut self.s[..n]);
+            for i in 0..n {
+                m[i] = 0.5 * (block[0][i] + block[1][i]);
+                s[i] = 0.5 * (block[0][i] - block[1][i]);
+            }
+            self.mid.process(&mut [m]);
+            if let Some(f) = &mut self.side {
+                f.process(&mut [s]);
+            }
+            let (m, s) = (&self.m[..n], &self.s[..n]);
+            for i in 0..n {
+                block[0][i] = m[i] + s[i];
+                block[1][i] = m[i] - s[i];
+            }
+        } else {
+            self.mid.process(&mut block[..1]);
+        }
+        if let Some(c) = &mut self.comp {
+            c.process(block);
+        }
+        for ch in block.iter_mut() {
+            ch.iter_mut().for_each(|x| *x *= self.gain);
+        }
+        self.limiter.process(block);
+    }
+}
+
+/// Runs `p` over a stream of input blocks, compensating its latency: `sink`
+/// receives exactly as many frames as the source gave, time-aligned.
+pub struct Aligner {
+    skip: u64,
+    produced: u64,
+    emitted: u64,
+    latency: usize,
+}
+
+impl Aligner {
+    pub fn new(latency: usize) -> Self {
+        Self {
+            skip: latency as u64,
+            produced: 0,
+            emitted: 0,
+            latency,
+        }
+    }
+
+    /// Processes `bufs[..][..n]` and passes the aligned output to `sink`.
+    pub fn run(
+        &mut self,
+        p: &mut Pipeline,
+        bufs: &mut [Vec<f64>],
+        n: usize,
+        flushing: bool,
+        sink: &mut BlockSink<'_>,
+    ) -> Result<(), Error> {
+        if n == 0 {
+            return Ok(());
+        }
+        p.process(PlanarMut::new(bufs, 0..n).channels());
+        if !flushing {
+            self.produced += n as u64;
+        }
+        let skip = self.skip.min(n as u64) as usize;
+        self.skip -= skip as u64;
+        let want = (self.produced - self.emitted) as usize;
+        let end = n.min(skip + want);
+        if end <= skip {
+            return Ok(());
+        }
+        let block: Vec<&[f64]> = bufs.iter().map(|c| &c[skip..end]).collect();
+        sink(&block)?;
+        self.emitted += (end - skip) as u64;
+        Ok(())
+    }
+
+    /// Feeds silence until every produced frame was emitted.
+    pub fn flush(
+        &mut self,
+        p: &mut Pipeline,
+        channels: usize,
+        sink: &mut BlockSink<'_>,
+    ) -> Result<(), Error> {
+        let mut zeros = vec![vec![0.0; CHUNK_FRAMES]; channels];
+        while self.emitted < self.produced {
+            zeros.iter_mut().for_each(|z| z.fill(0.0));
+            let m = (self.latency as u64 + self.produced - self.emitted).min(CHUNK_FRAMES as u64)
+                as usize;
+            self.run(p, &mut zeros, m, true, sink)?;
+        }
+        Ok(())
+    }
+}
+
+/// Renders `c` over `input` into `sink` (one streamed pass). Returns the
+/// largest limiter gain reduction, dB.
+pub fn render(input: &Path, c: &MatchChain, sink: &mut BlockSink<'_>) -> Result<f64, Error> {
+    let mut reader = AudioReader::open(input)?;
+    let info = reader.info().clone();
+    let mut p = Pipeline::new(c, info.sample_rate_hz as f64, info.channels);
+    let mut al = Aligner::new(p.latency_samples());
+    let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
+    loop {
+        let n = reader.read(&mut buf, CHUNK_FRAMES)?;
+        if n == 0 {
+            break;
+        }
+        al.run(&mut p, &mut buf, n, false, sink)?;
+    }
+    al.flush(&mut p, info.channels, sink)?;
+    Ok(p.max_gain_reduction_db())
+}
+
+/// Integrated loudness (LUFS) of `c` rendered over `input`, nothing
+/// written, and the limiter's largest gain reduction (dB).
+pub fn measure_loudness(input: &Path, c: &MatchChain) -> Result<(Option<f64>, f64), Error> {
+    let info = AudioReader::open(input)?.info().clone();
+    let mut meter = LoudnessMeter::new(info.sample_rate_hz as f64, info.channels);
+    let gr = render(input, c, &mut |b| {
+        meter.push(b);
+        Ok(())
+    })?;
+    Ok((meter.integrated_lufs(), gr))
+}
+
+/// What a written file measured (same meters as the analysis).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Written {
+    pub integrated_lufs: Option<f64>,
+    pub true_peak_dbtp: Option<f64>,
+    pub loudness_range_lu: Option<f64>,
+    pub limiter_max_gain_reduction_db: f64,
+    pub clipped_samples: u64,
+}
+
+/// The write spec for `out` (container from the extension).
+pub fn write_spec(out: &Path, bits: u32, rate: u32, channels: usize) -> Result<WriteSpec, Error> {
+    let container = Container::from_path(out).ok_or_else(|| Error::Content {
+        path: out.to_path_buf(),
+        problem: "unknown output extension (expected .wav or .flac)".into(),
+    })?;
+    let format = match bits {
+        16 => SampleFormat::I16,
+        24 => SampleFormat::I24,
+        _ => SampleFormat::F32,
+    };
+    Ok(WriteSpec {
+        sample_rate_hz: rate,
+        channels,
+        format,
+        container,
+    })
+}
+
+/// Renders `c` over `input` to `out` (atomically), measuring the samples
+/// written (loudness, LRA, true peak, spectra: a [`Profile`]) in the same
+/// pass.
+pub fn render_to_file(
+    input: &Path,
+    c: &MatchChain,
+    out: &Path,
+) -> Result<(PathBuf, Written, Profile), Error> {
+    let info = AudioReader::open(input)?.info().clone();
+    let spec = write_spec(out, c.bits, info.sample_rate_hz, info.channels)?;
+    let mut w = AudioWriter::create(out, spec, &[input])?;
+    let mut a = ProfileBuilder::new(
+        &out.display().to_string(),
+        info.sample_rate_hz as f64,
+        info.channels,
+    );
+    let gr = render(input, c, &mut |b| {
+        a.push(b);
+        Ok(w.write(b)?)
+    })?;
+    let (path, written, r) = finish_file(w, a, gr)?;
+    Ok((path, written, r))
+}
+
+/// Finishes a writer and the profile measured of what it was given.
+pub fn finish_file(
+    w: AudioWriter,
+    a: ProfileBuilder,
+    limiter_max_gain_reduction_db: f64,
+) -> Result<(PathBuf, Written, Profile), Error> {
+    let clipped = w.clipped_samples();
+    let path = w.finish()?;
+    let r = a.finish();
+    Ok((
+        path,
+        Written {
+            integrated_lufs: r.integrated_lufs,
+            true_peak_dbtp: r.true_peak_dbtp,
+            loudness_range_lu: r.loudness_range_lu,
+            limiter_max_gain_reduction_db,
+            clipped_samples: clipped,
+        },
+        r,
+    ))
+}
