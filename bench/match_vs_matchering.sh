@@ -5,7 +5,10 @@
 #   bench/match_vs_matchering.sh [WORK_DIR]
 #
 # Pairs: each of the 8 mixes in /work/corpus/mixes/48k with the next one (in
-# name order, wrapping) as the reference. For each output, prints the mean
+# name order, wrapping) as the reference. sheen runs twice per pair: with
+# the default EQ cap (+/-12 dB per band) and with `--cap $STRONG_CAP`
+# (default 24 dB; the pass/fail line judges this one, as Matchering's curve
+# has no cap at all). For each output, prints the mean
 # absolute difference of loudness-normalised 1/3-octave band levels to the
 # reference over 40 Hz-16 kHz (bench/match_metrics.py; all figures measured
 # by `sheen analyze`, the same meter for both tools), the integrated loudness
@@ -42,8 +45,9 @@ measure() { # cmd... -> "seconds rss_mb"
 
 mapfile -t MIXES < <(ls "$CORPUS"/mixes/48k/*.wav | sort)
 n=${#MIXES[@]}
+STRONG_CAP="${STRONG_CAP:-24}"
 worse=0
-printf '%-24s %-24s %9s %9s %8s %8s %8s %8s\n' input reference sheen_dB mg_dB sheen_dLU mg_dLU sheen_TP mg_TP
+printf '%-22s %-22s %9s %9s %9s %8s %8s %8s %8s\n' input reference sheen12_dB sheen_dB mg_dB sheen_dLU mg_dLU sheen_TP mg_TP
 for ((i = 0; i < n; i++)); do
   in="${MIXES[$i]}"
   ref="${MIXES[$(((i + 1) % n))]}"
@@ -51,17 +55,22 @@ for ((i = 0; i < n; i++)); do
   b=$(basename "$ref" .wav)
   s_out="$WORK/$a.sheen.wav"
   m_out="$WORK/$a.matchering.wav"
-  rm -f "$s_out" "$m_out"
-  "$SHEEN" match "$in" --reference "$ref" -o "$s_out" --report "$WORK/$a.report.json" >/dev/null
+  d_out="$WORK/$a.sheen-default.wav"
+  rm -f "$s_out" "$m_out" "$d_out"
+  "$SHEEN" match "$in" --reference "$ref" -o "$d_out" --report "$WORK/$a.default.report.json" >/dev/null
+  "$SHEEN" match "$in" --reference "$ref" --cap "$STRONG_CAP" -o "$s_out" --report "$WORK/$a.report.json" >/dev/null
   "$PY" "$HERE/matchering_run.py" "$in" "$ref" "$m_out"
   "$SHEEN" analyze --json "$ref" "$s_out" "$m_out" >"$WORK/$a.analysis.json"
-  line=$(python3 "$HERE/match_metrics.py" "$WORK/$a.analysis.json")
-  eval "$line"
-  printf '%-24s %-24s %9.3f %9.3f %8.3f %8.3f %8.3f %8.3f\n' "$a" "$b" \
+  "$SHEEN" analyze --json "$ref" "$d_out" "$m_out" >"$WORK/$a.default.analysis.json"
+  eval "$(python3 "$HERE/match_metrics.py" "$WORK/$a.default.analysis.json")"
+  d_mad=$sheen_mad_db
+  eval "$(python3 "$HERE/match_metrics.py" "$WORK/$a.analysis.json")"
+  printf '%-22s %-22s %9.3f %9.3f %9.3f %8.3f %8.3f %8.3f %8.3f\n' "$a" "$b" "$d_mad" \
     "$sheen_mad_db" "$matchering_mad_db" "$sheen_dlufs" "$matchering_dlufs" "$sheen_tp" "$matchering_tp"
   awk -v s="$sheen_mad_db" -v m="$matchering_mad_db" -v d="$sheen_dlufs" -v t="$sheen_tp" \
     'BEGIN { exit !(s < m && d <= 0.5 && d >= -0.5 && t <= -1.0) }' || worse=$((worse + 1))
 done
+echo "(sheen12_dB: default cap 12 dB; sheen_dB: --cap $STRONG_CAP, judged)"
 echo "pairs failing (sheen not better than Matchering, or |dLU| > 0.5, or TP > -1 dBTP): $worse of $n"
 
 # speed on 60 s

@@ -46,7 +46,7 @@ pub struct ReferenceArgs {
     #[arg(long, default_value_t = -1.0, allow_hyphen_values = true)]
     pub ceiling: f64,
     /// Largest EQ boost or cut per band, dB.
-    #[arg(long, default_value_t = 6.0)]
+    #[arg(long, default_value_t = 12.0)]
     pub cap: f64,
 }
 
