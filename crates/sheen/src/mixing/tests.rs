@@ -649,7 +649,7 @@ fn error_insert_kinds() {
     ));
     expect(
         &e,
-        "4:30",
+        "4:27",
         &["unknown key 'sidechain'", "only compressor and gate"],
     );
     let e = fx.error(&format!(
