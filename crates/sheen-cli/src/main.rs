@@ -5,8 +5,10 @@
 //! non-zero exit status; no partial output is left behind.
 
 mod analyze;
+mod automix;
 mod demo;
 mod mix;
+mod master;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,10 @@ enum Command {
     Demo(demo::Args),
     /// Render a mixing session (TOML) to a mix; --init writes a starter session.
     Mix(mix::Args),
+    /// Measure and classify stems, write a mixing session with reasons, render it.
+    Automix(automix::Args),
+    /// Master a mix to one or more loudness targets (analyse, plan, render, verify).
+    Master(master::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +42,8 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Mix(a) => mix::run(a),
+        Command::Automix(a) => automix::run(a),
+        Command::Master(a) => master::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -32,19 +32,27 @@
 //! Saturation:
 //! - [`saturation`]: [`saturation::Saturator`], oversampled (2/4/8×) tape
 //!   (tanh), tube (biased tanh) and soft-clip waveshaping with dry/wet mix.
+//!
+//! Mastering processors: [`limiter`] (look-ahead true-peak limiter),
+//! [`dither`] (TPDF dither, noise shaping), [`width`] (mid/side width, mono
+//! low end), [`fir_eq`] (linear-phase FIR EQ).
 
 pub mod biquad;
 pub mod compressor;
 pub mod crossover;
 pub mod deesser;
+pub mod dither;
 pub mod dynamics;
+pub mod fir_eq;
 pub mod gate;
+pub mod limiter;
 pub mod multiband;
 pub mod oversample;
 pub mod processor;
 pub mod saturation;
 pub mod smooth;
 pub mod units;
+pub mod width;
 
 #[cfg(test)]
 mod test_util;

@@ -9,5 +9,6 @@ pub mod automix;
 pub mod demo;
 pub mod error;
 pub mod mixing;
+pub mod mastering;
 
 pub use error::Error;

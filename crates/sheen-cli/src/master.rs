@@ -1,0 +1,194 @@
+//! `sheen master IN -o OUT [--target NAME]... [--style gentle|balanced|punchy]
+//! [--chain chain.toml] [--save-chain chain.toml] [--report report.json]
+//! [--preview-ab DIR] [--targets-file my.toml]`.
+//!
+//! One target: `OUT` is the output file (or a folder, or a pattern with
+//! `{target}`). Several targets: `OUT` is a folder (files
+//! `<input stem>.<target>.wav`) or a pattern with `{target}`.
+
+use anyhow::{bail, Context, Result};
+use sheen::mastering::chain::Style;
+use sheen::mastering::{self, preview, Chain, MasterReport, Targets};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The mix to master (WAV, FLAC, MP3, Ogg Vorbis, AAC/M4A, AIFF; mono or stereo).
+    input: PathBuf,
+    /// Output file, folder, or pattern containing `{target}`.
+    #[arg(short, long)]
+    out: PathBuf,
+    /// Loudness target (see crates/sheen/targets.toml); repeat for several. Default: spotify.
+    #[arg(long = "target", value_name = "NAME")]
+    targets: Vec<String>,
+    /// How far the plan may go.
+    #[arg(long, default_value = "balanced")]
+    style: Style,
+    /// Render this saved chain instead of planning one.
+    #[arg(long, value_name = "chain.toml")]
+    chain: Option<PathBuf>,
+    /// Save the chain (with reasons, after verification) here.
+    #[arg(long, value_name = "chain.toml")]
+    save_chain: Option<PathBuf>,
+    /// Write the JSON report here (`-` for stdout).
+    #[arg(long, value_name = "report.json")]
+    report: Option<PathBuf>,
+    /// Write loudness-matched 30 s excerpts of the original and each master here.
+    #[arg(long, value_name = "DIR")]
+    preview_ab: Option<PathBuf>,
+    /// Extra targets (same table shape as the built-in targets.toml).
+    #[arg(long, value_name = "my.toml")]
+    targets_file: Option<PathBuf>,
+}
+
+/// Output path of each target name.
+pub fn output_paths(input: &Path, out: &Path, names: &[String]) -> Result<Vec<PathBuf>> {
+    let pattern = out.to_string_lossy().to_string();
+    if pattern.contains("{target}") {
+        return Ok(names
+            .iter()
+            .map(|n| PathBuf::from(pattern.replace("{target}", n)))
+            .collect());
+    }
+    let is_dir = out.is_dir() || pattern.ends_with('/') || names.len() > 1;
+    if !is_dir {
+        return Ok(vec![out.to_path_buf()]);
+    }
+    if out.exists() && !out.is_dir() {
+        bail!(
+            "{}: is a file, but several targets need a folder or a {{target}} pattern",
+            out.display()
+        );
+    }
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create folder", out.display()))?;
+    let stem = input
+        .file_stem()
+        .map_or("master".into(), |s| s.to_string_lossy().to_string());
+    Ok(names
+        .iter()
+        .map(|n| out.join(format!("{stem}.{n}.wav")))
+        .collect())
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let report = master(&args)?;
+    for w in &report.warnings {
+        eprintln!("sheen: warning: {w}");
+    }
+    if let Some(p) = &args.save_chain {
+        write_text(p, &report.chain.to_toml())?;
+    }
+    if let Some(p) = &args.report {
+        let json = serde_json::to_string_pretty(&report)?;
+        if p.as_os_str() == "-" {
+            println!("{json}");
+        } else {
+            write_text(p, &json)?;
+        }
+    }
+    if let Some(dir) = &args.preview_ab {
+        let a = mastering::analyse(&args.input)?;
+        let w = preview::window(a.duration_s, a.loudest_s);
+        for d in &report.deliverables {
+            preview::write_ab(&args.input, Path::new(&d.file), &d.target, w, dir)?;
+        }
+    }
+    if args.report.as_deref().is_none_or(|p| p.as_os_str() != "-") {
+        print!("{}", summary(&report));
+    }
+    Ok(())
+}
+
+fn master(args: &Args) -> Result<MasterReport> {
+    if let Some(chain_path) = &args.chain {
+        if !args.targets.is_empty() {
+            bail!(
+                "{}: --target cannot be combined with --chain (the chain lists its deliverables)",
+                chain_path.display()
+            );
+        }
+        let chain = Chain::load(chain_path)?;
+        let names: Vec<String> = chain
+            .deliverables
+            .iter()
+            .map(|d| d.target.clone())
+            .collect();
+        let outs = output_paths(&args.input, &args.out, &names)?;
+        return Ok(mastering::master_with_chain(&args.input, chain, &outs)?);
+    }
+    let all = match &args.targets_file {
+        Some(p) => Targets::with_file(p)?,
+        None => Targets::builtin(),
+    };
+    let names = if args.targets.is_empty() {
+        vec!["spotify".to_string()]
+    } else {
+        args.targets.clone()
+    };
+    let mut targets = Vec::new();
+    for n in &names {
+        let Some(t) = all.get(n) else {
+            bail!(
+                "{}: unknown target {n:?} (known: {})",
+                args.targets_file
+                    .as_deref()
+                    .unwrap_or(Path::new("targets.toml"))
+                    .display(),
+                all.names().join(", ")
+            );
+        };
+        targets.push((n.clone(), t.clone()));
+    }
+    let outs = output_paths(&args.input, &args.out, &names)?;
+    Ok(mastering::master_file(
+        &args.input,
+        &targets,
+        args.style,
+        &outs,
+    )?)
+}
+
+fn write_text(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |x| format!("{x:.2}"))
+}
+
+/// A short human-readable summary.
+pub fn summary(r: &MasterReport) -> String {
+    let mut s = format!(
+        "{}: {} LUFS, {} dBTP, LRA {} LU\n",
+        r.input,
+        opt(r.before.integrated_lufs),
+        opt(r.before.true_peak_dbtp),
+        opt(r.before.loudness_range_lu)
+    );
+    for b in &r.chain.eq {
+        s.push_str(&format!(
+            "  eq {:?} {} Hz {:+.1} dB: {}\n",
+            b.kind, b.freq_hz, b.gain_db, b.reason
+        ));
+    }
+    if let Some(w) = &r.chain.width {
+        s.push_str(&format!("  width {}: {}\n", w.width, w.reason));
+    }
+    for d in &r.deliverables {
+        s.push_str(&format!(
+            "  {} -> {}: {} LUFS (target {}), {} dBTP (ceiling {}), LRA {} LU, gain {:+.2} dB, limiting {:.1} dB, {}\n",
+            d.target,
+            d.file,
+            opt(d.after.integrated_lufs),
+            d.target_lufs,
+            opt(d.after.true_peak_dbtp),
+            d.ceiling_dbtp,
+            opt(d.after.loudness_range_lu),
+            d.chain.gain.gain_db,
+            d.limiter_max_gain_reduction_db,
+            if d.pass { "PASS" } else { "FAIL" }
+        ));
+    }
+    s
+}

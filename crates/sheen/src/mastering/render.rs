@@ -1,0 +1,296 @@
+//! Render: applies a [`Chain`] deliverable to an input file, streaming
+//! (bounded memory: blocks of [`CHUNK_FRAMES`] are decoded, processed and
+//! written), deterministic to the bit. It makes no decisions.
+//!
+//! Order: resample (when the deliverable's rate differs from the input's,
+//! `sheen_io::Resampler`) → EQ biquads → width → gain → true-peak limiter
+//! (its look-ahead delay is compensated, the output has exactly the input's
+//! length) → dither → sink (a file, or a loudness meter for the planner's
+//! gain search).
+
+use super::chain::{Chain, Deliverable, EqKind};
+use crate::Error;
+use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
+use sheen_dsp::dither::{Dither, DitherParams};
+use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
+use sheen_dsp::width::{StereoWidth, WidthParams};
+use sheen_dsp::{db_to_gain, PlanarMut, Processor};
+use sheen_io::{AudioReader, AudioWriter, Container, Resampler, SampleFormat, WriteSpec};
+use sheen_meter::LoudnessMeter;
+use std::path::{Path, PathBuf};
+
+/// Frames per read.
+pub const CHUNK_FRAMES: usize = 8192;
+
+/// What a render pass observed.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct RenderStats {
+    /// Frames delivered to the sink.
+    pub frames: u64,
+    /// Largest limiter gain reduction, dB.
+    pub max_gain_reduction_db: f64,
+    /// Samples the writer had to clamp (0 for a correct chain).
+    pub clipped_samples: u64,
+}
+
+/// The processors of one deliverable, in signal order.
+struct Pipeline {
+    eq: Vec<Biquad>,
+    width: Option<StereoWidth>,
+    gain: f64,
+    limiter: TruePeakLimiter,
+    dither: Option<Dither>,
+}
+
+impl Pipeline {
+    fn new(chain: &Chain, d: &Deliverable, fs: f64, channels: usize, dither: bool) -> Self {
+        let eq = chain
+            .eq
+            .iter()
+            .map(|b| {
+                let kind = match b.kind {
+                    EqKind::LowShelf => FilterKind::LowShelf,
+                    EqKind::HighShelf => FilterKind::HighShelf,
+                    EqKind::Peak => FilterKind::Peak,
+                    EqKind::HighPass => FilterKind::HighPass,
+                };
+                Biquad::new(BiquadCoeffs::rbj(kind, b.freq_hz, b.q, b.gain_db, fs))
+            })
+            .collect();
+        let width = chain.width.as_ref().filter(|_| channels == 2).map(|w| {
+            StereoWidth::new(
+                WidthParams {
+                    width: w.width,
+                    mono_below_hz: w.mono_below_hz,
+                },
+                fs,
+            )
+        });
+        let l = &d.limiter;
+        let limiter = TruePeakLimiter::new(
+            LimiterParams {
+                ceiling_dbtp: l.ceiling_dbtp,
+                lookahead_ms: l.lookahead_ms,
+                release_ms: l.release_ms,
+                oversampling: l.oversampling,
+                safety_db: l.safety_db,
+            },
+            fs,
+            channels,
+        );
+        let dither = d.output.dither.as_ref().filter(|_| dither).map(|s| {
+            Dither::new(
+                DitherParams {
+                    bits: d.output.bits,
+                    noise_shaping: s.noise_shaping,
+                    seed: s.seed,
+                },
+                channels,
+            )
+        });
+        Self {
+            eq,
+            width,
+            gain: db_to_gain(d.gain.gain_db),
+            limiter,
+            dither,
+        }
+    }
+
+    /// Everything up to and including the limiter.
+    fn process(&mut self, block: &mut [&mut [f64]]) {
+        for b in &mut self.eq {
+            b.process(block);
+        }
+        if let Some(w) = &mut self.width {
+            w.process(block);
+        }
+        for c in block.iter_mut() {
+            c.iter_mut().for_each(|x| *x *= self.gain);
+        }
+        self.limiter.process(block);
+    }
+}
+
+/// Where rendered blocks go.
+pub enum Sink<'a> {
+    /// Integrated-loudness measurement (no dither applied).
+    Loudness(&'a mut LoudnessMeter),
+    /// A file writer (dither applied as the chain says).
+    File(&'a mut AudioWriter),
+}
+
+impl Sink<'_> {
+    fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+        match self {
+            Sink::Loudness(m) => {
+                m.push(block);
+                Ok(())
+            }
+            Sink::File(w) => Ok(w.write(block)?),
+        }
+    }
+}
+
+/// Runs deliverable `d` of `chain` over `input` into `sink`.
+pub fn render(
+    input: &Path,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+) -> Result<RenderStats, Error> {
+    let mut reader = AudioReader::open(input)?;
+    let info = reader.info().clone();
+    let channels = info.channels;
+    let out_rate = d.output.sample_rate_hz;
+    let fs = out_rate as f64;
+    let dither = matches!(sink, Sink::File(_));
+    let mut p = Pipeline::new(chain, d, fs, channels, dither);
+    let mut resampler = if out_rate != info.sample_rate_hz {
+        Some(Resampler::new(info.sample_rate_hz, out_rate, channels)?)
+    } else {
+        None
+    };
+    let latency = p.limiter.latency_samples();
+    let mut state = Emit {
+        skip: latency as u64,
+        produced: 0,
+        emitted: 0,
+    };
+    let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); channels];
+    let mut rs: Vec<Vec<f64>> = vec![Vec::new(); channels];
+    loop {
+        let n = reader.read(&mut buf, CHUNK_FRAMES)?;
+        if n == 0 {
+            break;
+        }
+        match &mut resampler {
+            Some(r) => {
+                let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
+                r.process(&block, &mut rs)?;
+                let m = rs[0].len();
+                state.run(&mut p, &mut rs, m, sink, false)?;
+                rs.iter_mut().for_each(Vec::clear);
+            }
+            None => state.run(&mut p, &mut buf, n, sink, false)?,
+        }
+    }
+    if let Some(r) = &mut resampler {
+        r.finish(&mut rs)?;
+        let m = rs[0].len();
+        state.run(&mut p, &mut rs, m, sink, false)?;
+    }
+    // flush the limiter's delay with silence
+    let mut zeros = vec![vec![0.0; CHUNK_FRAMES]; channels];
+    while state.emitted < state.produced {
+        zeros.iter_mut().for_each(|z| z.fill(0.0));
+        let m = (latency as u64 + state.produced - state.emitted).min(CHUNK_FRAMES as u64) as usize;
+        state.run(&mut p, &mut zeros, m, sink, true)?;
+    }
+    Ok(RenderStats {
+        frames: state.emitted,
+        max_gain_reduction_db: p.limiter.max_gain_reduction_db(),
+        clipped_samples: match sink {
+            Sink::File(w) => w.clipped_samples(),
+            Sink::Loudness(_) => 0,
+        },
+    })
+}
+
+/// Latency bookkeeping: input frames produced, output frames emitted.
+struct Emit {
+    skip: u64,
+    produced: u64,
+    emitted: u64,
+}
+
+impl Emit {
+    fn run(
+        &mut self,
+        p: &mut Pipeline,
+        bufs: &mut [Vec<f64>],
+        n: usize,
+        sink: &mut Sink<'_>,
+        flushing: bool,
+    ) -> Result<(), Error> {
+        if n == 0 {
+            return Ok(());
+        }
+        p.process(PlanarMut::new(bufs, 0..n).channels());
+        if !flushing {
+            self.produced += n as u64;
+        }
+        let skip = self.skip.min(n as u64) as usize;
+        self.skip -= skip as u64;
+        let want = (self.produced - self.emitted) as usize;
+        let end = n.min(skip + want);
+        if end <= skip {
+            return Ok(());
+        }
+        if let Some(d) = &mut p.dither {
+            d.process(PlanarMut::new(bufs, skip..end).channels());
+        }
+        let block: Vec<&[f64]> = bufs.iter().map(|c| &c[skip..end]).collect();
+        sink.push(&block)?;
+        self.emitted += (end - skip) as u64;
+        Ok(())
+    }
+}
+
+/// Integrated loudness (LUFS) of the rendered deliverable, without writing
+/// a file (the planner's gain search). `None` for silence.
+pub fn measure_loudness(
+    input: &Path,
+    chain: &Chain,
+    d: &Deliverable,
+) -> Result<(Option<f64>, RenderStats), Error> {
+    let info = AudioReader::open(input)?.info().clone();
+    let mut meter = LoudnessMeter::new(d.output.sample_rate_hz as f64, info.channels);
+    let stats = render(input, chain, d, &mut Sink::Loudness(&mut meter))?;
+    Ok((meter.integrated_lufs(), stats))
+}
+
+/// The write spec of deliverable `d` for `path` (container from the
+/// extension).
+pub fn write_spec(path: &Path, d: &Deliverable, channels: usize) -> Result<WriteSpec, Error> {
+    let container = Container::from_path(path).ok_or_else(|| Error::Content {
+        path: path.to_path_buf(),
+        problem: "unknown output extension (expected .wav or .flac)".into(),
+    })?;
+    let format = match d.output.bits {
+        16 => SampleFormat::I16,
+        24 => SampleFormat::I24,
+        _ => SampleFormat::F32,
+    };
+    if container == Container::Flac && format == SampleFormat::F32 {
+        return Err(Error::Content {
+            path: path.to_path_buf(),
+            problem: format!(
+                "target {} asks for 32-bit float, which FLAC cannot hold (use .wav)",
+                d.target
+            ),
+        });
+    }
+    Ok(WriteSpec {
+        sample_rate_hz: d.output.sample_rate_hz,
+        channels,
+        format,
+        container,
+    })
+}
+
+/// Renders deliverable `d` to `out` (atomically: nothing appears under
+/// `out` unless the whole render succeeds).
+pub fn render_to_file(
+    input: &Path,
+    chain: &Chain,
+    d: &Deliverable,
+    out: &Path,
+) -> Result<(PathBuf, RenderStats), Error> {
+    let info = AudioReader::open(input)?.info().clone();
+    let spec = write_spec(out, d, info.channels)?;
+    let mut w = AudioWriter::create(out, spec, &[input])?;
+    let stats = render(input, chain, d, &mut Sink::File(&mut w))?;
+    let path = w.finish()?;
+    Ok((path, stats))
+}

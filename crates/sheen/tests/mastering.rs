@@ -1,0 +1,313 @@
+//! Mastering end to end (issue 4, part D). Each test names its reference and
+//! tolerance. Material: the four real-music excerpts of `shared/excerpts`
+//! (15 s, 48 kHz 24-bit FLAC, peak-normalised to about −6 dBFS, i.e. like
+//! unmastered mixes) and synthesized signals.
+
+use sheen::mastering::{self, analyse, chain::Style, measure_file, render, Chain, Target, Targets};
+use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
+use sheen_dsp::{db_to_gain, PlanarMut, Processor};
+use sheen_io::{Container, SampleFormat, WriteSpec};
+use sheen_meter::TruePeakMeter;
+use std::f64::consts::PI;
+use std::path::{Path, PathBuf};
+
+fn excerpts() -> Vec<PathBuf> {
+    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
+    let d = loop {
+        let cand = dir.join("shared").join("excerpts");
+        if cand.is_dir() {
+            break cand;
+        }
+        assert!(dir.pop(), "shared/excerpts not found");
+    };
+    let mut v: Vec<PathBuf> = std::fs::read_dir(d)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "flac"))
+        .collect();
+    v.sort();
+    assert_eq!(v.len(), 4, "four excerpts expected");
+    v
+}
+
+fn targets(names: &[&str]) -> Vec<(String, Target)> {
+    let all = Targets::builtin();
+    names
+        .iter()
+        .map(|n| (n.to_string(), all.get(n).unwrap().clone()))
+        .collect()
+}
+
+fn write_wav(path: &Path, fs: u32, chans: &[Vec<f64>]) {
+    let spec = WriteSpec {
+        sample_rate_hz: fs,
+        channels: chans.len(),
+        format: SampleFormat::F32,
+        container: Container::Wav,
+    };
+    sheen_io::write_all(path, spec, &[], chans).unwrap();
+}
+
+/// A dense multi-sine "mix" (5 incommensurate partials per channel, crest
+/// about 10 dB), `secs` long, scaled by `gain`.
+fn multisine(fs: u32, secs: f64, channels: usize, gain: f64) -> Vec<Vec<f64>> {
+    let n = (secs * fs as f64) as usize;
+    let freqs = [97.0, 331.0, 1013.0, 2741.0, 6007.0];
+    (0..channels)
+        .map(|c| {
+            (0..n)
+                .map(|i| {
+                    let t = i as f64 / fs as f64;
+                    gain * freqs
+                        .iter()
+                        .enumerate()
+                        .map(|(k, f)| 0.19 * (2.0 * PI * f * t + (k + c) as f64).sin())
+                        .sum::<f64>()
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Writes `x` scaled to `lufs` (measured by sheen-meter) to `path`.
+fn write_at_lufs(path: &Path, fs: u32, x: &[Vec<f64>], lufs: f64) {
+    write_wav(path, fs, x);
+    let a = analyse(path).unwrap();
+    let g = db_to_gain(lufs - a.integrated_lufs.unwrap());
+    let y: Vec<Vec<f64>> = x
+        .iter()
+        .map(|c| c.iter().map(|v| v * g).collect())
+        .collect();
+    write_wav(path, fs, &y);
+}
+
+/// Reference: sheen-meter (BS.1770-4 integrated loudness, Annex 2 true
+/// peak), re-measured on the written files. Tolerance: within ±0.1 LU of
+/// the target, true peak ≤ the ceiling, for spotify, apple, ebu-r128 and cd
+/// (44.1 kHz 16-bit dithered) on all four excerpts.
+#[test]
+fn excerpts_meet_targets() {
+    let names = ["spotify", "apple", "ebu-r128", "cd"];
+    let tmp = tempfile::tempdir().unwrap();
+    for f in excerpts() {
+        let stem = f.file_stem().unwrap().to_string_lossy().to_string();
+        let outs: Vec<PathBuf> = names
+            .iter()
+            .map(|n| tmp.path().join(format!("{stem}.{n}.wav")))
+            .collect();
+        let r = mastering::master_file(&f, &targets(&names), Style::Balanced, &outs).unwrap();
+        for (d, out) in r.deliverables.iter().zip(&outs) {
+            let m = measure_file(out).unwrap();
+            let i = m.integrated_lufs.unwrap();
+            let tp = m.true_peak_dbtp.unwrap();
+            eprintln!(
+                "{stem} -> {}: I {i:.3} LUFS (target {}, error {:+.3} LU), TP {tp:.3} dBTP (ceiling {}), GR {:.1} dB, renders {}",
+                d.target,
+                d.target_lufs,
+                i - d.target_lufs,
+                d.ceiling_dbtp,
+                d.limiter_max_gain_reduction_db,
+                d.renders
+            );
+            assert!((i - d.target_lufs).abs() <= 0.1, "{stem} {}: {i}", d.target);
+            assert!(tp <= d.ceiling_dbtp, "{stem} {}: {tp}", d.target);
+            assert!(d.pass);
+            assert_eq!(d.clipped_samples, 0);
+        }
+        let cd = sheen_io::AudioReader::open(&outs[3]).unwrap();
+        assert_eq!(cd.info().sample_rate_hz, 44_100);
+        assert_eq!(cd.info().bits_per_sample, Some(16));
+    }
+}
+
+/// Reference: sheen-meter's `TruePeakMeter` (BS.1770-4 Annex 2, 4×). The
+/// limiter alone, ceiling −1 dBTP, on each excerpt driven +12 dB: zero
+/// overs (true peak ≤ −1.0 dBTP).
+#[test]
+fn limiter_has_no_overs_on_music_driven_12db() {
+    for f in excerpts() {
+        let (info, mut x) = sheen_io::read_all(&f).unwrap();
+        let fs = info.sample_rate_hz as f64;
+        let g = db_to_gain(12.0);
+        x.iter_mut().flatten().for_each(|v| *v *= g);
+        let p = LimiterParams {
+            ceiling_dbtp: -1.0,
+            ..LimiterParams::default()
+        };
+        let mut l = TruePeakLimiter::new(p, fs, x.len());
+        let lat = l.latency_samples();
+        x.iter_mut()
+            .for_each(|c| c.extend(std::iter::repeat_n(0.0, lat)));
+        let n = x[0].len();
+        let mut start = 0;
+        while start < n {
+            let end = (start + 4096).min(n);
+            l.process(PlanarMut::new(&mut x, start..end).channels());
+            start = end;
+        }
+        let y: Vec<&[f64]> = x.iter().map(|c| &c[lat..]).collect();
+        let mut m = TruePeakMeter::new(fs, y.len());
+        m.push(&y);
+        m.finish();
+        let tp = m.true_peak_dbtp().unwrap();
+        eprintln!(
+            "{}: +12 dB drive, true peak {tp:.3} dBTP, gain reduction up to {:.1} dB",
+            f.display(),
+            l.max_gain_reduction_db()
+        );
+        assert!(tp <= -1.0, "{}: {tp}", f.display());
+    }
+}
+
+/// A −8 LUFS mix mastered to −14 LUFS comes down by gain: limiter gain
+/// reduction below 0.5 dB, loudness within 0.1 LU (sheen-meter).
+#[test]
+fn loud_mix_comes_down_without_limiting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("loud.wav");
+    write_at_lufs(&inp, 48_000, &multisine(48_000, 10.0, 2, 1.0), -8.0);
+    let a = analyse(&inp).unwrap();
+    assert!((a.integrated_lufs.unwrap() + 8.0).abs() < 0.01);
+    let out = tmp.path().join("out.wav");
+    let r = mastering::master_file(&inp, &targets(&["spotify"]), Style::Balanced, &[out]).unwrap();
+    let d = &r.deliverables[0];
+    eprintln!(
+        "-8 LUFS -> -14: gain {:+.2} dB, limiting {:.3} dB, I {:.3}",
+        d.chain.gain.gain_db,
+        d.limiter_max_gain_reduction_db,
+        d.after.integrated_lufs.unwrap()
+    );
+    assert!(d.limiter_max_gain_reduction_db < 0.5);
+    assert!(d.chain.gain.gain_db < -5.0);
+    assert!(d.loudness_error_lu.unwrap().abs() <= 0.1);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+/// A −40 LUFS mix is mastered (within 0.1 LU) with a warning.
+#[test]
+fn very_quiet_mix_warns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("quiet.wav");
+    write_at_lufs(&inp, 48_000, &multisine(48_000, 8.0, 2, 1.0), -40.0);
+    let out = tmp.path().join("out.wav");
+    let r = mastering::master_file(&inp, &targets(&["spotify"]), Style::Gentle, &[out]).unwrap();
+    eprintln!("warnings: {:?}", r.warnings);
+    assert!(r.warnings.iter().any(|w| w.contains("very quiet")));
+    assert!(r.deliverables[0].pass);
+}
+
+/// Digital silence is an error naming the file; no output is written.
+#[test]
+fn silence_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("silence.wav");
+    write_wav(&inp, 48_000, &[vec![0.0; 48_000], vec![0.0; 48_000]]);
+    let out = tmp.path().join("out.wav");
+    let e = mastering::master_file(
+        &inp,
+        &targets(&["spotify"]),
+        Style::Balanced,
+        std::slice::from_ref(&out),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("silence.wav") && e.contains("digital silence"),
+        "{e}"
+    );
+    assert!(!out.exists());
+}
+
+/// Mono stays mono (one channel out, no width stage).
+#[test]
+fn mono_stays_mono() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("mono.wav");
+    write_wav(&inp, 44_100, &multisine(44_100, 6.0, 1, 0.3));
+    let out = tmp.path().join("out.flac");
+    let r = mastering::master_file(
+        &inp,
+        &targets(&["apple"]),
+        Style::Punchy,
+        std::slice::from_ref(&out),
+    )
+    .unwrap();
+    assert!(r.chain.width.is_none());
+    let info = sheen_io::AudioReader::open(&out).unwrap().info().clone();
+    assert_eq!((info.channels, info.sample_rate_hz), (1, 44_100));
+    assert!(r.deliverables[0].pass);
+}
+
+/// Six channels are refused with a clear message naming the file.
+#[test]
+fn six_channels_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("surround.wav");
+    write_wav(&inp, 48_000, &vec![vec![0.1; 4800]; 6]);
+    let e = analyse(&inp).unwrap_err().to_string();
+    assert!(
+        e.contains("surround.wav") && e.contains("6 channels"),
+        "{e}"
+    );
+}
+
+/// Reference: the first render. A chain saved as TOML, parsed back and
+/// rendered again gives byte-identical files (24-bit and the dithered
+/// 16-bit 44.1 kHz cd deliverable); unknown fields are refused.
+#[test]
+fn saved_chain_rerenders_bit_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = &excerpts()[0];
+    let names = ["spotify", "cd"];
+    let a: Vec<PathBuf> = names
+        .iter()
+        .map(|n| tmp.path().join(format!("a.{n}.wav")))
+        .collect();
+    let b: Vec<PathBuf> = names
+        .iter()
+        .map(|n| tmp.path().join(format!("b.{n}.wav")))
+        .collect();
+    let r = mastering::master_file(f, &targets(&names), Style::Balanced, &a).unwrap();
+    let text = r.chain.to_toml();
+    let chain = Chain::from_toml(&text, Path::new("chain.toml")).unwrap();
+    assert_eq!(chain, r.chain);
+    let r2 = mastering::master_with_chain(f, chain, &b).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            std::fs::read(x).unwrap(),
+            std::fs::read(y).unwrap(),
+            "{}",
+            y.display()
+        );
+    }
+    assert!(r2.deliverables.iter().all(|d| d.renders == 1));
+    let bad = text.replace("version = 1", "version = 1\ncolour = \"red\"");
+    let e = Chain::from_toml(&bad, Path::new("chain.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("chain.toml: ") && e.contains("colour"), "{e}");
+}
+
+/// Every planned value carries a reason citing a measurement, EQ moves are
+/// capped (balanced: 3 dB), and the planner's measuring pass agrees with
+/// the target within its search tolerance (0.02 LU).
+#[test]
+fn reasons_cite_measurements() {
+    let f = &excerpts()[2];
+    let a = analyse(f).unwrap();
+    let p = mastering::plan(&a, &targets(&["spotify"]), Style::Balanced).unwrap();
+    let d = &p.chain.deliverables[0];
+    assert!(d.gain.reason.contains("LUFS"), "{}", d.gain.reason);
+    assert!(d.limiter.reason.contains("dBTP"));
+    for b in &p.chain.eq {
+        assert!(
+            b.reason.contains("dB from the neutral curve"),
+            "{}",
+            b.reason
+        );
+        assert!(b.gain_db.abs() <= 3.0);
+    }
+    assert!(p.chain.width.as_ref().unwrap().reason.contains("side/mid"));
+    let (lufs, _) = render::measure_loudness(f, &p.chain, d).unwrap();
+    assert!((lufs.unwrap() - d.integrated_lufs).abs() <= 0.02);
+}
