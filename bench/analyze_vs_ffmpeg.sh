@@ -26,9 +26,11 @@ make_input 60 "$WORK/in_60s.wav"
 make_input 7200 "$WORK/in_2h.wav"
 
 measure() { # label cmd... -> "seconds rss_mb"
-  local t
-  t=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -n 1 )
-  echo "$t" | awk '{printf "%.2f %.1f", $1, $2/1024}'
+  local tf
+  tf=$(mktemp)
+  /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1
+  tail -n 1 "$tf" | awk '{printf "%.2f %.1f", $1, $2/1024}'
+  rm -f "$tf"
 }
 
 printf '%-10s %-8s %10s %10s %10s %10s %8s\n' input tool seconds rss_MB x_realtime "" ""

@@ -7,6 +7,7 @@
 mod analyze;
 mod demo;
 mod master;
+mod mix;
 mod progress;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +29,8 @@ enum Command {
     Demo(demo::Args),
     /// Master a mix to one or more loudness targets (analyse, plan, render, verify).
     Master(master::Args),
+    /// Render a mixing session (TOML) to a mix; --init writes a starter session.
+    Mix(mix::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Master(a) => master::run(a),
+        Command::Mix(a) => mix::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

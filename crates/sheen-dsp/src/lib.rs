@@ -9,22 +9,53 @@
 //!   "Audio EQ Cookbook" designs;
 //! - [`smooth`]: the one parameter smoother;
 //! - [`oversample`]: the one polyphase windowed-sinc interpolator (true peak,
-//!   limiter, saturation);
+//!   limiter, saturation) and its matching decimator
+//!   ([`oversample::Downsampler`]);
 //! - [`units`]: dB / linear conversions.
+//!
+//! Dynamics (Giannoulis, Massberg & Reiss 2012, JAES):
+//! - [`dynamics`]: shared side-chain blocks — peak/RMS level detector,
+//!   soft-knee compressor and expander curves, smooth branching
+//!   attack/release, key filter, look-ahead delay;
+//! - [`compressor`]: feed-forward [`compressor::Compressor`] with stereo
+//!   link, look-ahead, side-chain high-pass and external side chain;
+//! - [`gate`]: [`gate::Gate`], noise gate / downward expander with range,
+//!   hold, hysteresis, key filter and external side chain;
+//! - [`crossover`]: Linkwitz–Riley LR4 two-band split, stand-alone LR4
+//!   low/high-pass, and N-band crossover with all-pass compensation (bands
+//!   sum flat);
+//! - [`deesser`]: [`deesser::DeEsser`], split-band (LR4) or wideband
+//!   de-esser with a listen mode;
+//! - [`multiband`]: [`multiband::MultibandCompressor`], 2–6 bands on the
+//!   crossover, one compressor per band.
+//!
+//! Saturation:
+//! - [`saturation`]: [`saturation::Saturator`], oversampled (2/4/8×) tape
+//!   (tanh), tube (biased tanh) and soft-clip waveshaping with dry/wet mix.
 //!
 //! Mastering processors: [`limiter`] (look-ahead true-peak limiter),
 //! [`dither`] (TPDF dither, noise shaping), [`width`] (mid/side width, mono
 //! low end), [`fir_eq`] (linear-phase FIR EQ).
 
 pub mod biquad;
+pub mod compressor;
+pub mod crossover;
+pub mod deesser;
 pub mod dither;
+pub mod dynamics;
 pub mod fir_eq;
+pub mod gate;
 pub mod limiter;
+pub mod multiband;
 pub mod oversample;
 pub mod processor;
+pub mod saturation;
 pub mod smooth;
 pub mod units;
 pub mod width;
+
+#[cfg(test)]
+mod test_util;
 
 pub use processor::{PlanarMut, Processor, MAX_CHANNELS};
 pub use units::{db_to_gain, gain_to_db};

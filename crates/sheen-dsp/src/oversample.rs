@@ -5,6 +5,12 @@
 //! The prototype low-pass is a Kaiser-windowed sinc with its cutoff at the
 //! input Nyquist frequency; each of the `factor` phases is normalised to unit
 //! DC gain so a constant input interpolates to exactly that constant.
+//!
+//! The matching decimator, [`Downsampler`], is a linear-phase Kaiser-windowed
+//! sinc low-pass (J. F. Kaiser's window design formulas, as in Oppenheim &
+//! Schafer, *Discrete-Time Signal Processing*, §7.6) evaluated once per
+//! output sample; its stop band starts at the output Nyquist frequency so
+//! what a nonlinearity generates above it does not fold back.
 
 use crate::processor::MAX_CHANNELS;
 use std::f64::consts::PI;
@@ -80,7 +86,7 @@ impl Upsampler {
         let phases = if factor == 1 {
             vec![vec![1.0]]
         } else {
-            design(factor, taps_per_phase, 8.0)
+            design(factor, taps_per_phase, KAISER_BETA)
         };
         let taps = phases[0].len();
         Self {
@@ -165,6 +171,134 @@ impl Upsampler {
     }
 }
 
+/// Kaiser window shape used by both filters (≈ 81 dB stop band:
+/// `A = beta / 0.1102 + 8.7`).
+const KAISER_BETA: f64 = 8.0;
+
+/// Decimates a multichannel signal by an integer `factor` with a
+/// linear-phase FIR low-pass whose stop band starts at the output Nyquist
+/// frequency (attenuation ≈ 81 dB) and whose transition band is
+/// `5.1 / taps_per_phase` of the output rate wide (with 64 taps per phase:
+/// flat within 0.001 dB to 0.40 fs, ≈ -6 dB at 0.46 fs, ≥ 81 dB down from
+/// 0.5 fs).
+#[derive(Clone, Debug)]
+pub struct Downsampler {
+    factor: usize,
+    taps: Vec<f64>,
+    /// Per channel: history written twice (`pos` and `pos + len`) so the
+    /// newest `len` input samples are one contiguous slice, newest first.
+    history: Vec<Vec<f64>>,
+    pos: usize,
+    latency: usize,
+}
+
+impl Downsampler {
+    /// `factor` ≥ 1 input samples per output sample (at most 16),
+    /// `taps_per_phase` (even, ≥ 2) sets the FIR length
+    /// `factor * taps_per_phase - 1`, for `channels` ≤ [`MAX_CHANNELS`].
+    pub fn new(factor: usize, taps_per_phase: usize, channels: usize) -> Self {
+        assert!((1..=16).contains(&factor) && channels <= MAX_CHANNELS);
+        assert!(
+            taps_per_phase >= 2 && taps_per_phase % 2 == 0,
+            "taps per phase must be even"
+        );
+        let (taps, latency) = if factor == 1 {
+            (vec![1.0], 0)
+        } else {
+            // odd length 2D + 1 with centre D = factor * T / 2 - 1, so the
+            // output lands on input phase 0 (a whole output-rate delay)
+            let len = factor * taps_per_phase - 1;
+            let centre = (len - 1) / 2;
+            let atten_db = KAISER_BETA / 0.1102 + 8.7;
+            let transition = (atten_db - 7.95) / (14.36 * (len - 1) as f64); // cycles/input sample
+            let cutoff = 0.5 / factor as f64 - transition / 2.0;
+            let denom = bessel_i0(KAISER_BETA);
+            let mut h: Vec<f64> = (0..len)
+                .map(|k| {
+                    let t = k as f64 - centre as f64;
+                    let x = 2.0 * cutoff * t;
+                    let sinc = if x.abs() < 1e-12 {
+                        1.0
+                    } else {
+                        (PI * x).sin() / (PI * x)
+                    };
+                    let r = t / centre as f64;
+                    sinc * bessel_i0(KAISER_BETA * (1.0 - r * r).max(0.0).sqrt()) / denom
+                })
+                .collect();
+            let s: f64 = h.iter().sum();
+            h.iter_mut().for_each(|v| *v /= s);
+            (h, taps_per_phase / 2 - 1)
+        };
+        let len = taps.len();
+        Self {
+            factor,
+            taps,
+            history: vec![vec![0.0; 2 * len]; channels],
+            pos: 0,
+            latency,
+        }
+    }
+
+    /// Decimation factor.
+    pub fn factor(&self) -> usize {
+        self.factor
+    }
+
+    /// Group delay in whole output samples: the output for frame `m`
+    /// represents input time `m - latency_samples()` (in output-rate
+    /// samples, input sample `u` sitting at time `u / factor`, the
+    /// convention of [`Upsampler::push_frame`]). An [`Upsampler`] followed
+    /// by a `Downsampler` of the same factor delays by the sum of the two.
+    pub fn latency_samples(&self) -> usize {
+        self.latency
+    }
+
+    /// Pushes `factor` input samples per channel (`input[ch][..factor]`,
+    /// oldest first) and writes one output sample per channel into
+    /// `out[ch]` for `ch < out.len()`.
+    #[inline]
+    pub fn push_frame(&mut self, input: &[[f64; 16]], out: &mut [f64]) {
+        let len = self.taps.len();
+        let mut pos = self.pos;
+        for (ch, y) in out.iter_mut().enumerate() {
+            let h = &mut self.history[ch];
+            pos = self.pos;
+            for &x in &input[ch][..self.factor] {
+                pos = if pos == 0 { len - 1 } else { pos - 1 };
+                h[pos] = x;
+                h[pos + len] = x;
+            }
+            let recent = &h[pos..pos + len];
+            // linear phase: fold the symmetric halves (h[k] = h[len-1-k])
+            let half = len / 2;
+            let (first, rest) = recent.split_at(half);
+            let (mid, last) = rest.split_at(len - 2 * half);
+            let mut acc: f64 = self.taps[..half]
+                .iter()
+                .zip(first.iter().zip(last.iter().rev()))
+                .map(|(t, (a, b))| t * (a + b))
+                .sum();
+            if let Some(m) = mid.first() {
+                acc += self.taps[half] * m;
+            }
+            *y = acc;
+        }
+        if out.is_empty() {
+            for _ in 0..self.factor {
+                pos = if pos == 0 { len - 1 } else { pos - 1 };
+            }
+        }
+        self.pos = pos;
+    }
+
+    /// Clears the history.
+    pub fn reset(&mut self) {
+        self.history.iter_mut().for_each(|h| h.fill(0.0));
+        self.pos = 0;
+    }
+}
+
 /// The oversampling factor BS.1770-4 Annex 2 calls for (at least 4× at
 /// 48 kHz), i.e. enough to reach ≥ 176.4 kHz: 4× below 96 kHz, 2× below
 /// 192 kHz, 1× above.
@@ -230,5 +364,114 @@ mod tests {
             peak = peak.max(up.push_peak(0, x));
         }
         assert!(20.0 * peak.log10() > -0.01, "true peak {peak}");
+    }
+
+    /// Reference: Kaiser design — the decimator's magnitude response
+    /// (direct DTFT of the taps) is within 0.001 dB of unity up to
+    /// 0.40 fs_out, -6 dB (0.5 dB) at the windowed-sinc cutoff 0.46 fs_out
+    /// and at least 75 dB down from fs_out / 2 to fs_in / 2 (measured
+    /// 81 dB), for factors 2, 4, 8 with 64 taps per phase.
+    #[test]
+    fn downsampler_response() {
+        for factor in [2usize, 4, 8] {
+            let d = Downsampler::new(factor, 64, 1);
+            let mag_db = |f_out: f64| {
+                // f_out in cycles per output sample; taps run at the input rate
+                let w = 2.0 * PI * f_out / factor as f64;
+                let (re, im) = d
+                    .taps
+                    .iter()
+                    .enumerate()
+                    .fold((0.0, 0.0), |(r, i), (k, h)| {
+                        (r + h * (w * k as f64).cos(), i - h * (w * k as f64).sin())
+                    });
+                10.0 * (re * re + im * im).log10()
+            };
+            let mut pass = 0.0f64;
+            for k in 0..=400 {
+                pass = pass.max(mag_db(k as f64 / 1000.0).abs());
+            }
+            let mut stop = f64::NEG_INFINITY;
+            for k in 0..=2000 {
+                let f = 0.5 + k as f64 * (factor as f64 / 2.0 - 0.5) / 2000.0;
+                stop = stop.max(mag_db(f));
+            }
+            let at_cutoff = mag_db(0.46);
+            eprintln!(
+                "decimator {factor}x: pass-band ripple {pass:.2e} dB, {at_cutoff:.2} dB at 0.46 fs, stop band <= {stop:.1} dB"
+            );
+            assert!(
+                (at_cutoff + 6.02).abs() < 0.5,
+                "{factor}x cutoff {at_cutoff}"
+            );
+            assert!(pass < 1e-3, "{factor}x pass band {pass}");
+            assert!(stop < -75.0, "{factor}x stop band {stop}");
+        }
+    }
+
+    /// Reference: up- then down-sampling a band-limited signal (1 kHz +
+    /// 9 kHz + 15 kHz at 48 kHz) reproduces it delayed by exactly
+    /// `up.latency + down.latency` samples, error below -80 dB re the
+    /// signal; channels are independent.
+    #[test]
+    fn up_down_round_trip_latency() {
+        let fs = 48_000.0;
+        for factor in [1usize, 2, 4, 8] {
+            let mut up = Upsampler::new(factor, 32, 2);
+            let mut down = Downsampler::new(factor, 64, 2);
+            let lat = up.latency_samples() + down.latency_samples();
+            let x: Vec<f64> = (0..4000)
+                .map(|n| {
+                    let t = n as f64 / fs;
+                    0.3 * (2.0 * PI * 1000.0 * t).sin()
+                        + 0.3 * (2.0 * PI * 9000.0 * t).sin()
+                        + 0.3 * (2.0 * PI * 15_000.0 * t).cos()
+                })
+                .collect();
+            let mut frame = [[0.0; 16]; MAX_CHANNELS];
+            let mut out = [0.0; 2];
+            let (mut err, mut sig) = (0.0, 0.0);
+            for (n, &v) in x.iter().enumerate() {
+                up.push_frame(&[v, -v], &mut frame);
+                down.push_frame(&frame, &mut out);
+                assert_eq!(out[0], -out[1]);
+                if n >= 500 {
+                    err += (out[0] - x[n - lat]).powi(2);
+                    sig += x[n - lat].powi(2);
+                }
+            }
+            let e_db = 10.0 * (err / sig).log10();
+            eprintln!("up/down {factor}x: latency {lat}, round-trip error {e_db:.1} dB");
+            assert!(e_db < -80.0, "{factor}x: {e_db} dB");
+        }
+    }
+
+    /// Reference: the measured response of the chain the saturator uses
+    /// (`Upsampler` 32 taps/phase → `Downsampler` 64 taps/phase): sines up
+    /// to 0.415 fs keep their level within 0.01 dB (one-bin DFT over whole
+    /// periods), for 2×, 4×, 8×.
+    #[test]
+    fn up_down_chain_pass_band() {
+        let fs = 48_000.0;
+        for factor in [2usize, 4, 8] {
+            let mut worst = 0.0f64;
+            for f in [1000.0, 10_000.0, 16_000.0, 18_000.0, 19_000.0, 19_920.0] {
+                let mut up = Upsampler::new(factor, 32, 1);
+                let mut down = Downsampler::new(factor, 64, 1);
+                let mut frame = [[0.0; 16]; MAX_CHANNELS];
+                let mut out = [0.0; 1];
+                let y: Vec<f64> = (0..24_000)
+                    .map(|n| {
+                        let x = (2.0 * PI * f * n as f64 / fs).sin();
+                        up.push_frame(&[x], &mut frame);
+                        down.push_frame(&frame, &mut out);
+                        out[0]
+                    })
+                    .collect();
+                worst = worst.max(crate::test_util::tone_db(&y[12_000..], f, fs).abs());
+            }
+            eprintln!("up32/down64 {factor}x: pass band to 0.415 fs within {worst:.4} dB");
+            assert!(worst < 0.01, "{factor}x: {worst}");
+        }
     }
 }

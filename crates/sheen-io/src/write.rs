@@ -153,33 +153,7 @@ impl AudioWriter {
                 spec.sample_rate_hz
             )));
         }
-        let file_name = match path.file_name() {
-            Some(n) => n.to_owned(),
-            None => return Err(invalid("the path names no file".into())),
-        };
-        if path.is_dir() {
-            return Err(Error::IsDirectory {
-                path: path.to_path_buf(),
-            });
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::NoSuchFolder {
-                path: path.to_path_buf(),
-                dir,
-            });
-        }
-        for input in inputs {
-            if same_file(path, &dir, &file_name, input) {
-                return Err(Error::WouldOverwriteInput {
-                    path: path.to_path_buf(),
-                    input: input.to_path_buf(),
-                });
-            }
-        }
+        let (dir, file_name) = check_destination(path, inputs)?;
 
         let write_err = |source: std::io::Error| Error::Write {
             path: path.to_path_buf(),
@@ -410,6 +384,73 @@ impl Drop for AudioWriter {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// Checks that `path` can be written without touching any of `inputs`:
+/// it names a file (not a folder) in an existing folder and is none of the
+/// inputs. Returns the folder and the file name.
+fn check_destination(
+    path: &Path,
+    inputs: &[&Path],
+) -> Result<(PathBuf, std::ffi::OsString), Error> {
+    let file_name = match path.file_name() {
+        Some(n) => n.to_owned(),
+        None => {
+            return Err(Error::InvalidSpec {
+                path: path.to_path_buf(),
+                problem: "the path names no file".into(),
+            })
+        }
+    };
+    if path.is_dir() {
+        return Err(Error::IsDirectory {
+            path: path.to_path_buf(),
+        });
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::NoSuchFolder {
+            path: path.to_path_buf(),
+            dir,
+        });
+    }
+    for input in inputs {
+        if same_file(path, &dir, &file_name, input) {
+            return Err(Error::WouldOverwriteInput {
+                path: path.to_path_buf(),
+                input: input.to_path_buf(),
+            });
+        }
+    }
+
+    Ok((dir, file_name))
+}
+
+/// Writes a text document (a session, a chain, a report) atomically: to a
+/// temporary file in the target folder, then renamed over `path`. Refuses
+/// to write over any of `inputs`; on failure nothing is left behind.
+pub fn write_text(path: &Path, text: &str, inputs: &[&Path]) -> Result<(), Error> {
+    let (dir, file_name) = check_destination(path, inputs)?;
+    let write_err = |source: std::io::Error| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let (tmp, mut file) = create_temp(&dir, &file_name).map_err(write_err)?;
+    let result = (|| {
+        use std::io::Write as _;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(write_err(e));
+    }
+    Ok(())
 }
 
 /// Writes a whole planar signal to `path` (see [`AudioWriter`]); returns the
@@ -821,6 +862,24 @@ mod tests {
 
     /// The writer refuses to overwrite an input: same path, another spelling
     /// of it, a hard link and a symlink; it accepts other outputs.
+    /// Text documents: written whole, never over an input, nothing left
+    /// behind on refusal.
+    #[test]
+    fn write_text_is_atomic_and_refuses_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("doc.toml");
+        write_text(&out, "a = 1\n", &[]).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a = 1\n");
+        write_text(&out, "a = 2\n", &[]).unwrap();
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a = 2\n");
+        let e = write_text(&out, "b", &[&out]).unwrap_err().to_string();
+        assert!(e.contains("doc.toml"), "{e}");
+        assert_eq!(std::fs::read_to_string(&out).unwrap(), "a = 2\n");
+        assert!(write_text(dir.path(), "x", &[]).is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary file left");
+    }
+
     #[test]
     fn refuses_to_overwrite_inputs() {
         let dir = tempfile::tempdir().unwrap();

@@ -5,8 +5,10 @@
 //! `sheen-dsp` / `sheen-fx` process; this crate joins them.
 
 pub mod analysis;
+pub mod automix;
 pub mod demo;
 pub mod error;
 pub mod mastering;
+pub mod mixing;
 
 pub use error::Error;

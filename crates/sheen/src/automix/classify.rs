@@ -1,0 +1,410 @@
+//! Stem classification: first from the file name (the words engineers use
+//! for tracks), then, when the name says nothing, from measured features
+//! ([`StemFeatures`]) by a small, documented decision list (thresholds in
+//! `docs/AUTOMIX.md`). Unknown stays [`StemClass::Other`]. The class and
+//! the evidence for it go into the session.
+
+use super::features::StemFeatures;
+use serde::{Deserialize, Serialize};
+
+/// What a stem is, in mixing terms (what decides its level, pan and
+/// processing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum StemClass {
+    Kick,
+    Snare,
+    HiHat,
+    Toms,
+    Overheads,
+    Room,
+    Percussion,
+    /// A full drum kit on one stem.
+    Drums,
+    Bass,
+    Guitar,
+    /// Piano, organ, electric piano, harpsichord.
+    Keys,
+    Synth,
+    Pad,
+    /// A melodic lead instrument (synth lead, solo instrument).
+    Lead,
+    LeadVocal,
+    BackingVocal,
+    Strings,
+    Brass,
+    Woodwinds,
+    Fx,
+    Other,
+}
+
+impl StemClass {
+    /// Every class, in declaration order.
+    pub const ALL: [StemClass; 21] = [
+        StemClass::Kick,
+        StemClass::Snare,
+        StemClass::HiHat,
+        StemClass::Toms,
+        StemClass::Overheads,
+        StemClass::Room,
+        StemClass::Percussion,
+        StemClass::Drums,
+        StemClass::Bass,
+        StemClass::Guitar,
+        StemClass::Keys,
+        StemClass::Synth,
+        StemClass::Pad,
+        StemClass::Lead,
+        StemClass::LeadVocal,
+        StemClass::BackingVocal,
+        StemClass::Strings,
+        StemClass::Brass,
+        StemClass::Woodwinds,
+        StemClass::Fx,
+        StemClass::Other,
+    ];
+
+    /// The snake_case name used in sessions and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            StemClass::Kick => "kick",
+            StemClass::Snare => "snare",
+            StemClass::HiHat => "hi_hat",
+            StemClass::Toms => "toms",
+            StemClass::Overheads => "overheads",
+            StemClass::Room => "room",
+            StemClass::Percussion => "percussion",
+            StemClass::Drums => "drums",
+            StemClass::Bass => "bass",
+            StemClass::Guitar => "guitar",
+            StemClass::Keys => "keys",
+            StemClass::Synth => "synth",
+            StemClass::Pad => "pad",
+            StemClass::Lead => "lead",
+            StemClass::LeadVocal => "lead_vocal",
+            StemClass::BackingVocal => "backing_vocal",
+            StemClass::Strings => "strings",
+            StemClass::Brass => "brass",
+            StemClass::Woodwinds => "woodwinds",
+            StemClass::Fx => "fx",
+            StemClass::Other => "other",
+        }
+    }
+
+    /// Drum-kit parts (rhythm section, grouped on a drum bus).
+    pub fn is_drum(self) -> bool {
+        matches!(
+            self,
+            StemClass::Kick
+                | StemClass::Snare
+                | StemClass::HiHat
+                | StemClass::Toms
+                | StemClass::Overheads
+                | StemClass::Room
+                | StemClass::Percussion
+                | StemClass::Drums
+        )
+    }
+}
+
+/// Where a classification came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// A word of the file name.
+    Name,
+    /// Measured audio features.
+    Features,
+}
+
+/// A stem's class with the evidence for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    pub class: StemClass,
+    pub evidence: Evidence,
+    /// Human-readable reason: the matched word or the measured values.
+    pub reason: String,
+}
+
+/// Name words and their classes. Longer phrases are listed (and tried)
+/// before the single words they contain, so "bass drum" is a kick and
+/// "synth bass" a bass.
+const PHRASES: &[(&[&str], StemClass)] = &[
+    (&["bass", "drum"], StemClass::Kick),
+    (&["kick"], StemClass::Kick),
+    (&["kik"], StemClass::Kick),
+    (&["bd"], StemClass::Kick),
+    (&["bassdrum"], StemClass::Kick),
+    (&["lead", "vox"], StemClass::LeadVocal),
+    (&["lead", "vocal"], StemClass::LeadVocal),
+    (&["lead", "vocals"], StemClass::LeadVocal),
+    (&["backing"], StemClass::BackingVocal),
+    (&["bv"], StemClass::BackingVocal),
+    (&["bvs"], StemClass::BackingVocal),
+    (&["bgv"], StemClass::BackingVocal),
+    (&["bgvs"], StemClass::BackingVocal),
+    (&["choir"], StemClass::BackingVocal),
+    (&["harmony"], StemClass::BackingVocal),
+    (&["harmonies"], StemClass::BackingVocal),
+    (&["synth", "bass"], StemClass::Bass),
+    (&["sub", "bass"], StemClass::Bass),
+    (&["snare"], StemClass::Snare),
+    (&["snr"], StemClass::Snare),
+    (&["sd"], StemClass::Snare),
+    (&["hat"], StemClass::HiHat),
+    (&["hats"], StemClass::HiHat),
+    (&["hihat"], StemClass::HiHat),
+    (&["hh"], StemClass::HiHat),
+    (&["ride"], StemClass::HiHat),
+    (&["crash"], StemClass::HiHat),
+    (&["cymbal"], StemClass::HiHat),
+    (&["cymbals"], StemClass::HiHat),
+    (&["tom"], StemClass::Toms),
+    (&["toms"], StemClass::Toms),
+    (&["oh"], StemClass::Overheads),
+    (&["ohs"], StemClass::Overheads),
+    (&["overhead"], StemClass::Overheads),
+    (&["overheads"], StemClass::Overheads),
+    (&["room"], StemClass::Room),
+    (&["rooms"], StemClass::Room),
+    (&["amb"], StemClass::Room),
+    (&["perc"], StemClass::Percussion),
+    (&["percussion"], StemClass::Percussion),
+    (&["shaker"], StemClass::Percussion),
+    (&["tambourine"], StemClass::Percussion),
+    (&["tamb"], StemClass::Percussion),
+    (&["conga"], StemClass::Percussion),
+    (&["congas"], StemClass::Percussion),
+    (&["bongo"], StemClass::Percussion),
+    (&["clap"], StemClass::Percussion),
+    (&["claps"], StemClass::Percussion),
+    (&["cowbell"], StemClass::Percussion),
+    (&["timpani"], StemClass::Percussion),
+    (&["drum"], StemClass::Drums),
+    (&["drums"], StemClass::Drums),
+    (&["kit"], StemClass::Drums),
+    (&["beat"], StemClass::Drums),
+    (&["bass"], StemClass::Bass),
+    (&["sub"], StemClass::Bass),
+    (&["808"], StemClass::Bass),
+    (&["contrabass"], StemClass::Bass),
+    (&["gtr"], StemClass::Guitar),
+    (&["guitar"], StemClass::Guitar),
+    (&["guitars"], StemClass::Guitar),
+    (&["gtrs"], StemClass::Guitar),
+    (&["keys"], StemClass::Keys),
+    (&["piano"], StemClass::Keys),
+    (&["pno"], StemClass::Keys),
+    (&["rhodes"], StemClass::Keys),
+    (&["organ"], StemClass::Keys),
+    (&["wurli"], StemClass::Keys),
+    (&["epiano"], StemClass::Keys),
+    (&["harpsichord"], StemClass::Keys),
+    (&["clav"], StemClass::Keys),
+    (&["celesta"], StemClass::Keys),
+    (&["pad"], StemClass::Pad),
+    (&["pads"], StemClass::Pad),
+    (&["lead"], StemClass::Lead),
+    (&["solo"], StemClass::Lead),
+    (&["synth"], StemClass::Synth),
+    (&["synths"], StemClass::Synth),
+    (&["arp"], StemClass::Synth),
+    (&["pluck"], StemClass::Synth),
+    (&["vox"], StemClass::LeadVocal),
+    (&["vocal"], StemClass::LeadVocal),
+    (&["vocals"], StemClass::LeadVocal),
+    (&["voice"], StemClass::LeadVocal),
+    (&["vo"], StemClass::LeadVocal),
+    (&["singer"], StemClass::LeadVocal),
+    (&["soprano"], StemClass::BackingVocal),
+    (&["alto"], StemClass::BackingVocal),
+    (&["tenor"], StemClass::BackingVocal),
+    (&["violin"], StemClass::Strings),
+    (&["violins"], StemClass::Strings),
+    (&["viola"], StemClass::Strings),
+    (&["violas"], StemClass::Strings),
+    (&["cello"], StemClass::Strings),
+    (&["violoncello"], StemClass::Strings),
+    (&["cellos"], StemClass::Strings),
+    (&["strings"], StemClass::Strings),
+    (&["str"], StemClass::Strings),
+    (&["vln"], StemClass::Strings),
+    (&["vla"], StemClass::Strings),
+    (&["vc"], StemClass::Strings),
+    (&["harp"], StemClass::Strings),
+    (&["trumpet"], StemClass::Brass),
+    (&["trumpets"], StemClass::Brass),
+    (&["tpt"], StemClass::Brass),
+    (&["trombone"], StemClass::Brass),
+    (&["trombones"], StemClass::Brass),
+    (&["tbn"], StemClass::Brass),
+    (&["horn"], StemClass::Brass),
+    (&["horns"], StemClass::Brass),
+    (&["tuba"], StemClass::Brass),
+    (&["brass"], StemClass::Brass),
+    (&["flute"], StemClass::Woodwinds),
+    (&["flutes"], StemClass::Woodwinds),
+    (&["piccolo"], StemClass::Woodwinds),
+    (&["oboe"], StemClass::Woodwinds),
+    (&["clarinet"], StemClass::Woodwinds),
+    (&["bassoon"], StemClass::Woodwinds),
+    (&["sax"], StemClass::Woodwinds),
+    (&["saxophone"], StemClass::Woodwinds),
+    (&["recorder"], StemClass::Woodwinds),
+    (&["woodwinds"], StemClass::Woodwinds),
+    (&["fx"], StemClass::Fx),
+    (&["sfx"], StemClass::Fx),
+    (&["riser"], StemClass::Fx),
+    (&["sweep"], StemClass::Fx),
+    (&["impact"], StemClass::Fx),
+    (&["noise"], StemClass::Fx),
+];
+
+/// Splits a file stem into lowercase words at non-letters/digits and at
+/// letter/digit and lower/upper boundaries ("LeadVox02" → lead, vox, 02).
+pub fn name_words(name: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut prev: Option<char> = None;
+    for c in name.chars() {
+        let boundary = match prev {
+            None => false,
+            Some(p) => {
+                !c.is_alphanumeric()
+                    || !p.is_alphanumeric()
+                    || (p.is_ascii_digit() != c.is_ascii_digit())
+                    || (p.is_lowercase() && c.is_uppercase())
+            }
+        };
+        if boundary && !cur.is_empty() {
+            words.push(std::mem::take(&mut cur).to_lowercase());
+        }
+        if c.is_alphanumeric() {
+            cur.push(c);
+        }
+        prev = Some(c);
+    }
+    if !cur.is_empty() {
+        words.push(cur.to_lowercase());
+    }
+    words
+}
+
+/// The class a file name names, if any, with the matched words.
+pub fn classify_name(name: &str) -> Option<(StemClass, String)> {
+    let words = name_words(name);
+    for (phrase, class) in PHRASES {
+        if phrase.len() > words.len() {
+            continue;
+        }
+        if words
+            .windows(phrase.len())
+            .any(|w| w.iter().zip(phrase.iter()).all(|(a, b)| a == b))
+        {
+            return Some((*class, phrase.join(" ")));
+        }
+    }
+    None
+}
+
+/// Classifies from features alone (see `docs/AUTOMIX.md` for the decision
+/// list and its thresholds).
+pub fn classify_features(f: &StemFeatures) -> Classification {
+    let crest = f.crest_db.unwrap_or(0.0);
+    let wide = f.side_to_mid_db.is_some_and(|s| s > -12.0);
+    let facts = format!(
+        "centroid {:.0} Hz, low share {:.2}, high share {:.2}, crest {:.1} dB, \
+         onsets {:.1}/s, pitchedness {:.2}, side/mid {}",
+        f.centroid_hz,
+        f.low_ratio,
+        f.high_ratio,
+        crest,
+        f.onset_rate_hz,
+        f.pitchedness,
+        f.side_to_mid_db
+            .map_or("n/a (mono)".to_string(), |s| format!("{s:.1} dB"))
+    );
+    let class = if f.is_silent() {
+        StemClass::Other
+    } else if f.low_ratio > 0.5 {
+        if crest > 14.0 && f.onset_rate_hz > 0.5 && f.pitchedness < 0.9 {
+            StemClass::Kick
+        } else {
+            StemClass::Bass
+        }
+    } else if f.pitchedness < 0.5 && f.onset_rate_hz > 1.0 {
+        if f.high_ratio > 0.35 {
+            if wide {
+                StemClass::Overheads
+            } else {
+                StemClass::HiHat
+            }
+        } else if f.low_ratio > 0.15 {
+            StemClass::Drums
+        } else {
+            StemClass::Snare
+        }
+    } else if f.pitchedness < 0.35 {
+        StemClass::Fx
+    } else if f.centroid_hz < 250.0 {
+        StemClass::Bass
+    } else if wide && f.onset_rate_hz < 1.0 && crest < 14.0 {
+        StemClass::Pad
+    } else if crest > 16.0 && f.onset_rate_hz > 1.0 {
+        StemClass::Keys
+    } else if f.centroid_hz > 2500.0 {
+        StemClass::Lead
+    } else {
+        StemClass::Other
+    };
+    Classification {
+        class,
+        evidence: Evidence::Features,
+        reason: if f.is_silent() {
+            "silent (below the BS.1770 absolute gate)".into()
+        } else {
+            facts
+        },
+    }
+}
+
+/// Classifies a stem: by name when a word of it names a class, else by
+/// features.
+pub fn classify(file_stem: &str, f: &StemFeatures) -> Classification {
+    match classify_name(file_stem) {
+        Some((class, word)) => Classification {
+            class,
+            evidence: Evidence::Name,
+            reason: format!("file name word \"{word}\""),
+        },
+        None => classify_features(f),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Words as engineers write track names.
+    #[test]
+    fn words_of_names() {
+        assert_eq!(name_words("LeadVox02"), ["lead", "vox", "02"]);
+        assert_eq!(name_words("01_Kick In.wav"), ["01", "kick", "in", "wav"]);
+        assert_eq!(name_words("OH-L"), ["oh", "l"]);
+    }
+
+    #[test]
+    fn names_to_classes() {
+        let c = |n| classify_name(n).map(|x| x.0);
+        assert_eq!(c("Bass Drum"), Some(StemClass::Kick));
+        assert_eq!(c("synth_bass"), Some(StemClass::Bass));
+        assert_eq!(c("bass"), Some(StemClass::Bass));
+        assert_eq!(c("Bassoon"), Some(StemClass::Woodwinds));
+        assert_eq!(c("lead vox"), Some(StemClass::LeadVocal));
+        assert_eq!(c("Lead Synth"), Some(StemClass::Lead));
+        assert_eq!(c("OH_L"), Some(StemClass::Overheads));
+        assert_eq!(c("BV 2"), Some(StemClass::BackingVocal));
+        assert_eq!(c("gtr-rhythm"), Some(StemClass::Guitar));
+        assert_eq!(c("track01"), None);
+    }
+}

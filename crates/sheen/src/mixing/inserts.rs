@@ -1,0 +1,402 @@
+//! Insert effects of a session: the `type`-tagged tables of `inserts`,
+//! checked against their kind (keys, types, ranges, with positions) and
+//! built into [`Processor`]s from sheen-dsp (RBJ biquads) and sheen-fx
+//! (chorus, delay, reverb).
+//!
+//! Kinds: `highpass`, `lowpass` (`freq_hz`, `q`), `eq` (`bands`: RBJ
+//! sections), `chorus`, `delay`, `reverb` (the sheen-fx parameter structs,
+//! keys as there). `compressor`, `gate`, `deesser` and `saturation` are
+//! reserved: they arrive with sheen-dsp's dynamics and give a clear "not
+//! yet available" error until then.
+
+use super::error::{suggest, Source, NOT_YET_AVAILABLE};
+use super::session::{RawInsert, S};
+use super::SessionError;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
+use sheen_dsp::Processor;
+use sheen_fx::{Chorus, ChorusParams, Delay, DelayParams, Reverb, ReverbParams};
+use std::f64::consts::FRAC_1_SQRT_2;
+
+/// The insert kinds available in this build.
+pub const KINDS: [&str; 6] = ["highpass", "lowpass", "eq", "chorus", "delay", "reverb"];
+
+/// A validated insert.
+#[derive(Clone, Debug, PartialEq)]
+pub enum InsertSpec {
+    /// RBJ high-pass, `freq_hz`, `q`.
+    HighPass {
+        freq_hz: f64,
+        q: f64,
+    },
+    /// RBJ low-pass, `freq_hz`, `q`.
+    LowPass {
+        freq_hz: f64,
+        q: f64,
+    },
+    /// A cascade of RBJ sections.
+    Eq {
+        bands: Vec<EqBand>,
+    },
+    Chorus(ChorusParams),
+    Delay(DelayParams),
+    Reverb(ReverbParams),
+    /// Test only: a pure delay that reports its length as latency.
+    #[cfg(test)]
+    TestLatency {
+        samples: usize,
+    },
+}
+
+/// Filter section kind of an EQ band.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BandKind {
+    #[serde(alias = "bell")]
+    Peak,
+    LowShelf,
+    HighShelf,
+    #[serde(alias = "low_pass")]
+    Lowpass,
+    #[serde(alias = "high_pass")]
+    Highpass,
+    Notch,
+    Bandpass,
+    Allpass,
+}
+
+/// One EQ band (an RBJ cookbook section).
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EqBand {
+    pub kind: BandKind,
+    pub freq_hz: f64,
+    #[serde(default = "default_q")]
+    pub q: f64,
+    #[serde(default)]
+    pub gain_db: f64,
+}
+
+fn default_q() -> f64 {
+    FRAC_1_SQRT_2
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FilterParams {
+    freq_hz: f64,
+    q: f64,
+}
+
+impl Default for FilterParams {
+    fn default() -> Self {
+        Self {
+            freq_hz: 0.0,
+            q: FRAC_1_SQRT_2,
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+struct EqParams {
+    bands: Vec<EqBand>,
+}
+
+/// A kind's keys and their ranges (inclusive), for checks with positions.
+type Ranges = &'static [(&'static str, f64, f64, &'static str)];
+
+/// Ranges by kind; `NYQ` stands for 0.49 · fs.
+const NYQ: f64 = -1.0;
+const FILTER_RANGES: Ranges = &[("freq_hz", 1.0, NYQ, "Hz"), ("q", 0.1, 20.0, "")];
+const CHORUS_RANGES: Ranges = &[
+    ("rate_hz", 0.0, 20.0, "Hz"),
+    ("depth_ms", 0.0, 50.0, "ms"),
+    ("base_delay_ms", 0.0, 100.0, "ms"),
+    ("voices", 1.0, 8.0, ""),
+    ("stereo_phase_deg", -360.0, 360.0, "°"),
+    ("mix", 0.0, 1.0, ""),
+];
+const DELAY_RANGES: Ranges = &[
+    ("time_ms", 0.0, 10_000.0, "ms"),
+    ("time_r_ms", 0.0, 10_000.0, "ms"),
+    ("feedback", -0.99, 0.99, ""),
+    ("low_cut_hz", 1.0, NYQ, "Hz"),
+    ("high_cut_hz", 1.0, NYQ, "Hz"),
+    ("mix", 0.0, 1.0, ""),
+];
+const REVERB_RANGES: Ranges = &[
+    ("rt60_s", 0.05, 60.0, "s"),
+    ("hf_rt60_ratio", 0.01, 2.0, ""),
+    ("damping_hz", 20.0, NYQ, "Hz"),
+    ("size", 0.0, 1.0, ""),
+    ("pre_delay_ms", 0.0, 1000.0, "ms"),
+    ("width", 0.0, 1.0, ""),
+    ("mix", 0.0, 1.0, ""),
+];
+
+type Entries<'a> = Vec<(&'a S<String>, &'a S<toml::Value>)>;
+
+/// Checks an insert table against its kind at render rate `fs`.
+pub fn parse_insert(src: &Source, raw: &S<RawInsert>, fs: f64) -> Result<InsertSpec, SessionError> {
+    let ty = raw.get_ref().iter().find(|(k, _)| k.get_ref() == "type");
+    let Some((_, ty)) = ty else {
+        return Err(src.error(
+            raw.span(),
+            "insert without 'type'",
+            Some(format!("add type = \"...\", one of: {}", KINDS.join(", "))),
+        ));
+    };
+    let Some(kind) = ty.get_ref().as_str() else {
+        return Err(src.error(
+            ty.span(),
+            "insert 'type' must be a string",
+            Some(format!("one of: {}", KINDS.join(", "))),
+        ));
+    };
+    let entries: Entries = raw
+        .get_ref()
+        .iter()
+        // `reason` is free text for the reader (automix writes one per insert)
+        .filter(|(k, _)| k.get_ref() != "type" && k.get_ref() != "reason")
+        .collect();
+    let spec = match kind {
+        "highpass" | "lowpass" => {
+            check_ranges(src, &entries, FILTER_RANGES, fs)?;
+            let p: FilterParams = params(src, &entries)?;
+            if !entries.iter().any(|(k, _)| k.get_ref() == "freq_hz") {
+                return Err(src.error(
+                    raw.span(),
+                    format!("{kind} insert without 'freq_hz'"),
+                    Some("add freq_hz = <corner frequency in Hz>".into()),
+                ));
+            }
+            if kind == "highpass" {
+                InsertSpec::HighPass {
+                    freq_hz: p.freq_hz,
+                    q: p.q,
+                }
+            } else {
+                InsertSpec::LowPass {
+                    freq_hz: p.freq_hz,
+                    q: p.q,
+                }
+            }
+        }
+        "eq" => {
+            let p: EqParams = params(src, &entries)?;
+            let span = entries
+                .iter()
+                .find(|(k, _)| k.get_ref() == "bands")
+                .map_or(raw.span(), |(_, v)| v.span());
+            for (i, b) in p.bands.iter().enumerate() {
+                let bad = |what: String| {
+                    Err(src.error(span.clone(), format!("eq band {i}: {what}"), None))
+                };
+                if !(1.0..=0.49 * fs).contains(&b.freq_hz) {
+                    return bad(format!(
+                        "freq_hz = {} is out of range (1 … {:.0} Hz)",
+                        b.freq_hz,
+                        0.49 * fs
+                    ));
+                }
+                if !(0.05..=40.0).contains(&b.q) {
+                    return bad(format!("q = {} is out of range (0.05 … 40)", b.q));
+                }
+                if !(-48.0..=48.0).contains(&b.gain_db) {
+                    return bad(format!(
+                        "gain_db = {} is out of range (-48 … 48 dB)",
+                        b.gain_db
+                    ));
+                }
+            }
+            InsertSpec::Eq { bands: p.bands }
+        }
+        "chorus" => {
+            check_ranges(src, &entries, CHORUS_RANGES, fs)?;
+            InsertSpec::Chorus(params(src, &entries)?)
+        }
+        "delay" => {
+            check_ranges(src, &entries, DELAY_RANGES, fs)?;
+            InsertSpec::Delay(params(src, &entries)?)
+        }
+        "reverb" => {
+            check_ranges(src, &entries, REVERB_RANGES, fs)?;
+            InsertSpec::Reverb(params(src, &entries)?)
+        }
+        #[cfg(test)]
+        "test_latency" => {
+            #[derive(Deserialize, Default)]
+            #[serde(deny_unknown_fields, default)]
+            struct L {
+                samples: usize,
+            }
+            let l: L = params(src, &entries)?;
+            InsertSpec::TestLatency { samples: l.samples }
+        }
+        k if NOT_YET_AVAILABLE.contains(&k) => {
+            return Err(src.error(
+                ty.span(),
+                format!("insert type '{k}' is not yet available in this build"),
+                Some(format!(
+                "{k} arrives with sheen-dsp's dynamics/saturation processors; available now: {}",
+                KINDS.join(", ")
+            )),
+            ))
+        }
+        k => {
+            let mut all: Vec<&str> = KINDS.to_vec();
+            all.extend(NOT_YET_AVAILABLE);
+            let hint = suggest(k, &all)
+                .map(|s| format!("did you mean '{s}'?"))
+                .unwrap_or_else(|| format!("one of: {}", KINDS.join(", ")));
+            return Err(src.error(ty.span(), format!("unknown insert type '{k}'"), Some(hint)));
+        }
+    };
+    Ok(spec)
+}
+
+/// Deserialises a kind's parameter struct (all keys optional, unknown keys
+/// denied) from the entries; on failure finds the entry at fault so the
+/// error points at it.
+fn params<T: DeserializeOwned>(src: &Source, entries: &Entries) -> Result<T, SessionError> {
+    let table = |es: &[&(&S<String>, &S<toml::Value>)]| -> toml::Value {
+        toml::Value::Table(
+            es.iter()
+                .map(|(k, v)| (k.get_ref().clone(), v.get_ref().clone()))
+                .collect(),
+        )
+    };
+    let all: Vec<_> = entries.iter().collect();
+    let e = match T::deserialize(table(&all)) {
+        Ok(t) => return Ok(t),
+        Err(e) => e,
+    };
+    let converted = src.from_toml(&e);
+    for entry in entries {
+        if T::deserialize(table(&[entry])).is_err() {
+            let span = if e.message().starts_with("unknown field") {
+                entry.0.span()
+            } else {
+                entry.1.span()
+            };
+            let mut err = src.error(span, converted.message.clone(), converted.hint.clone());
+            if !e.message().starts_with("unknown field") {
+                err.message = format!("'{}': {}", entry.0.get_ref(), err.message);
+            }
+            return Err(err);
+        }
+    }
+    let span = entries.first().map_or(0..0, |(k, _)| k.span());
+    Err(src.error(span, converted.message, converted.hint))
+}
+
+/// Checks numeric keys against `ranges` (`NYQ` = 0.49 · fs).
+fn check_ranges(
+    src: &Source,
+    entries: &Entries,
+    ranges: Ranges,
+    fs: f64,
+) -> Result<(), SessionError> {
+    for (k, v) in entries {
+        let Some(&(_, lo, hi, unit)) = ranges.iter().find(|r| r.0 == k.get_ref()) else {
+            continue;
+        };
+        let hi = if hi == NYQ { 0.49 * fs } else { hi };
+        let x = match v.get_ref() {
+            toml::Value::Float(f) => *f,
+            toml::Value::Integer(i) => *i as f64,
+            _ => continue, // the type error comes from deserialisation
+        };
+        if !(lo..=hi).contains(&x) {
+            return Err(src.error(
+                v.span(),
+                format!("{} = {x} is out of range", k.get_ref()),
+                Some(
+                    format!("expected {lo} … {hi} {unit}")
+                        .trim_end()
+                        .to_string(),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A cascade of biquads (the EQ insert).
+struct Cascade(Vec<Biquad>);
+
+impl Processor for Cascade {
+    fn prepare(&mut self, fs: f64, channels: usize, max_block: usize) {
+        self.0
+            .iter_mut()
+            .for_each(|b| b.prepare(fs, channels, max_block));
+    }
+    fn process(&mut self, block: &mut [&mut [f64]]) {
+        for b in &mut self.0 {
+            b.process(block);
+        }
+    }
+    fn reset(&mut self) {
+        self.0.iter_mut().for_each(Processor::reset);
+    }
+}
+
+impl InsertSpec {
+    /// The processor for this insert at `fs` (not yet prepared).
+    pub fn build(&self, fs: f64) -> Box<dyn Processor> {
+        let rbj = |k, f, q, g| Biquad::new(BiquadCoeffs::rbj(k, f, q, g, fs));
+        match self {
+            InsertSpec::HighPass { freq_hz, q } => {
+                Box::new(rbj(FilterKind::HighPass, *freq_hz, *q, 0.0))
+            }
+            InsertSpec::LowPass { freq_hz, q } => {
+                Box::new(rbj(FilterKind::LowPass, *freq_hz, *q, 0.0))
+            }
+            InsertSpec::Eq { bands } => Box::new(Cascade(
+                bands
+                    .iter()
+                    .map(|b| {
+                        let k = match b.kind {
+                            BandKind::Peak => FilterKind::Peak,
+                            BandKind::LowShelf => FilterKind::LowShelf,
+                            BandKind::HighShelf => FilterKind::HighShelf,
+                            BandKind::Lowpass => FilterKind::LowPass,
+                            BandKind::Highpass => FilterKind::HighPass,
+                            BandKind::Notch => FilterKind::Notch,
+                            BandKind::Bandpass => FilterKind::BandPass,
+                            BandKind::Allpass => FilterKind::AllPass,
+                        };
+                        rbj(k, b.freq_hz, b.q, b.gain_db)
+                    })
+                    .collect(),
+            )),
+            InsertSpec::Chorus(p) => Box::new(Chorus::new(*p)),
+            InsertSpec::Delay(p) => Box::new(Delay::new(*p)),
+            InsertSpec::Reverb(p) => Box::new(Reverb::new(*p)),
+            #[cfg(test)]
+            InsertSpec::TestLatency { samples } => Box::new(sheen_fx::DelayLine::integer(*samples)),
+        }
+    }
+
+    /// How long the insert keeps sounding after its input stops, seconds
+    /// (to −60 dB; for the default render tail).
+    pub fn tail_s(&self) -> f64 {
+        match self {
+            InsertSpec::Reverb(p) => p.rt60_s + p.pre_delay_ms * 1e-3,
+            InsertSpec::Delay(p) => {
+                let (l, r) = p.times_s();
+                let t = l.max(r);
+                let fb = p.feedback.abs().min(0.99);
+                if fb < 1e-6 {
+                    t
+                } else {
+                    t * (1.0 + (1e-3f64).ln() / fb.ln())
+                }
+            }
+            InsertSpec::Chorus(p) => (p.base_delay_ms + p.depth_ms) * 1e-3,
+            _ => 0.0,
+        }
+    }
+}

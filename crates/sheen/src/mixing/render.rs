@@ -1,0 +1,487 @@
+//! The graph render: block by block, tracks in parallel (rayon), buses,
+//! returns and master in processing order, every sum in a fixed order (the
+//! session's), so the output bytes never depend on the thread count.
+//!
+//! Per block of `n` frames starting at render frame `t0`:
+//! 1. every track (in parallel) reads its stem, runs its strip and writes
+//!    each output edge (main, sends) into the edge's own buffer, through
+//!    the edge's latency-compensation delay;
+//! 2. every bus in processing order sums its incoming edges (tracks in
+//!    file order, then buses in processing order) and runs its strip;
+//! 3. the master's output, minus its latency, goes to the writer.
+//!
+//! A strip: inserts → pan (mono) / balance (stereo) → pre-fader taps →
+//! fader → post-fader taps and main output. Parameters are evaluated per
+//! sample at the strip's timeline position (render frame minus the strip's
+//! latency), so automation stays aligned with the audio it moves.
+
+use super::automation::ParamState;
+use super::plan::{BusPlan, Edge, Panner, Plan, Strip};
+use super::source::StemSource;
+use crate::Error;
+use rayon::prelude::*;
+use sheen_dsp::processor::PlanarMut;
+use sheen_dsp::Processor;
+use sheen_fx::{balance_gains, pan_gains, DelayLine, PanLaw};
+use sheen_io::{AudioWriter, Container, SampleFormat, WriteSpec};
+use std::path::{Path, PathBuf};
+
+/// Options of [`render`].
+#[derive(Clone, Debug, Default)]
+pub struct RenderOptions {
+    /// The mix file (`.wav`: 32-bit float; `.flac`: 24-bit).
+    pub output: PathBuf,
+    /// Folder for one post-fader file per track, bus and return.
+    pub stems_out: Option<PathBuf>,
+    /// Worker threads for the tracks; 0 = one per core.
+    pub threads: usize,
+}
+
+/// What [`render`] did.
+#[derive(Clone, Debug)]
+pub struct RenderReport {
+    pub output: PathBuf,
+    pub sample_rate_hz: u32,
+    /// Frames written.
+    pub frames: u64,
+    /// Latency compensated at the master, samples.
+    pub latency_samples: usize,
+    /// Largest absolute sample of the mix, dBFS.
+    pub peak_dbfs: f64,
+    /// Samples clamped when writing an integer format.
+    pub clipped_samples: u64,
+    /// Files written by `stems_out`.
+    pub stems: Vec<PathBuf>,
+}
+
+enum PanState {
+    Mono { pan: ParamState, law: PanLaw },
+    Stereo { balance: ParamState },
+}
+
+struct EdgeState {
+    level: ParamState,
+    pre_fader: bool,
+    delay: Option<DelayLine>,
+    buf: Vec<Vec<f64>>,
+}
+
+struct StripState {
+    inserts: Vec<Box<dyn Processor>>,
+    channels: usize,
+    latency_out: i64,
+    mute: bool,
+    buf: Vec<Vec<f64>>,
+    pre: Option<Vec<Vec<f64>>>,
+    gain: ParamState,
+    pan: PanState,
+    scratch: Vec<f64>,
+    scratch2: Vec<f64>,
+    outs: Vec<EdgeState>,
+}
+
+impl StripState {
+    fn new(s: &Strip, fs: f64, block: usize) -> Self {
+        let mut inserts: Vec<Box<dyn Processor>> = s.inserts.iter().map(|i| i.build(fs)).collect();
+        inserts
+            .iter_mut()
+            .for_each(|p| p.prepare(fs, s.channels, block));
+        let outs = s
+            .outputs
+            .iter()
+            .map(|e: &Edge| EdgeState {
+                level: ParamState::new(e.level.clone()),
+                pre_fader: e.pre_fader,
+                delay: (e.compensation > 0).then(|| {
+                    let mut d = DelayLine::integer(e.compensation);
+                    d.prepare(fs, 2, block);
+                    d
+                }),
+                buf: vec![vec![0.0; block]; 2],
+            })
+            .collect::<Vec<_>>();
+        let pre = outs
+            .iter()
+            .any(|e| e.pre_fader)
+            .then(|| vec![vec![0.0; block]; 2]);
+        Self {
+            inserts,
+            channels: s.channels,
+            latency_out: s.latency_out as i64,
+            mute: s.mute,
+            buf: vec![vec![0.0; block]; 2],
+            pre,
+            gain: ParamState::new(s.gain.clone()),
+            pan: match &s.panner {
+                Panner::Mono { pan, law } => PanState::Mono {
+                    pan: ParamState::new(pan.clone()),
+                    law: *law,
+                },
+                Panner::Stereo { balance } => PanState::Stereo {
+                    balance: ParamState::new(balance.clone()),
+                },
+            },
+            scratch: vec![0.0; block],
+            scratch2: vec![0.0; block],
+            outs,
+        }
+    }
+
+    /// Runs the strip on `buf[..channels][..n]` (render frames `t0..`).
+    fn process(&mut self, t0: u64, n: usize) {
+        if self.mute {
+            for e in &mut self.outs {
+                e.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+            }
+            self.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+            return;
+        }
+        for p in &mut self.inserts {
+            p.process(PlanarMut::new(&mut self.buf[..self.channels], 0..n).channels());
+        }
+        let m0 = t0 as i64 - self.latency_out; // timeline frame of buf[0]
+        let (l, r) = self.buf.split_at_mut(1);
+        let (l, r) = (&mut l[0][..n], &mut r[0][..n]);
+        match &mut self.pan {
+            PanState::Mono { pan, law } => match pan.constant() {
+                Some(p) => {
+                    let (gl, gr) = pan_gains(p, *law);
+                    for (a, b) in l.iter_mut().zip(r.iter_mut()) {
+                        *b = *a * gr;
+                        *a *= gl;
+                    }
+                }
+                None => {
+                    pan.fill(m0, &mut self.scratch[..n]);
+                    for ((a, b), p) in l.iter_mut().zip(r.iter_mut()).zip(&self.scratch) {
+                        let (gl, gr) = pan_gains(*p, *law);
+                        *b = *a * gr;
+                        *a *= gl;
+                    }
+                }
+            },
+            PanState::Stereo { balance } => match balance.constant() {
+                Some(0.0) => {}
+                Some(b) => {
+                    let (gl, gr) = balance_gains(b);
+                    l.iter_mut().for_each(|x| *x *= gl);
+                    r.iter_mut().for_each(|x| *x *= gr);
+                }
+                None => {
+                    balance.fill(m0, &mut self.scratch[..n]);
+                    for ((a, b), p) in l.iter_mut().zip(r.iter_mut()).zip(&self.scratch) {
+                        let (gl, gr) = balance_gains(*p);
+                        *a *= gl;
+                        *b *= gr;
+                    }
+                }
+            },
+        }
+        if let Some(pre) = &mut self.pre {
+            for (p, b) in pre.iter_mut().zip(&self.buf) {
+                p[..n].copy_from_slice(&b[..n]);
+            }
+        }
+        match self.gain.constant() {
+            Some(1.0) => {}
+            Some(g) => self
+                .buf
+                .iter_mut()
+                .for_each(|c| c[..n].iter_mut().for_each(|x| *x *= g)),
+            None => {
+                self.gain.fill(m0, &mut self.scratch[..n]);
+                for c in &mut self.buf {
+                    for (x, g) in c[..n].iter_mut().zip(&self.scratch) {
+                        *x *= g;
+                    }
+                }
+            }
+        }
+        for e in &mut self.outs {
+            let src = if e.pre_fader {
+                self.pre.as_ref().unwrap_or(&self.buf)
+            } else {
+                &self.buf
+            };
+            match e.level.constant() {
+                Some(1.0) => {
+                    for (d, s) in e.buf.iter_mut().zip(src) {
+                        d[..n].copy_from_slice(&s[..n]);
+                    }
+                }
+                Some(g) => {
+                    for (d, s) in e.buf.iter_mut().zip(src) {
+                        for (a, b) in d[..n].iter_mut().zip(&s[..n]) {
+                            *a = b * g;
+                        }
+                    }
+                }
+                None => {
+                    e.level.fill(m0, &mut self.scratch2[..n]);
+                    for (d, s) in e.buf.iter_mut().zip(src) {
+                        for ((a, b), g) in d[..n].iter_mut().zip(&s[..n]).zip(&self.scratch2) {
+                            *a = b * g;
+                        }
+                    }
+                }
+            }
+            if let Some(dl) = &mut e.delay {
+                dl.process(PlanarMut::new(&mut e.buf, 0..n).channels());
+            }
+        }
+    }
+}
+
+struct TrackState {
+    source: Option<StemSource>,
+    strip: StripState,
+}
+
+/// Where a bus input comes from.
+#[derive(Clone, Copy)]
+enum From {
+    Track(usize, usize),
+    Bus(usize, usize),
+}
+
+/// The graph being rendered.
+pub struct Engine {
+    tracks: Vec<TrackState>,
+    buses: Vec<StripState>,
+    inputs: Vec<Vec<From>>,
+    pool: rayon::ThreadPool,
+    block: usize,
+    length: u64,
+    latency: u64,
+    t: u64,
+}
+
+/// One output block: the mix (aligned) or a node's post-fader signal.
+pub struct Blocks<'a> {
+    /// The mix frames of this block (stereo).
+    pub mix: [&'a [f64]; 2],
+    /// Post-fader frames of tracks (in file order) then buses/returns (in
+    /// processing order), each aligned to the timeline; may be empty
+    /// slices at the start and end.
+    pub nodes: Vec<[&'a [f64]; 2]>,
+}
+
+/// The sub-range of a block starting at render frame `t0`, `n` long, whose
+/// timeline frames (render frame − `latency`) lie in `0..length`.
+fn aligned(t0: u64, n: usize, latency: u64, length: u64) -> std::ops::Range<usize> {
+    let lo = latency.saturating_sub(t0).min(n as u64) as usize;
+    let end_t = (length + latency).saturating_sub(t0).min(n as u64) as usize;
+    lo..end_t.max(lo)
+}
+
+impl Engine {
+    /// Opens the stems and builds the processors of `plan`; `threads` as
+    /// in [`RenderOptions::threads`].
+    pub fn new(plan: &Plan, threads: usize) -> Result<Self, Error> {
+        let fs = f64::from(plan.sample_rate_hz);
+        let block = plan.block_size;
+        let tracks = plan
+            .tracks
+            .iter()
+            .map(|t| {
+                Ok(TrackState {
+                    source: if t.strip.mute {
+                        None
+                    } else {
+                        Some(StemSource::open(t, plan.sample_rate_hz)?)
+                    },
+                    strip: StripState::new(&t.strip, fs, block),
+                })
+            })
+            .collect::<Result<Vec<_>, Error>>()?;
+        let buses: Vec<StripState> = plan
+            .buses
+            .iter()
+            .map(|b: &BusPlan| StripState::new(&b.strip, fs, block))
+            .collect();
+        let mut inputs = vec![Vec::new(); buses.len()];
+        for (i, t) in plan.tracks.iter().enumerate() {
+            for (k, e) in t.strip.outputs.iter().enumerate() {
+                inputs[e.dst].push(From::Track(i, k));
+            }
+        }
+        for (i, b) in plan.buses.iter().enumerate() {
+            for (k, e) in b.strip.outputs.iter().enumerate() {
+                inputs[e.dst].push(From::Bus(i, k));
+            }
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Content {
+                path: plan.session_path.clone(),
+                problem: format!("cannot start render threads: {e}"),
+            })?;
+        Ok(Self {
+            tracks,
+            buses,
+            inputs,
+            pool,
+            block,
+            length: plan.length_frames,
+            latency: plan.latency_samples() as u64,
+            t: 0,
+        })
+    }
+
+    /// Frames of the mix.
+    pub fn length_frames(&self) -> u64 {
+        self.length
+    }
+
+    /// Mix frames delivered so far.
+    pub fn position(&self) -> u64 {
+        self.t.saturating_sub(self.latency).min(self.length)
+    }
+
+    /// Renders the next block; `None` once the mix is complete.
+    pub fn next_block(&mut self) -> Result<Option<Blocks<'_>>, Error> {
+        let total = self.length + self.latency;
+        if self.t >= total {
+            return Ok(None);
+        }
+        let t0 = self.t;
+        let n = (total - t0).min(self.block as u64) as usize;
+        self.pool.install(|| {
+            self.tracks
+                .par_iter_mut()
+                .try_for_each(|tr| -> Result<(), Error> {
+                    if let Some(src) = &mut tr.source {
+                        src.fill(&mut tr.strip.buf, t0, n)?;
+                    }
+                    tr.strip.process(t0, n);
+                    Ok(())
+                })
+        })?;
+        for b in 0..self.buses.len() {
+            let (done, rest) = self.buses.split_at_mut(b);
+            let bus = &mut rest[0];
+            bus.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+            for from in &self.inputs[b] {
+                let e = match *from {
+                    From::Track(i, k) => &self.tracks[i].strip.outs[k],
+                    From::Bus(i, k) => &done[i].outs[k],
+                };
+                for (d, s) in bus.buf.iter_mut().zip(&e.buf) {
+                    for (a, x) in d[..n].iter_mut().zip(&s[..n]) {
+                        *a += x;
+                    }
+                }
+            }
+            bus.process(t0, n);
+        }
+        self.t += n as u64;
+        let (length, latency) = (self.length, self.latency);
+        let master = self.buses.last().expect("master");
+        let r = aligned(t0, n, latency, length);
+        let mix = [&master.buf[0][r.clone()], &master.buf[1][r]];
+        fn node(s: &StripState, t0: u64, n: usize, length: u64) -> [&[f64]; 2] {
+            let r = aligned(t0, n, s.latency_out as u64, length);
+            [&s.buf[0][r.clone()], &s.buf[1][r]]
+        }
+        let last = self.buses.len() - 1;
+        let nodes = self
+            .tracks
+            .iter()
+            .map(|t| node(&t.strip, t0, n, length))
+            .chain(self.buses[..last].iter().map(|b| node(b, t0, n, length)))
+            .collect();
+        Ok(Some(Blocks { mix, nodes }))
+    }
+}
+
+/// Renders `plan` into memory (tests, the demo): the stereo mix.
+pub fn render_to_memory(plan: &Plan, threads: usize) -> Result<Vec<Vec<f64>>, Error> {
+    let mut e = Engine::new(plan, threads)?;
+    let cap = plan.length_frames as usize;
+    let mut out = vec![Vec::with_capacity(cap), Vec::with_capacity(cap)];
+    while let Some(b) = e.next_block()? {
+        for (o, m) in out.iter_mut().zip(b.mix) {
+            o.extend_from_slice(m);
+        }
+    }
+    Ok(out)
+}
+
+fn spec_for(path: &Path, rate: u32) -> WriteSpec {
+    let container = Container::from_path(path).unwrap_or(Container::Wav);
+    WriteSpec {
+        sample_rate_hz: rate,
+        channels: 2,
+        format: match container {
+            Container::Wav => SampleFormat::F32,
+            Container::Flac => SampleFormat::I24,
+        },
+        container,
+    }
+}
+
+/// Renders `plan` to files; `progress(frames_done, frames_total)`.
+pub fn render(
+    plan: &Plan,
+    opts: &RenderOptions,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<RenderReport, Error> {
+    let inputs = plan.inputs();
+    let rate = plan.sample_rate_hz;
+    if Container::from_path(&opts.output).is_none() {
+        return Err(Error::Content {
+            path: opts.output.clone(),
+            problem: "unknown output format (use .wav or .flac)".into(),
+        });
+    }
+    let mut writer = AudioWriter::create(&opts.output, spec_for(&opts.output, rate), &inputs)?;
+    let mut stem_writers = Vec::new();
+    if let Some(dir) = &opts.stems_out {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Content {
+            path: dir.clone(),
+            problem: format!("cannot create folder: {e}"),
+        })?;
+        let names = plan.tracks.iter().map(|t| &t.strip.name).chain(
+            plan.buses[..plan.buses.len() - 1]
+                .iter()
+                .map(|b| &b.strip.name),
+        );
+        for name in names {
+            let p = dir.join(format!("{name}.wav"));
+            let spec = spec_for(&p, rate);
+            stem_writers.push(AudioWriter::create(&p, spec, &inputs)?);
+        }
+    }
+    let mut engine = Engine::new(plan, opts.threads)?;
+    let mut peak = 0.0f64;
+    let total = engine.length_frames();
+    while let Some(b) = engine.next_block()? {
+        for c in b.mix {
+            peak = c.iter().fold(peak, |m, x| m.max(x.abs()));
+        }
+        writer.write(&b.mix)?;
+        for (w, blk) in stem_writers.iter_mut().zip(&b.nodes) {
+            if !blk[0].is_empty() {
+                w.write(blk)?;
+            }
+        }
+        let done = engine.position();
+        progress(done, total);
+    }
+    let clipped = writer.clipped_samples();
+    let output = writer.finish()?;
+    let stems = stem_writers
+        .into_iter()
+        .map(AudioWriter::finish)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RenderReport {
+        output,
+        sample_rate_hz: rate,
+        frames: total,
+        latency_samples: plan.latency_samples(),
+        peak_dbfs: sheen_dsp::gain_to_db(peak),
+        clipped_samples: clipped,
+        stems,
+    })
+}
