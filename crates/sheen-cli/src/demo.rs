@@ -52,5 +52,9 @@ pub fn run(args: Args) -> Result<()> {
     println!();
     let a = analyze_file(&mix_path, AnalyzeOptions::default(), &mut |_, _| {})?;
     println!("{}", crate::analyze::table(&a));
+    let master_path = args.out.join("master_spotify.wav");
+    let r = demo::master_to_spotify(&mix_path, &master_path)?;
+    println!("sheen master (target spotify: -14 LUFS, -1 dBTP):");
+    print!("{}", crate::master::summary(&r));
     Ok(())
 }
