@@ -5,6 +5,7 @@
 //! non-zero exit status; no partial output is left behind.
 
 mod analyze;
+mod automix;
 mod demo;
 mod master;
 mod mix;
@@ -27,10 +28,12 @@ enum Command {
     Analyze(analyze::Args),
     /// Run sheen on built-in material and print what it measured.
     Demo(demo::Args),
-    /// Master a mix to one or more loudness targets (analyse, plan, render, verify).
-    Master(master::Args),
     /// Render a mixing session (TOML) to a mix; --init writes a starter session.
     Mix(mix::Args),
+    /// Measure and classify stems, write a mixing session with reasons, render it.
+    Automix(automix::Args),
+    /// Master a mix to one or more loudness targets (analyse, plan, render, verify).
+    Master(master::Args),
 }
 
 fn main() -> ExitCode {
@@ -38,8 +41,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Analyze(a) => analyze::run(a),
         Command::Demo(a) => demo::run(a),
-        Command::Master(a) => master::run(a),
         Command::Mix(a) => mix::run(a),
+        Command::Automix(a) => automix::run(a),
+        Command::Master(a) => master::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,11 @@
 //! and the tests need no audio files.
 //!
 //! 120 bpm, 4/4, A minor progression Am–F–C–G, one bar each, repeated.
+//!
+//! [`stems`] gives four stems (drums, bass, chords, lead); [`multitrack`]
+//! the same song with the drums split into kick, snare and hats, and
+//! [`SESSION`] a mixing session for it (drum and music buses, reverb and
+//! echo returns fed by sends, gain / balance / send automation).
 
 use std::f64::consts::PI;
 
@@ -39,9 +44,33 @@ const CHORDS: [(f64, bool); 4] = [(57.0, true), (53.0, false), (48.0, false), (5
 /// Synthesizes `bars` bars (2 s each) of the demo song at `sample_rate_hz`.
 /// Stems are stereo, peaking well below full scale (about −10 dBFS).
 pub fn stems(sample_rate_hz: u32, bars: usize) -> Vec<Stem> {
+    let mut parts = multitrack(sample_rate_hz, bars);
+    let mut rest = parts.split_off(3);
+    let mut drum_parts = parts.into_iter();
+    let mut drums = drum_parts.next().map(|s| s.channels).unwrap_or_default();
+    for p in drum_parts {
+        for (d, c) in drums.iter_mut().zip(&p.channels) {
+            d.iter_mut().zip(c).for_each(|(a, b)| *a += b);
+        }
+    }
+    rest.insert(
+        0,
+        Stem {
+            name: "drums",
+            channels: drums,
+        },
+    );
+    rest
+}
+
+/// The demo song as six stereo stems: kick, snare, hats, bass, chords,
+/// lead (the drums of [`stems`] split into their parts).
+pub fn multitrack(sample_rate_hz: u32, bars: usize) -> Vec<Stem> {
     let fs = sample_rate_hz as f64;
     let n = (bars as f64 * 4.0 * BEAT_S * fs).round() as usize;
-    let mut drums = vec![vec![0.0; n]; 2];
+    let mut kick = vec![vec![0.0; n]; 2];
+    let mut snare = vec![vec![0.0; n]; 2];
+    let mut hats = vec![vec![0.0; n]; 2];
     let mut bass = vec![vec![0.0; n]; 2];
     let mut chords = vec![vec![0.0; n]; 2];
     let mut lead = vec![vec![0.0; n]; 2];
@@ -63,8 +92,8 @@ pub fn stems(sample_rate_hz: u32, bars: usize) -> Vec<Stem> {
                 let f = 45.0 + 75.0 * (-t * 30.0).exp();
                 phase += 2.0 * PI * f / fs;
                 let y = 0.32 * phase.sin() * (-t * 9.0).exp();
-                drums[0][start + i] += y;
-                drums[1][start + i] += y;
+                kick[0][start + i] += y;
+                kick[1][start + i] += y;
             }
         }
         if on_beat && beat_in_bar % 2 == 1 {
@@ -74,8 +103,8 @@ pub fn stems(sample_rate_hz: u32, bars: usize) -> Vec<Stem> {
                 let t = i as f64 / fs;
                 let y = 0.16 * rng.next_f64() * (-t * 22.0).exp()
                     + 0.12 * (2.0 * PI * 190.0 * t).sin() * (-t * 30.0).exp();
-                drums[0][start + i] += y * 0.95;
-                drums[1][start + i] += y;
+                snare[0][start + i] += y * 0.95;
+                snare[1][start + i] += y;
             }
         }
         // hat: high-passed noise burst (first difference), 40 ms, slightly right
@@ -86,8 +115,8 @@ pub fn stems(sample_rate_hz: u32, bars: usize) -> Vec<Stem> {
             let w = rng.next_f64();
             let y = 0.05 * (w - prev) * (-t * 90.0).exp();
             prev = w;
-            drums[0][start + i] += y * 0.8;
-            drums[1][start + i] += y;
+            hats[0][start + i] += y * 0.8;
+            hats[1][start + i] += y;
         }
     }
 
@@ -147,8 +176,16 @@ pub fn stems(sample_rate_hz: u32, bars: usize) -> Vec<Stem> {
     }
     vec![
         Stem {
-            name: "drums",
-            channels: drums,
+            name: "kick",
+            channels: kick,
+        },
+        Stem {
+            name: "snare",
+            channels: snare,
+        },
+        Stem {
+            name: "hats",
+            channels: hats,
         },
         Stem {
             name: "bass",
@@ -180,6 +217,110 @@ pub fn rough_mix(sample_rate_hz: u32, bars: usize) -> Vec<Vec<f64>> {
     mix
 }
 
+/// A mixing session for the [`multitrack`] stems, written as
+/// `stems/<name>.wav` next to the session file: kick, snare and hats on a
+/// drum bus, chords and lead on a music bus, a reverb return fed by sends
+/// and an echo return (dotted eighth at 120 bpm) that feeds the reverb;
+/// automation rides the lead up in bar 2, sweeps the chords' balance and
+/// opens the lead's echo send.
+pub const SESSION: &str = r#"# sheen demo session (docs/SESSION.md)
+tail_s = 2.5
+
+[[tracks]]
+name = "kick"
+file = "stems/kick.wav"
+gain_db = -1.0
+output = "drums"
+inserts = [{ type = "highpass", freq_hz = 30.0 }]
+
+[[tracks]]
+name = "snare"
+file = "stems/snare.wav"
+gain_db = -2.0
+output = "drums"
+sends = [{ to = "verb", level_db = -12.0 }]
+
+[[tracks]]
+name = "hats"
+file = "stems/hats.wav"
+gain_db = -4.0
+balance = 0.3
+output = "drums"
+inserts = [{ type = "highpass", freq_hz = 400.0 }]
+
+[[tracks]]
+name = "bass"
+file = "stems/bass.wav"
+gain_db = -1.5
+inserts = [
+  { type = "lowpass", freq_hz = 3000.0 },
+  { type = "eq", bands = [{ kind = "low_shelf", freq_hz = 90.0, gain_db = 2.0 }] },
+]
+
+[[tracks]]
+name = "chords"
+file = "stems/chords.wav"
+gain_db = -3.0
+output = "music"
+fade_in = { length_s = 1.0, curve = "s-curve" }
+sends = [{ to = "verb", level_db = -10.0 }]
+automation = [
+  { param = "balance", points = [
+    { time_s = 0.0, value = -0.3, curve = "s-curve" },
+    { time_s = 8.0, value = 0.3 },
+  ] },
+]
+
+[[tracks]]
+name = "lead"
+file = "stems/lead.wav"
+gain_db = -2.0
+output = "music"
+fade_out = { length_s = 2.0, curve = "exp" }
+inserts = [{ type = "eq", bands = [{ kind = "peak", freq_hz = 2500.0, q = 1.0, gain_db = 2.5 }] }]
+sends = [
+  { to = "verb", level_db = -14.0 },
+  { to = "echo", level_db = -inf },
+]
+automation = [
+  { param = "gain_db", points = [
+    { time_s = 0.0, value = -6.0 },
+    { time_s = 2.0, value = -6.0, curve = "s-curve" },
+    { time_s = 4.0, value = -1.0 },
+  ] },
+  { param = "sends.echo.level_db", points = [
+    { time_s = 4.0, value = -inf },
+    { time_s = 6.0, value = -9.0 },
+  ] },
+]
+
+[[buses]]
+name = "drums"
+gain_db = -1.0
+inserts = [{ type = "eq", bands = [{ kind = "peak", freq_hz = 250.0, q = 1.2, gain_db = -2.0 }] }]
+
+[[buses]]
+name = "music"
+inserts = [{ type = "chorus", mix = 0.25, depth_ms = 1.5 }]
+
+[[returns]]
+name = "verb"
+inserts = [
+  { type = "highpass", freq_hz = 200.0 },
+  { type = "reverb", rt60_s = 1.6, pre_delay_ms = 20.0, mix = 1.0 },
+]
+
+[[returns]]
+name = "echo"
+output = "verb"
+gain_db = -3.0
+inserts = [{ type = "delay", sync = { bpm = 120.0, note = "1/8d" }, feedback = 0.35, high_cut_hz = 5000.0, mix = 1.0 }]
+
+[master]
+gain_db = -1.0
+inserts = [{ type = "highpass", freq_hz = 20.0 }]
+"#;
+
 /// Masters the demo mix at `mix` to the built-in `spotify` target
 /// (−14 LUFS, −1 dBTP), writing `out` (analyse → plan → render → verify).
 pub fn master_to_spotify(
@@ -208,6 +349,32 @@ mod tests {
         let peak = a.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));
         assert!(peak > 0.1 && peak < 0.9, "peak {peak}");
         assert_eq!(a[0].len(), 4 * 48_000);
+    }
+
+    /// The demo session loads and renders: 2 bars (4 s) plus the 2.5 s
+    /// tail, peak between −30 and 0 dBFS, latency 0 (no latent inserts).
+    #[test]
+    fn demo_session_renders() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir(d.path().join("stems")).unwrap();
+        let spec = sheen_io::WriteSpec {
+            sample_rate_hz: 48_000,
+            channels: 2,
+            format: sheen_io::SampleFormat::F32,
+            container: sheen_io::Container::Wav,
+        };
+        for s in multitrack(48_000, 2) {
+            let p = d.path().join(format!("stems/{}.wav", s.name));
+            sheen_io::write_all(&p, spec, &[], &s.channels).unwrap();
+        }
+        let plan = crate::mixing::plan_text(&d.path().join("session.toml"), SESSION)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(plan.latency_samples(), 0);
+        let out = crate::mixing::render_to_memory(&plan, 2).unwrap();
+        assert_eq!(out[0].len(), 4 * 48_000 + 120_000);
+        let peak = out.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));
+        let db = 20.0 * peak.log10();
+        assert!(db > -30.0 && db < 0.0, "peak {db}");
     }
 
     /// The demo mix mastered to spotify lands within 0.1 LU of −14 LUFS

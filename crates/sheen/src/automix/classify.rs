@@ -202,6 +202,9 @@ const PHRASES: &[(&[&str], StemClass)] = &[
     (&["harpsichord"], StemClass::Keys),
     (&["clav"], StemClass::Keys),
     (&["celesta"], StemClass::Keys),
+    (&["chords"], StemClass::Keys),
+    (&["chord"], StemClass::Keys),
+    (&["comp"], StemClass::Keys),
     (&["pad"], StemClass::Pad),
     (&["pads"], StemClass::Pad),
     (&["lead"], StemClass::Lead),
@@ -346,7 +349,7 @@ pub fn classify_features(f: &StemFeatures) -> Classification {
         }
     } else if f.pitchedness < 0.35 {
         StemClass::Fx
-    } else if f.centroid_hz < 250.0 {
+    } else if f.centroid_hz < 250.0 && f.low_ratio > 0.25 {
         StemClass::Bass
     } else if wide && f.onset_rate_hz < 1.0 && crest < 14.0 {
         StemClass::Pad

@@ -24,6 +24,9 @@ fn r<T>(value: T, reason: impl Into<String>) -> Reasoned<T> {
     }
 }
 
+/// Name of the bus the drum-kit parts are summed on.
+pub const DRUM_BUS: &str = "drum_bus";
+
 /// Loudness of a class relative to the lead element of the mix, LU
 /// (integrated loudness of the stem alone). See `docs/AUTOMIX.md`.
 pub fn target_relative_lu(class: StemClass) -> f64 {
@@ -138,7 +141,7 @@ pub struct StemDecision {
     pub deesser: Option<DeEsserDecision>,
     pub gate: Option<GateDecision>,
     pub sends: Vec<SendDecision>,
-    /// Bus the stem goes to (`"drums"` for kit parts, else `"master"`).
+    /// Bus the stem goes to ([`DRUM_BUS`] for kit parts, else `"master"`).
     pub output: &'static str,
 }
 
@@ -197,7 +200,7 @@ fn decide_levels(s: &StemInput) -> StemDecision {
         deesser,
         gate,
         sends,
-        output: if class.is_drum() { "drums" } else { "master" },
+        output: if class.is_drum() { DRUM_BUS } else { "master" },
     }
 }
 
