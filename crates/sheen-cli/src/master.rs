@@ -172,6 +172,13 @@ pub fn summary(r: &MasterReport) -> String {
             b.kind, b.freq_hz, b.gain_db, b.reason
         ));
     }
+    if let Some(c) = &r.chain.compressor {
+        s.push_str(&format!(
+            "  compressor {}: {}\n",
+            if c.enabled { "on" } else { "off" },
+            c.reason
+        ));
+    }
     if let Some(w) = &r.chain.width {
         s.push_str(&format!("  width {}: {}\n", w.width, w.reason));
     }
