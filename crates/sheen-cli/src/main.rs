@@ -7,8 +7,8 @@
 mod analyze;
 mod automix;
 mod demo;
-mod mix;
 mod master;
+mod mix;
 mod progress;
 
 use clap::{Parser, Subcommand};

@@ -8,7 +8,7 @@ pub mod analysis;
 pub mod automix;
 pub mod demo;
 pub mod error;
-pub mod mixing;
 pub mod mastering;
+pub mod mixing;
 
 pub use error::Error;
