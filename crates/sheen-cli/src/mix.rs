@@ -1,9 +1,15 @@
 //! `sheen mix SESSION [-o mix.wav] [--stems-out DIR] [--master TARGET]
 //! [--threads N]` renders a mixing session (docs/SESSION.md);
 //! `sheen mix --init DIR` writes a starter session for a folder of stems.
+//!
+//! With `--master TARGET` (or `[master] target` in the session) the
+//! rendered mix is then mastered for that loudness target by the mastering
+//! engine (analyse, plan, render, verify) into `<mix>.<target>.wav` next to
+//! the mix.
 
 use crate::progress::frames_bar;
 use anyhow::{bail, Result};
+use sheen::mastering::{self, chain::Style, Targets};
 use sheen::mixing::{self, RenderOptions};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -20,7 +26,8 @@ pub struct Args {
     /// Also write each track, bus and return post-fader into DIR.
     #[arg(long, value_name = "DIR")]
     stems_out: Option<PathBuf>,
-    /// Master the mix for a loudness target (needs the mastering chain).
+    /// Then master the mix for this loudness target (e.g. spotify) into
+    /// <mix>.<TARGET>.wav; overrides the session's [master] target.
     #[arg(long, value_name = "TARGET")]
     master: Option<String>,
     /// Worker threads for the tracks (0 = one per core). The output does not
@@ -47,13 +54,21 @@ pub fn run(args: Args) -> Result<()> {
     let Some(session) = &args.session else {
         bail!("a session file is required (or --init DIR)");
     };
-    if let Some(t) = &args.master {
-        bail!(
-            "--master {t}: the mastering chain is not yet available in this build; \
-             render the mix, then master it when `sheen master` lands"
-        );
-    }
     let plan = mixing::load(session)?;
+    // Check the mastering target before rendering anything.
+    let target = match args.master.clone().or_else(|| plan.master_target.clone()) {
+        None => None,
+        Some(name) => {
+            let all = Targets::builtin();
+            let Some(t) = all.get(&name) else {
+                bail!(
+                    "--master {name}: unknown target (known: {})",
+                    all.names().join(", ")
+                );
+            };
+            Some((name, t.clone()))
+        }
+    };
     let output = args.output.clone().unwrap_or_else(|| {
         session
             .parent()
@@ -94,6 +109,18 @@ pub fn run(args: Args) -> Result<()> {
     }
     if !report.stems.is_empty() {
         println!("  {} stems written", report.stems.len());
+    }
+    if let Some((name, t)) = target {
+        let stem = report
+            .output
+            .file_stem()
+            .map_or("mix".into(), |s| s.to_string_lossy().to_string());
+        let out = report.output.with_file_name(format!("{stem}.{name}.wav"));
+        let m = mastering::master_file(&report.output, &[(name, t)], Style::Balanced, &[out])?;
+        for w in &m.warnings {
+            eprintln!("sheen: warning: {w}");
+        }
+        print!("{}", crate::master::summary(&m));
     }
     Ok(())
 }

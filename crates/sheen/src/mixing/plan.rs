@@ -144,6 +144,9 @@ pub struct Plan {
     /// Buses and returns in processing order (every strip after all strips
     /// feeding it); the master last.
     pub buses: Vec<BusPlan>,
+    /// Mastering target named by `[master] target`, checked against the
+    /// built-in targets.
+    pub master_target: Option<String>,
 }
 
 impl Plan {
@@ -653,6 +656,26 @@ impl<'a> Planner<'a> {
             None => tail_s.min(60.0),
         };
         let length_frames = content_end.max(0) as u64 + (tail * fs).round() as u64;
+        let master_target = match &s.master.target {
+            None => None,
+            Some(t) => {
+                let all = crate::mastering::Targets::builtin();
+                let name = t.get_ref().as_str();
+                if all.get(name).is_none() {
+                    let names = all.names();
+                    let hint = suggest(name, &names).map_or_else(
+                        || format!("known: {}", names.join(", ")),
+                        |c| format!("did you mean '{c}'?"),
+                    );
+                    return Err(self.err(
+                        t.span(),
+                        format!("unknown mastering target '{name}'"),
+                        Some(hint),
+                    ));
+                }
+                Some(name.to_string())
+            }
+        };
         Ok(Plan {
             session_path: self.src.path.to_path_buf(),
             sample_rate_hz: rate,
@@ -660,6 +683,7 @@ impl<'a> Planner<'a> {
             length_frames,
             tracks,
             buses,
+            master_target,
         })
     }
 

@@ -684,6 +684,19 @@ fn error_automation_and_names() {
 }
 
 #[test]
+fn error_unknown_master_target() {
+    let e = stem_fx().error(&format!("{T}[master]\ntarget = \"spotfy\"\n"));
+    expect(
+        &e,
+        "5:10",
+        &[
+            "unknown mastering target 'spotfy'",
+            "did you mean 'spotify'?",
+        ],
+    );
+}
+
+#[test]
 fn error_toml_syntax() {
     let e = stem_fx().error(&format!("{T}gain_db = = 3\n"));
     expect(&e, "4:11", &[]);
