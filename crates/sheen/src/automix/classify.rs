@@ -214,6 +214,7 @@ const PHRASES: &[(&[&str], StemClass)] = &[
     (&["arp"], StemClass::Synth),
     (&["pluck"], StemClass::Synth),
     (&["fm"], StemClass::Synth),
+    (&["sfxr"], StemClass::Fx),
     (&["vox"], StemClass::LeadVocal),
     (&["vocal"], StemClass::LeadVocal),
     (&["vocals"], StemClass::LeadVocal),
