@@ -427,11 +427,19 @@ pub fn master_matched(
     opts: &MatchOptions,
     out: &Path,
 ) -> Result<MatchReport, Error> {
-    let before = profile_file(input)?;
-    let refs: Vec<Profile> = references
-        .iter()
-        .map(|(p, _)| profile_file(p))
-        .collect::<Result<_, _>>()?;
+    // the input and the references are measured at the same time
+    let (before, refs) = std::thread::scope(|s| {
+        let job = s.spawn(|| {
+            references
+                .iter()
+                .map(|(p, _)| profile_file(p))
+                .collect::<Result<Vec<Profile>, Error>>()
+        });
+        let before = profile_file(input);
+        let refs = job.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (before, refs)
+    });
+    let (before, refs) = (before?, refs?);
     let weighted: Vec<(&Profile, f64)> = refs
         .iter()
         .zip(references)
