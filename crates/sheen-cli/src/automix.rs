@@ -4,7 +4,7 @@
 //! (docs/AUTOMIX.md), and optionally renders it.
 
 use crate::progress::frames_bar;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use sheen::automix;
 use sheen::mixing::{self, RenderOptions};
 use std::path::PathBuf;
@@ -33,9 +33,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if let Some(t) = &args.master {
-        bail!("--master {t}: mastering is not yet available in this build");
-    }
+    // Check the mastering target before measuring or rendering anything.
+    let target = args
+        .master
+        .as_deref()
+        .map(crate::master::builtin_target)
+        .transpose()?;
     let a = automix::automix(&args.inputs, &args.output)?;
     automix::write_session(&a, &args.output)?;
     println!(
@@ -66,6 +69,9 @@ pub fn run(args: Args) -> Result<()> {
             report.frames as f64 / f64::from(report.sample_rate_hz),
             report.peak_dbfs
         );
+        if let Some(t) = target {
+            crate::master::master_rendered_mix(&report.output, t)?;
+        }
     }
     Ok(())
 }

@@ -1,6 +1,11 @@
 //! `sheen mix SESSION [-o mix.wav] [--stems-out DIR] [--master TARGET]
 //! [--threads N]` renders a mixing session (docs/SESSION.md);
 //! `sheen mix --init DIR` writes a starter session for a folder of stems.
+//!
+//! With `--master TARGET` (or `[master] target` in the session) the
+//! rendered mix is then mastered for that loudness target by the mastering
+//! engine (analyse, plan, render, verify) into `<mix>.<target>.wav` next to
+//! the mix.
 
 use crate::progress::frames_bar;
 use anyhow::{bail, Result};
@@ -20,7 +25,8 @@ pub struct Args {
     /// Also write each track, bus and return post-fader into DIR.
     #[arg(long, value_name = "DIR")]
     stems_out: Option<PathBuf>,
-    /// Master the mix for a loudness target (needs the mastering chain).
+    /// Then master the mix for this loudness target (e.g. spotify) into
+    /// <mix>.<TARGET>.wav; overrides the session's [master] target.
     #[arg(long, value_name = "TARGET")]
     master: Option<String>,
     /// Worker threads for the tracks (0 = one per core). The output does not
@@ -47,13 +53,12 @@ pub fn run(args: Args) -> Result<()> {
     let Some(session) = &args.session else {
         bail!("a session file is required (or --init DIR)");
     };
-    if let Some(t) = &args.master {
-        bail!(
-            "--master {t}: the mastering chain is not yet available in this build; \
-             render the mix, then master it when `sheen master` lands"
-        );
-    }
     let plan = mixing::load(session)?;
+    // Check the mastering target before rendering anything.
+    let target = match args.master.clone().or_else(|| plan.master_target.clone()) {
+        None => None,
+        Some(name) => Some(crate::master::builtin_target(&name)?),
+    };
     let output = args.output.clone().unwrap_or_else(|| {
         session
             .parent()
@@ -94,6 +99,9 @@ pub fn run(args: Args) -> Result<()> {
     }
     if !report.stems.is_empty() {
         println!("  {} stems written", report.stems.len());
+    }
+    if let Some(t) = target {
+        crate::master::master_rendered_mix(&report.output, t)?;
     }
     Ok(())
 }

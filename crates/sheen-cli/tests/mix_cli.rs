@@ -127,3 +127,38 @@ fn refuses_to_overwrite_a_stem() {
     assert!(!out.status.success());
     assert_eq!(std::fs::read(&a).unwrap(), before);
 }
+
+#[test]
+fn master_after_mix() {
+    let d = tempfile::tempdir().unwrap();
+    write_stem(&d.path().join("a.wav"), 6 * 48_000, 1.0);
+    let s = d.path().join("session.toml");
+    std::fs::write(&s, "[[tracks]]\nname = \"a\"\nfile = \"a.wav\"\n").unwrap();
+    let out = sheen()
+        .arg("mix")
+        .arg(&s)
+        .args(["--master", "spotfy"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown target"));
+    assert!(!d.path().join("mix.wav").exists(), "nothing rendered");
+    let out = sheen()
+        .arg("mix")
+        .arg(&s)
+        .args(["--master", "spotify"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(d.path().join("mix.wav").exists());
+    assert!(d.path().join("mix.spotify.wav").exists());
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("PASS"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -83,9 +83,6 @@ fn backticked(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Insert kinds that arrive with other parts of sheen (dynamics, saturation).
-pub const NOT_YET_AVAILABLE: [&str; 4] = ["compressor", "gate", "deesser", "saturation"];
-
 /// Rewrites a serde/toml message into sheen's wording plus a hint.
 fn explain(msg: &str) -> (String, Option<String>) {
     let names = backticked(msg);

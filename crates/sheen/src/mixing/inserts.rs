@@ -4,23 +4,71 @@
 //! (chorus, delay, reverb).
 //!
 //! Kinds: `highpass`, `lowpass` (`freq_hz`, `q`), `eq` (`bands`: RBJ
-//! sections), `chorus`, `delay`, `reverb` (the sheen-fx parameter structs,
-//! keys as there). `compressor`, `gate`, `deesser` and `saturation` are
-//! reserved: they arrive with sheen-dsp's dynamics and give a clear "not
-//! yet available" error until then.
+//! sections), `compressor`, `gate`, `deesser`, `saturation` (the sheen-dsp
+//! parameter structs), `chorus`, `delay`, `reverb` (the sheen-fx parameter
+//! structs); keys as in those structs. `compressor` and `gate` also take
+//! `sidechain = "<track>"`: the detector then listens to that track's
+//! pre-fader signal (after its inserts and pan). Every insert may carry a
+//! free-text `reason`.
 
-use super::error::{suggest, Source, NOT_YET_AVAILABLE};
+use super::error::{suggest, Source};
 use super::session::{RawInsert, S};
 use super::SessionError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
+use sheen_dsp::compressor::{Compressor, CompressorParams};
+use sheen_dsp::deesser::{DeEsser, DeEsserParams};
+use sheen_dsp::gate::{Gate, GateParams};
+use sheen_dsp::saturation::{SaturationParams, Saturator};
 use sheen_dsp::Processor;
 use sheen_fx::{Chorus, ChorusParams, Delay, DelayParams, Reverb, ReverbParams};
 use std::f64::consts::FRAC_1_SQRT_2;
 
 /// The insert kinds available in this build.
-pub const KINDS: [&str; 6] = ["highpass", "lowpass", "eq", "chorus", "delay", "reverb"];
+pub const KINDS: [&str; 10] = [
+    "highpass",
+    "lowpass",
+    "eq",
+    "compressor",
+    "gate",
+    "deesser",
+    "saturation",
+    "chorus",
+    "delay",
+    "reverb",
+];
+
+/// A processor that can listen to an external side chain.
+pub trait Keyed: Processor {
+    /// Processes `block` with the detector reading `key`.
+    fn process_keyed(&mut self, block: &mut [&mut [f64]], key: &[&[f64]]);
+}
+
+impl Keyed for Compressor {
+    fn process_keyed(&mut self, block: &mut [&mut [f64]], key: &[&[f64]]) {
+        Compressor::process_keyed(self, block, key);
+    }
+}
+
+impl Keyed for Gate {
+    fn process_keyed(&mut self, block: &mut [&mut [f64]], key: &[&[f64]]) {
+        Gate::process_keyed(self, block, key);
+    }
+}
+
+/// A built insert: plain, or keyed by a side chain.
+pub enum Built {
+    Plain(Box<dyn Processor>),
+    Keyed(Box<dyn Keyed>),
+}
+
+/// A checked insert and the side-chain track it names, if any.
+#[derive(Clone, Debug)]
+pub struct ParsedInsert {
+    pub spec: InsertSpec,
+    pub sidechain: Option<S<String>>,
+}
 
 /// A validated insert.
 #[derive(Clone, Debug, PartialEq)]
@@ -39,6 +87,10 @@ pub enum InsertSpec {
     Eq {
         bands: Vec<EqBand>,
     },
+    Compressor(CompressorParams),
+    Gate(GateParams),
+    DeEsser(DeEsserParams),
+    Saturation(SaturationParams),
     Chorus(ChorusParams),
     Delay(DelayParams),
     Reverb(ReverbParams),
@@ -110,6 +162,48 @@ type Ranges = &'static [(&'static str, f64, f64, &'static str)];
 /// Ranges by kind; `NYQ` stands for 0.49 · fs.
 const NYQ: f64 = -1.0;
 const FILTER_RANGES: Ranges = &[("freq_hz", 1.0, NYQ, "Hz"), ("q", 0.1, 20.0, "")];
+const COMPRESSOR_RANGES: Ranges = &[
+    ("threshold_db", -100.0, 0.0, "dBFS"),
+    ("ratio", 1.0, 100.0, ""),
+    ("knee_db", 0.0, 24.0, "dB"),
+    ("attack_ms", 0.0, 1000.0, "ms"),
+    ("release_ms", 0.0, 10_000.0, "ms"),
+    ("makeup_db", -24.0, 24.0, "dB"),
+    ("rms_window_ms", 0.0, 1000.0, "ms"),
+    ("stereo_link", 0.0, 1.0, ""),
+    ("lookahead_ms", 0.0, 100.0, "ms"),
+    ("sidechain_hpf_hz", 0.0, NYQ, "Hz"),
+];
+const GATE_RANGES: Ranges = &[
+    ("threshold_db", -120.0, 0.0, "dBFS"),
+    ("range_db", 0.0, 200.0, "dB"),
+    ("ratio", 1.0, 1000.0, ""),
+    ("attack_ms", 0.0, 1000.0, "ms"),
+    ("hold_ms", 0.0, 10_000.0, "ms"),
+    ("release_ms", 0.0, 10_000.0, "ms"),
+    ("hysteresis_db", 0.0, 24.0, "dB"),
+    ("rms_window_ms", 0.0, 1000.0, "ms"),
+    ("stereo_link", 0.0, 1.0, ""),
+    ("lookahead_ms", 0.0, 100.0, "ms"),
+    ("sidechain_hpf_hz", 0.0, NYQ, "Hz"),
+    ("sidechain_lpf_hz", 0.0, NYQ, "Hz"),
+];
+const DEESSER_RANGES: Ranges = &[
+    ("freq_hz", 1000.0, NYQ, "Hz"),
+    ("threshold_db", -100.0, 0.0, "dBFS"),
+    ("ratio", 1.0, 100.0, ""),
+    ("max_reduction_db", 0.0, 48.0, "dB"),
+    ("attack_ms", 0.0, 1000.0, "ms"),
+    ("release_ms", 0.0, 10_000.0, "ms"),
+    ("rms_window_ms", 0.0, 1000.0, "ms"),
+    ("stereo_link", 0.0, 1.0, ""),
+];
+const SATURATION_RANGES: Ranges = &[
+    ("drive_db", -24.0, 48.0, "dB"),
+    ("mix", 0.0, 1.0, ""),
+    ("output_db", -48.0, 24.0, "dB"),
+    ("oversample", 1.0, 8.0, "×"),
+];
 const CHORUS_RANGES: Ranges = &[
     ("rate_hz", 0.0, 20.0, "Hz"),
     ("depth_ms", 0.0, 50.0, "ms"),
@@ -139,7 +233,11 @@ const REVERB_RANGES: Ranges = &[
 type Entries<'a> = Vec<(&'a S<String>, &'a S<toml::Value>)>;
 
 /// Checks an insert table against its kind at render rate `fs`.
-pub fn parse_insert(src: &Source, raw: &S<RawInsert>, fs: f64) -> Result<InsertSpec, SessionError> {
+pub fn parse_insert(
+    src: &Source,
+    raw: &S<RawInsert>,
+    fs: f64,
+) -> Result<ParsedInsert, SessionError> {
     let ty = raw.get_ref().iter().find(|(k, _)| k.get_ref() == "type");
     let Some((_, ty)) = ty else {
         return Err(src.error(
@@ -159,8 +257,28 @@ pub fn parse_insert(src: &Source, raw: &S<RawInsert>, fs: f64) -> Result<InsertS
         .get_ref()
         .iter()
         // `reason` is free text for the reader (automix writes one per insert)
-        .filter(|(k, _)| k.get_ref() != "type" && k.get_ref() != "reason")
+        .filter(|(k, _)| !matches!(k.get_ref().as_str(), "type" | "reason" | "sidechain"))
         .collect();
+    let sidechain = match raw
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref() == "sidechain")
+    {
+        None => None,
+        Some((k, _)) if !matches!(kind, "compressor" | "gate") => {
+            return Err(src.error(
+                k.span(),
+                format!("unknown key 'sidechain' for a {kind} insert"),
+                Some("only compressor and gate inserts take a sidechain".into()),
+            ))
+        }
+        Some((_, v)) => match v.get_ref().as_str() {
+            Some(name) => Some(S::new(v.span(), name.to_string())),
+            None => {
+                return Err(src.error(v.span(), "sidechain must be a track name (a string)", None))
+            }
+        },
+    };
     let spec = match kind {
         "highpass" | "lowpass" => {
             check_ranges(src, &entries, FILTER_RANGES, fs)?;
@@ -213,6 +331,22 @@ pub fn parse_insert(src: &Source, raw: &S<RawInsert>, fs: f64) -> Result<InsertS
             }
             InsertSpec::Eq { bands: p.bands }
         }
+        "compressor" => {
+            check_ranges(src, &entries, COMPRESSOR_RANGES, fs)?;
+            InsertSpec::Compressor(params(src, &entries)?)
+        }
+        "gate" => {
+            check_ranges(src, &entries, GATE_RANGES, fs)?;
+            InsertSpec::Gate(params(src, &entries)?)
+        }
+        "deesser" => {
+            check_ranges(src, &entries, DEESSER_RANGES, fs)?;
+            InsertSpec::DeEsser(params(src, &entries)?)
+        }
+        "saturation" => {
+            check_ranges(src, &entries, SATURATION_RANGES, fs)?;
+            InsertSpec::Saturation(params(src, &entries)?)
+        }
         "chorus" => {
             check_ranges(src, &entries, CHORUS_RANGES, fs)?;
             InsertSpec::Chorus(params(src, &entries)?)
@@ -235,26 +369,14 @@ pub fn parse_insert(src: &Source, raw: &S<RawInsert>, fs: f64) -> Result<InsertS
             let l: L = params(src, &entries)?;
             InsertSpec::TestLatency { samples: l.samples }
         }
-        k if NOT_YET_AVAILABLE.contains(&k) => {
-            return Err(src.error(
-                ty.span(),
-                format!("insert type '{k}' is not yet available in this build"),
-                Some(format!(
-                "{k} arrives with sheen-dsp's dynamics/saturation processors; available now: {}",
-                KINDS.join(", ")
-            )),
-            ))
-        }
         k => {
-            let mut all: Vec<&str> = KINDS.to_vec();
-            all.extend(NOT_YET_AVAILABLE);
-            let hint = suggest(k, &all)
+            let hint = suggest(k, &KINDS)
                 .map(|s| format!("did you mean '{s}'?"))
                 .unwrap_or_else(|| format!("one of: {}", KINDS.join(", ")));
             return Err(src.error(ty.span(), format!("unknown insert type '{k}'"), Some(hint)));
         }
     };
-    Ok(spec)
+    Ok(ParsedInsert { spec, sidechain })
 }
 
 /// Deserialises a kind's parameter struct (all keys optional, unknown keys
@@ -344,6 +466,16 @@ impl Processor for Cascade {
 }
 
 impl InsertSpec {
+    /// The processor for this insert at `fs` (not yet prepared); keyed
+    /// (side-chain capable) for compressor and gate when `keyed`.
+    pub fn build_slot(&self, fs: f64, keyed: bool) -> Built {
+        match (self, keyed) {
+            (InsertSpec::Compressor(p), true) => Built::Keyed(Box::new(Compressor::new(*p))),
+            (InsertSpec::Gate(p), true) => Built::Keyed(Box::new(Gate::new(*p))),
+            _ => Built::Plain(self.build(fs)),
+        }
+    }
+
     /// The processor for this insert at `fs` (not yet prepared).
     pub fn build(&self, fs: f64) -> Box<dyn Processor> {
         let rbj = |k, f, q, g| Biquad::new(BiquadCoeffs::rbj(k, f, q, g, fs));
@@ -372,6 +504,10 @@ impl InsertSpec {
                     })
                     .collect(),
             )),
+            InsertSpec::Compressor(p) => Box::new(Compressor::new(*p)),
+            InsertSpec::Gate(p) => Box::new(Gate::new(*p)),
+            InsertSpec::DeEsser(p) => Box::new(DeEsser::new(*p)),
+            InsertSpec::Saturation(p) => Box::new(Saturator::new(*p)),
             InsertSpec::Chorus(p) => Box::new(Chorus::new(*p)),
             InsertSpec::Delay(p) => Box::new(Delay::new(*p)),
             InsertSpec::Reverb(p) => Box::new(Reverb::new(*p)),
@@ -396,6 +532,8 @@ impl InsertSpec {
                 }
             }
             InsertSpec::Chorus(p) => (p.base_delay_ms + p.depth_ms) * 1e-3,
+            InsertSpec::Compressor(p) => (p.release_ms + p.lookahead_ms) * 1e-3,
+            InsertSpec::Gate(p) => (p.hold_ms + p.release_ms + p.lookahead_ms) * 1e-3,
             _ => 0.0,
         }
     }

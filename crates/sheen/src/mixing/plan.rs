@@ -13,11 +13,20 @@
 //! latency is removed from the rendered file (the first frames are
 //! dropped), so the mix is aligned with the stems' timeline.
 //!
+//!
+//! **Side chains.** A compressor or gate keyed by a track listens to that
+//! track's pre-fader signal, whose latency is the key track's output
+//! latency. At the keyed insert, whichever of key and audio is earlier is
+//! delayed by the difference (the audio by a delay just before the insert,
+//! which adds to the strip's latency), so the detector hears the key in
+//! time with the audio. Tracks keyed by tracks render after their keys
+//! (in levels; each level in parallel); a side-chain cycle is refused.
+//!
 //! [`Processor::latency_samples`]: sheen_dsp::Processor::latency_samples
 
 use super::automation::{Lane, Param};
 use super::error::{suggest, Source};
-use super::inserts::{parse_insert, InsertSpec};
+use super::inserts::{parse_insert, InsertSpec, ParsedInsert};
 use super::session::{Automation, Bus, Curve, Fade, RawInsert, Send, Session, S};
 use super::SessionError;
 use crate::Error;
@@ -52,19 +61,33 @@ pub struct Edge {
     pub compensation: usize,
 }
 
+/// An insert in a strip, with its side chain and alignment delays.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InsertPlan {
+    pub spec: InsertSpec,
+    /// Track whose pre-fader signal keys this insert.
+    pub sidechain: Option<usize>,
+    /// Delay of the audio just before this insert (side-chain alignment).
+    pub pre_delay: usize,
+    /// Delay of the key (side-chain alignment).
+    pub key_delay: usize,
+}
+
 /// A channel strip: inserts, panner, fader, outputs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Strip {
     pub name: String,
     /// Channels through the inserts (1 for a mono stem, else 2).
     pub channels: usize,
-    pub inserts: Vec<InsertSpec>,
+    pub inserts: Vec<InsertPlan>,
     pub panner: Panner,
     /// Fader as linear amplitude.
     pub gain: Param,
     pub mute: bool,
     /// Main output first, then the sends in file order (none for master).
     pub outputs: Vec<Edge>,
+    /// Another strip's side chain listens to this one (keep a pre-fader tap).
+    pub key_source: bool,
     /// Latency at the strip's input and output, samples.
     pub latency_in: usize,
     pub latency_out: usize,
@@ -90,6 +113,8 @@ pub struct TrackPlan {
     pub fade_in: Option<FadePlan>,
     pub fade_out: Option<FadePlan>,
     pub invert: bool,
+    /// Side-chain depth: 0 unless keyed by tracks (then 1 + their level).
+    pub level: usize,
 }
 
 /// What a summing strip is.
@@ -119,6 +144,9 @@ pub struct Plan {
     /// Buses and returns in processing order (every strip after all strips
     /// feeding it); the master last.
     pub buses: Vec<BusPlan>,
+    /// Mastering target named by `[master] target`, checked against the
+    /// built-in targets.
+    pub master_target: Option<String>,
 }
 
 impl Plan {
@@ -405,6 +433,8 @@ impl<'a> Planner<'a> {
         let mut tracks = Vec::new();
         let mut content_end: i64 = 0;
         let mut tail_s: f64 = 0.0;
+        let mut track_keys: Vec<Vec<(usize, std::ops::Range<usize>)>> = Vec::new();
+        let mut bus_keys: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
         for (t, p) in s.tracks.iter().zip(probes) {
             let frames = sheen_io::output_frames(p.frames, p.rate, rate);
             let offset = match (&t.offset_s, &t.offset_samples) {
@@ -477,7 +507,9 @@ impl<'a> Planner<'a> {
                 "gain_db, balance"
             };
             self.check_lanes(&t.automation, &t.sends, allowed, mono, true)?;
-            let inserts = self.inserts(&t.inserts, fs, &mut tail_s)?;
+            let mut keys = Vec::new();
+            let inserts = self.inserts(&t.inserts, fs, &mut tail_s, s, &mut keys)?;
+            track_keys.push(keys);
             let main = match &t.output {
                 Some(o) => resolve(o, "output")?,
                 None => master,
@@ -524,6 +556,7 @@ impl<'a> Planner<'a> {
                     gain,
                     mute: t.mute || (any_solo && !t.solo),
                     outputs,
+                    key_source: false,
                     latency_in: 0,
                     latency_out: 0,
                 },
@@ -534,8 +567,10 @@ impl<'a> Planner<'a> {
                 fade_in: fade(&t.fade_in)?,
                 fade_out: fade(&t.fade_out)?,
                 invert: t.invert,
+                level: 0,
             });
         }
+        self.key_levels(&mut tracks, &track_keys)?;
 
         // Buses, returns and master, in processing order.
         let mut strips: Vec<Option<BusPlan>> = Vec::new();
@@ -555,13 +590,14 @@ impl<'a> Planner<'a> {
                 strip: Strip {
                     name: b.name.get_ref().clone(),
                     channels: 2,
-                    inserts: self.inserts(&b.inserts, fs, &mut tail_s)?,
+                    inserts: self.inserts(&b.inserts, fs, &mut tail_s, s, &mut bus_keys)?,
                     panner: Panner::Stereo {
                         balance: self.unit_param(&b.balance, &b.automation, "balance", fs)?,
                     },
                     gain: self.gain_param(&b.gain_db, &b.automation, "gain_db", fs)?,
                     mute: b.mute,
                     outputs,
+                    key_source: false,
                     latency_in: 0,
                     latency_out: 0,
                 },
@@ -573,13 +609,14 @@ impl<'a> Planner<'a> {
             strip: Strip {
                 name: "master".into(),
                 channels: 2,
-                inserts: self.inserts(&s.master.inserts, fs, &mut tail_s)?,
+                inserts: self.inserts(&s.master.inserts, fs, &mut tail_s, s, &mut bus_keys)?,
                 panner: Panner::Stereo {
                     balance: Param::Const(0.0),
                 },
                 gain: self.gain_param(&s.master.gain_db, &s.master.automation, "gain_db", fs)?,
                 mute: false,
                 outputs: Vec::new(),
+                key_source: false,
                 latency_in: 0,
                 latency_out: 0,
             },
@@ -599,6 +636,9 @@ impl<'a> Planner<'a> {
         for t in &mut tracks {
             t.strip.outputs.iter_mut().for_each(|e| e.dst = pos[e.dst]);
         }
+        for &(k, _) in track_keys.iter().flatten().chain(&bus_keys) {
+            tracks[k].strip.key_source = true;
+        }
         compensate(&mut tracks, &mut buses, fs);
 
         let tail = match &s.tail_s {
@@ -616,6 +656,26 @@ impl<'a> Planner<'a> {
             None => tail_s.min(60.0),
         };
         let length_frames = content_end.max(0) as u64 + (tail * fs).round() as u64;
+        let master_target = match &s.master.target {
+            None => None,
+            Some(t) => {
+                let all = crate::mastering::Targets::builtin();
+                let name = t.get_ref().as_str();
+                if all.get(name).is_none() {
+                    let names = all.names();
+                    let hint = suggest(name, &names).map_or_else(
+                        || format!("known: {}", names.join(", ")),
+                        |c| format!("did you mean '{c}'?"),
+                    );
+                    return Err(self.err(
+                        t.span(),
+                        format!("unknown mastering target '{name}'"),
+                        Some(hint),
+                    ));
+                }
+                Some(name.to_string())
+            }
+        };
         Ok(Plan {
             session_path: self.src.path.to_path_buf(),
             sample_rate_hz: rate,
@@ -623,7 +683,68 @@ impl<'a> Planner<'a> {
             length_frames,
             tracks,
             buses,
+            master_target,
         })
+    }
+
+    /// Side-chain levels of the tracks; a cycle is reported at the side
+    /// chain that closes it.
+    fn key_levels(
+        &self,
+        tracks: &mut [TrackPlan],
+        keys: &[Vec<(usize, std::ops::Range<usize>)>],
+    ) -> Result<(), SessionError> {
+        // 0 = unvisited, 1 = on the current path, 2 = done
+        fn visit(
+            t: usize,
+            keys: &[Vec<(usize, std::ops::Range<usize>)>],
+            state: &mut [u8],
+            level: &mut [usize],
+            path: &mut Vec<usize>,
+        ) -> Result<(), (Vec<usize>, std::ops::Range<usize>)> {
+            state[t] = 1;
+            path.push(t);
+            let mut lv = 0;
+            for (k, span) in &keys[t] {
+                match state[*k] {
+                    1 => {
+                        let from = path.iter().position(|p| p == k).unwrap_or(0);
+                        let mut cyc = path[from..].to_vec();
+                        cyc.push(*k);
+                        return Err((cyc, span.clone()));
+                    }
+                    0 => visit(*k, keys, state, level, path)?,
+                    _ => {}
+                }
+                lv = lv.max(level[*k] + 1);
+            }
+            level[t] = lv;
+            state[t] = 2;
+            path.pop();
+            Ok(())
+        }
+        let n = tracks.len();
+        let (mut state, mut level) = (vec![0u8; n], vec![0usize; n]);
+        for t in 0..n {
+            if state[t] == 0 {
+                if let Err((cyc, span)) = visit(t, keys, &mut state, &mut level, &mut Vec::new()) {
+                    let names: Vec<&str> =
+                        cyc.iter().map(|&i| tracks[i].strip.name.as_str()).collect();
+                    return Err(self.err(
+                        span,
+                        format!(
+                            "sidechain cycle: {} (each keyed by the next)",
+                            names.join(" → ")
+                        ),
+                        Some("a track cannot key itself, directly or through other tracks".into()),
+                    ));
+                }
+            }
+        }
+        for (t, l) in tracks.iter_mut().zip(level) {
+            t.level = l;
+        }
+        Ok(())
     }
 
     /// Kahn's algorithm, ties by declaration order; a cycle is reported at
@@ -691,17 +812,55 @@ impl<'a> Planner<'a> {
         Err(self.err(0..0, "bus cycle", None))
     }
 
+    /// Checks a strip's inserts and resolves side-chain names to tracks.
     fn inserts(
         &self,
         raw: &[S<RawInsert>],
         fs: f64,
         tail: &mut f64,
-    ) -> Result<Vec<InsertSpec>, SessionError> {
+        s: &Session,
+        keys: &mut Vec<(usize, std::ops::Range<usize>)>,
+    ) -> Result<Vec<InsertPlan>, SessionError> {
         raw.iter()
             .map(|r| {
-                let spec = parse_insert(&self.src, r, fs)?;
+                let ParsedInsert { spec, sidechain } = parse_insert(&self.src, r, fs)?;
                 *tail = tail.max(spec.tail_s());
-                Ok(spec)
+                let sidechain = match sidechain {
+                    None => None,
+                    Some(name) => {
+                        let n = name.get_ref().as_str();
+                        let Some(i) = s.tracks.iter().position(|t| t.name.get_ref() == n) else {
+                            let tracks: Vec<&str> =
+                                s.tracks.iter().map(|t| t.name.get_ref().as_str()).collect();
+                            let is_bus = s
+                                .buses
+                                .iter()
+                                .chain(&s.returns)
+                                .any(|b| b.name.get_ref() == n);
+                            let hint = if is_bus {
+                                format!("'{n}' is a bus; a sidechain names a track")
+                            } else {
+                                suggest(n, &tracks).map_or_else(
+                                    || format!("tracks: {}", tracks.join(", ")),
+                                    |c| format!("did you mean '{c}'?"),
+                                )
+                            };
+                            return Err(self.err(
+                                name.span(),
+                                format!("unknown sidechain track '{n}'"),
+                                Some(hint),
+                            ));
+                        };
+                        keys.push((i, name.span()));
+                        Some(i)
+                    }
+                };
+                Ok(InsertPlan {
+                    spec,
+                    sidechain,
+                    pre_delay: 0,
+                    key_delay: 0,
+                })
             })
             .collect()
     }
@@ -843,20 +1002,45 @@ impl<'a> Planner<'a> {
     }
 }
 
+/// Latency of one insert's processor at `fs`.
+fn insert_latency(spec: &InsertSpec, fs: f64, channels: usize) -> usize {
+    let mut p = spec.build(fs);
+    p.prepare(fs, channels, 64);
+    p.latency_samples()
+}
+
+/// Walks a strip's inserts from input latency `lat_in`, aligning side
+/// chains against the keys' latencies; returns the output latency.
+fn walk_strip(strip: &mut Strip, lat_in: usize, key_latency: &[usize], fs: f64) -> usize {
+    let mut l = lat_in;
+    let ch = strip.channels;
+    for ins in &mut strip.inserts {
+        if let Some(k) = ins.sidechain {
+            let lk = key_latency[k];
+            if lk > l {
+                ins.pre_delay = lk - l;
+                l = lk;
+            } else {
+                ins.key_delay = l - lk;
+            }
+        }
+        l += insert_latency(&ins.spec, fs, ch);
+    }
+    strip.latency_in = lat_in;
+    strip.latency_out = l;
+    l
+}
+
 /// Fills in latencies and per-edge compensation (see the module docs).
 fn compensate(tracks: &mut [TrackPlan], buses: &mut [BusPlan], fs: f64) {
-    let strip_latency = |s: &Strip| -> usize {
-        s.inserts
-            .iter()
-            .map(|i| {
-                let mut p = i.build(fs);
-                p.prepare(fs, s.channels, 64);
-                p.latency_samples()
-            })
-            .sum()
-    };
-    for t in tracks.iter_mut() {
-        t.strip.latency_out = strip_latency(&t.strip);
+    let mut key_latency = vec![0usize; tracks.len()];
+    let max_level = tracks.iter().map(|t| t.level).max().unwrap_or(0);
+    for level in 0..=max_level {
+        for i in 0..tracks.len() {
+            if tracks[i].level == level {
+                key_latency[i] = walk_strip(&mut tracks[i].strip, 0, &key_latency, fs);
+            }
+        }
     }
     // Buses are in processing order: every source of bus b is a track or a
     // bus before b.
@@ -872,9 +1056,7 @@ fn compensate(tracks: &mut [TrackPlan], buses: &mut [BusPlan], fs: f64) {
                 lat_in = lat_in.max(s.strip.latency_out);
             }
         }
-        let own = strip_latency(&buses[b].strip);
-        buses[b].strip.latency_in = lat_in;
-        buses[b].strip.latency_out = lat_in + own;
+        walk_strip(&mut buses[b].strip, lat_in, &key_latency, fs);
         for t in tracks.iter_mut() {
             let l = t.strip.latency_out;
             t.strip

@@ -16,6 +16,7 @@
 //! latency), so automation stays aligned with the audio it moves.
 
 use super::automation::ParamState;
+use super::inserts::Built;
 use super::plan::{BusPlan, Edge, Panner, Plan, Strip};
 use super::source::StemSource;
 use crate::Error;
@@ -66,8 +67,29 @@ struct EdgeState {
     buf: Vec<Vec<f64>>,
 }
 
+/// A side-chain input of an insert: the key track's pre-fader signal.
+struct KeyIn {
+    track: usize,
+    delay: Option<DelayLine>,
+    buf: Vec<Vec<f64>>,
+}
+
+struct Slot {
+    proc: Built,
+    pre_delay: Option<DelayLine>,
+    key: Option<KeyIn>,
+}
+
+fn delay_line(samples: usize, fs: f64, channels: usize, block: usize) -> Option<DelayLine> {
+    (samples > 0).then(|| {
+        let mut d = DelayLine::integer(samples);
+        d.prepare(fs, channels, block);
+        d
+    })
+}
+
 struct StripState {
-    inserts: Vec<Box<dyn Processor>>,
+    inserts: Vec<Slot>,
     channels: usize,
     latency_out: i64,
     mute: bool,
@@ -82,28 +104,38 @@ struct StripState {
 
 impl StripState {
     fn new(s: &Strip, fs: f64, block: usize) -> Self {
-        let mut inserts: Vec<Box<dyn Processor>> = s.inserts.iter().map(|i| i.build(fs)).collect();
-        inserts
-            .iter_mut()
-            .for_each(|p| p.prepare(fs, s.channels, block));
+        let inserts = s
+            .inserts
+            .iter()
+            .map(|i| {
+                let mut proc = i.spec.build_slot(fs, i.sidechain.is_some());
+                match &mut proc {
+                    Built::Plain(p) => p.prepare(fs, s.channels, block),
+                    Built::Keyed(p) => p.prepare(fs, s.channels, block),
+                }
+                Slot {
+                    proc,
+                    pre_delay: delay_line(i.pre_delay, fs, s.channels, block),
+                    key: i.sidechain.map(|track| KeyIn {
+                        track,
+                        delay: delay_line(i.key_delay, fs, 2, block),
+                        buf: vec![vec![0.0; block]; 2],
+                    }),
+                }
+            })
+            .collect();
         let outs = s
             .outputs
             .iter()
             .map(|e: &Edge| EdgeState {
                 level: ParamState::new(e.level.clone()),
                 pre_fader: e.pre_fader,
-                delay: (e.compensation > 0).then(|| {
-                    let mut d = DelayLine::integer(e.compensation);
-                    d.prepare(fs, 2, block);
-                    d
-                }),
+                delay: delay_line(e.compensation, fs, 2, block),
                 buf: vec![vec![0.0; block]; 2],
             })
             .collect::<Vec<_>>();
-        let pre = outs
-            .iter()
-            .any(|e| e.pre_fader)
-            .then(|| vec![vec![0.0; block]; 2]);
+        let pre =
+            (s.key_source || outs.iter().any(|e| e.pre_fader)).then(|| vec![vec![0.0; block]; 2]);
         Self {
             inserts,
             channels: s.channels,
@@ -134,10 +166,27 @@ impl StripState {
                 e.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
             }
             self.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+            if let Some(pre) = &mut self.pre {
+                pre.iter_mut().for_each(|c| c[..n].fill(0.0));
+            }
             return;
         }
-        for p in &mut self.inserts {
-            p.process(PlanarMut::new(&mut self.buf[..self.channels], 0..n).channels());
+        for slot in &mut self.inserts {
+            let mut view = PlanarMut::new(&mut self.buf[..self.channels], 0..n);
+            let block = view.channels();
+            if let Some(d) = &mut slot.pre_delay {
+                d.process(block);
+            }
+            match (&mut slot.proc, &mut slot.key) {
+                (Built::Keyed(p), Some(k)) => {
+                    if let Some(d) = &mut k.delay {
+                        d.process(PlanarMut::new(&mut k.buf, 0..n).channels());
+                    }
+                    p.process_keyed(block, &[&k.buf[0][..n], &k.buf[1][..n]]);
+                }
+                (Built::Keyed(p), None) => p.process(block),
+                (Built::Plain(p), _) => p.process(block),
+            }
         }
         let m0 = t0 as i64 - self.latency_out; // timeline frame of buf[0]
         let (l, r) = self.buf.split_at_mut(1);
@@ -247,6 +296,8 @@ enum From {
 /// The graph being rendered.
 pub struct Engine {
     tracks: Vec<TrackState>,
+    /// Side-chain level of each track (tracks render level by level).
+    levels: Vec<usize>,
     buses: Vec<StripState>,
     inputs: Vec<Vec<From>>,
     pool: rayon::ThreadPool,
@@ -319,6 +370,7 @@ impl Engine {
             })?;
         Ok(Self {
             tracks,
+            levels: plan.tracks.iter().map(|t| t.level).collect(),
             buses,
             inputs,
             pool,
@@ -347,20 +399,43 @@ impl Engine {
         }
         let t0 = self.t;
         let n = (total - t0).min(self.block as u64) as usize;
-        self.pool.install(|| {
-            self.tracks
-                .par_iter_mut()
-                .try_for_each(|tr| -> Result<(), Error> {
-                    if let Some(src) = &mut tr.source {
-                        src.fill(&mut tr.strip.buf, t0, n)?;
-                    }
-                    tr.strip.process(t0, n);
-                    Ok(())
-                })
-        })?;
+        let max_level = self.levels.iter().copied().max().unwrap_or(0);
+        for level in 0..=max_level {
+            for t in 0..self.tracks.len() {
+                if self.levels[t] != level {
+                    continue;
+                }
+                for s in 0..self.tracks[t].strip.inserts.len() {
+                    let Some(mut key) = self.tracks[t].strip.inserts[s].key.take() else {
+                        continue;
+                    };
+                    copy_key(&mut key, &self.tracks, n);
+                    self.tracks[t].strip.inserts[s].key = Some(key);
+                }
+            }
+            let levels = &self.levels;
+            self.pool.install(|| {
+                self.tracks
+                    .par_iter_mut()
+                    .enumerate()
+                    .filter(|(i, _)| levels[*i] == level)
+                    .try_for_each(|(_, tr)| -> Result<(), Error> {
+                        if let Some(src) = &mut tr.source {
+                            src.fill(&mut tr.strip.buf, t0, n)?;
+                        }
+                        tr.strip.process(t0, n);
+                        Ok(())
+                    })
+            })?;
+        }
         for b in 0..self.buses.len() {
             let (done, rest) = self.buses.split_at_mut(b);
             let bus = &mut rest[0];
+            for slot in &mut bus.inserts {
+                if let Some(key) = &mut slot.key {
+                    copy_key(key, &self.tracks, n);
+                }
+            }
             bus.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
             for from in &self.inputs[b] {
                 let e = match *from {
@@ -392,6 +467,15 @@ impl Engine {
             .chain(self.buses[..last].iter().map(|b| node(b, t0, n, length)))
             .collect();
         Ok(Some(Blocks { mix, nodes }))
+    }
+}
+
+/// Copies the key track's pre-fader signal of this block into `key`.
+fn copy_key(key: &mut KeyIn, tracks: &[TrackState], n: usize) {
+    let src = &tracks[key.track].strip;
+    let from = src.pre.as_ref().unwrap_or(&src.buf);
+    for (d, s) in key.buf.iter_mut().zip(from) {
+        d[..n].copy_from_slice(&s[..n]);
     }
 }
 

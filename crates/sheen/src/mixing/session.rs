@@ -120,6 +120,11 @@ pub struct Bus {
 pub struct Master {
     #[serde(default)]
     pub gain_db: Option<S<f64>>,
+    /// Loudness target to master the mix for after rendering (a name from
+    /// the mastering targets table, e.g. "spotify"); `sheen mix --master`
+    /// overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<S<String>>,
     #[serde(default)]
     pub inserts: Vec<S<RawInsert>>,
     #[serde(default)]
