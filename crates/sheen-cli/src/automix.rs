@@ -4,7 +4,7 @@
 //! (docs/AUTOMIX.md), and optionally renders it.
 
 use crate::progress::frames_bar;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use sheen::automix;
 use sheen::mixing::{self, RenderOptions};
 use std::path::PathBuf;
@@ -33,9 +33,6 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    if let Some(t) = &args.master {
-        bail!("--master {t}: mastering is not yet available in this build");
-    }
     let a = automix::automix(&args.inputs, &args.output)?;
     automix::write_session(&a, &args.output)?;
     println!(
@@ -66,6 +63,13 @@ pub fn run(args: Args) -> Result<()> {
             report.frames as f64 / f64::from(report.sample_rate_hz),
             report.peak_dbfs
         );
+        if let Some(target) = &args.master {
+            let r = crate::master::master_rendered_mix(&report.output, target)?;
+            for w in &r.warnings {
+                eprintln!("sheen: warning: {w}");
+            }
+            print!("{}", crate::master::summary(&r));
+        }
     }
     Ok(())
 }

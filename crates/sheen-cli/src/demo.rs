@@ -104,6 +104,11 @@ pub fn run(args: Args) -> Result<()> {
     println!();
     let mixed = analyze_file(&report.output, AnalyzeOptions::default(), &mut |_, _| {})?;
     compare(&rough, &mixed);
+    println!();
+    let master_path = args.out.join("master_spotify.wav");
+    let r = demo::master_to_spotify(&report.output, &master_path)?;
+    println!("sheen master (target spotify: -14 LUFS, -1 dBTP):");
+    print!("{}", crate::master::summary(&r));
     Ok(())
 }
 

@@ -172,6 +172,13 @@ pub fn summary(r: &MasterReport) -> String {
             b.kind, b.freq_hz, b.gain_db, b.reason
         ));
     }
+    if let Some(c) = &r.chain.compressor {
+        s.push_str(&format!(
+            "  compressor {}: {}\n",
+            if c.enabled { "on" } else { "off" },
+            c.reason
+        ));
+    }
     if let Some(w) = &r.chain.width {
         s.push_str(&format!("  width {}: {}\n", w.width, w.reason));
     }
@@ -191,4 +198,27 @@ pub fn summary(r: &MasterReport) -> String {
         ));
     }
     s
+}
+
+/// Masters a freshly rendered mix for one built-in target (the `--master`
+/// option of `mix` and `automix`): writes `<mix stem>.<target>.<ext>` next
+/// to the mix and returns the report.
+pub fn master_rendered_mix(mix: &Path, target: &str) -> Result<MasterReport> {
+    let all = Targets::builtin();
+    let Some(t) = all.get(target) else {
+        bail!(
+            "--master {target}: unknown target (known: {})",
+            all.names().join(", ")
+        );
+    };
+    let stem = mix
+        .file_stem()
+        .map_or("mix".into(), |s| s.to_string_lossy().to_string());
+    let outs = vec![mix.with_file_name(format!("{stem}.{target}.wav"))];
+    Ok(mastering::master_file(
+        mix,
+        &[(target.to_string(), t.clone())],
+        Style::default(),
+        &outs,
+    )?)
 }

@@ -301,4 +301,25 @@ mod tests {
             assert!((-32768.0..=32767.0).contains(&k));
         }
     }
+
+    /// Shared contract check (`test_util::assert_block_independent`):
+    /// blocks of 1, 64, 4096 and pseudo-random sizes give bit-identical
+    /// output, `reset` reproduces the first run, `process` never allocates.
+    #[test]
+    fn processor_contract() {
+        crate::test_util::assert_block_independent(
+            || {
+                Dither::new(
+                    DitherParams {
+                        bits: 16,
+                        noise_shaping: NoiseShaping::Lipshitz,
+                        seed: 3,
+                    },
+                    2,
+                )
+            },
+            44_100.0,
+            2,
+        );
+    }
 }

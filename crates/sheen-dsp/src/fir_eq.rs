@@ -313,4 +313,16 @@ mod tests {
         let centre = h[(h.len() - 1) / 2];
         assert!((imp[0][lat] - centre).abs() < 1e-12);
     }
+
+    /// Shared contract check (`test_util::assert_block_independent`):
+    /// blocks of 1, 64, 4096 and pseudo-random sizes give bit-identical
+    /// output, `reset` reproduces the first run, `process` never allocates.
+    #[test]
+    fn processor_contract() {
+        crate::test_util::assert_block_independent(
+            || LinearPhaseEq::new(&points(), 511, 48_000.0, 2),
+            48_000.0,
+            2,
+        );
+    }
 }

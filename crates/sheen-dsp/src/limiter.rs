@@ -502,4 +502,25 @@ mod tests {
             .fold(f64::INFINITY, f64::min);
         assert!(gain_to_db(g) > -0.1, "gain after release {g}");
     }
+
+    /// Shared contract check (`test_util::assert_block_independent`):
+    /// blocks of 1, 64, 4096 and pseudo-random sizes give bit-identical
+    /// output, `reset` reproduces the first run, `process` never allocates.
+    #[test]
+    fn processor_contract() {
+        crate::test_util::assert_block_independent(
+            || {
+                TruePeakLimiter::new(
+                    LimiterParams {
+                        ceiling_dbtp: -6.0,
+                        ..LimiterParams::default()
+                    },
+                    48_000.0,
+                    2,
+                )
+            },
+            48_000.0,
+            2,
+        );
+    }
 }

@@ -197,4 +197,24 @@ mod tests {
         process_in_blocks(&mut w, &mut y, 2);
         assert_eq!(y[0], vec![0.1, 0.2, 0.3]);
     }
+
+    /// Shared contract check (`test_util::assert_block_independent`):
+    /// blocks of 1, 64, 4096 and pseudo-random sizes give bit-identical
+    /// output, `reset` reproduces the first run, `process` never allocates.
+    #[test]
+    fn processor_contract() {
+        crate::test_util::assert_block_independent(
+            || {
+                StereoWidth::new(
+                    WidthParams {
+                        width: 1.2,
+                        mono_below_hz: Some(120.0),
+                    },
+                    48_000.0,
+                )
+            },
+            48_000.0,
+            2,
+        );
+    }
 }

@@ -321,6 +321,22 @@ gain_db = -1.0
 inserts = [{ type = "highpass", freq_hz = 20.0 }]
 "#;
 
+/// Masters the demo mix at `mix` to the built-in `spotify` target
+/// (−14 LUFS, −1 dBTP), writing `out` (analyse → plan → render → verify).
+pub fn master_to_spotify(
+    mix: &std::path::Path,
+    out: &std::path::Path,
+) -> Result<crate::mastering::MasterReport, crate::Error> {
+    let t = crate::mastering::Targets::builtin();
+    let target = t.get("spotify").expect("built-in spotify target").clone();
+    crate::mastering::master_file(
+        mix,
+        &[("spotify".to_string(), target)],
+        crate::mastering::Style::Balanced,
+        &[out.to_path_buf()],
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +375,25 @@ mod tests {
         let peak = out.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));
         let db = 20.0 * peak.log10();
         assert!(db > -30.0 && db < 0.0, "peak {db}");
+    }
+
+    /// The demo mix mastered to spotify lands within 0.1 LU of −14 LUFS
+    /// under −1 dBTP (sheen-meter).
+    #[test]
+    fn demo_masters_to_spotify() {
+        let d = tempfile::tempdir().unwrap();
+        let mix = d.path().join("mix.wav");
+        let spec = sheen_io::WriteSpec {
+            sample_rate_hz: 48_000,
+            channels: 2,
+            format: sheen_io::SampleFormat::F32,
+            container: sheen_io::Container::Wav,
+        };
+        sheen_io::write_all(&mix, spec, &[], &rough_mix(48_000, 4)).unwrap();
+        let r = master_to_spotify(&mix, &d.path().join("master.wav")).unwrap();
+        let m = &r.deliverables[0];
+        assert!(m.pass, "{:?}", m.after);
+        assert!(m.loudness_error_lu.unwrap().abs() <= 0.1);
+        assert!(m.after.true_peak_dbtp.unwrap() <= -1.0);
     }
 }

@@ -311,3 +311,40 @@ fn reasons_cite_measurements() {
     let (lufs, _) = render::measure_loudness(f, &p.chain, d).unwrap();
     assert!((lufs.unwrap() - d.integrated_lufs).abs() <= 0.02);
 }
+
+/// A mix alternating between passages 20 dB apart (loudness range far above
+/// the balanced limit of 8 LU) gets the glue compressor
+/// (`sheen_dsp::compressor`, RMS, 2:1) and still lands within 0.1 LU of the
+/// target under the ceiling; the excerpts (LRA under 8 LU, crest under
+/// 18 dB) keep it bypassed.
+#[test]
+fn dynamic_mix_gets_glue_compression() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("dynamic.wav");
+    let fs = 48_000;
+    let mut x = multisine(fs, 24.0, 2, 0.5);
+    for c in &mut x {
+        for (i, v) in c.iter_mut().enumerate() {
+            if (i / (3 * fs as usize)) % 2 == 1 {
+                *v *= 0.1;
+            }
+        }
+    }
+    write_wav(&inp, fs, &x);
+    let out = tmp.path().join("out.wav");
+    let r = mastering::master_file(
+        &inp,
+        &targets(&["spotify"]),
+        Style::Balanced,
+        std::slice::from_ref(&out),
+    )
+    .unwrap();
+    let c = r.chain.compressor.as_ref().unwrap();
+    eprintln!("{}", c.reason);
+    assert!(c.enabled, "{}", c.reason);
+    let d = &r.deliverables[0];
+    assert!(d.pass, "{:?}", d.after);
+    let a = analyse(&excerpts()[1]).unwrap();
+    let p = mastering::plan(&a, &targets(&["ebu-r128"]), Style::Balanced).unwrap();
+    assert!(!p.chain.compressor.unwrap().enabled);
+}

@@ -213,6 +213,8 @@ const PHRASES: &[(&[&str], StemClass)] = &[
     (&["synths"], StemClass::Synth),
     (&["arp"], StemClass::Synth),
     (&["pluck"], StemClass::Synth),
+    (&["fm"], StemClass::Synth),
+    (&["sfxr"], StemClass::Fx),
     (&["vox"], StemClass::LeadVocal),
     (&["vocal"], StemClass::LeadVocal),
     (&["vocals"], StemClass::LeadVocal),

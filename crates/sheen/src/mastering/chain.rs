@@ -5,10 +5,11 @@
 //! is bit-identical.
 //!
 //! Signal order: resample (if the deliverable's rate differs) → EQ bands →
-//! width → gain → true-peak limiter → dither/requantise → file.
+//! compressor → width → gain → true-peak limiter → dither/requantise → file.
 
 use crate::Error;
 use serde::{Deserialize, Serialize};
+use sheen_dsp::compressor::CompressorParams;
 use sheen_dsp::dither::NoiseShaping;
 use std::path::Path;
 
@@ -67,9 +68,10 @@ pub struct Chain {
     /// Mid/side width (stereo only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<WidthStage>,
-    /// Dynamics: not planned by this build (see `reason`).
+    /// Glue compression (`sheen_dsp::compressor`), when the mix's crest
+    /// factor or loudness range calls for it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dynamics: Option<DynamicsNote>,
+    pub compressor: Option<CompressorStage>,
     /// One per target.
     #[serde(rename = "deliverable")]
     pub deliverables: Vec<Deliverable>,
@@ -128,10 +130,13 @@ pub struct WidthStage {
     pub reason: String,
 }
 
-/// Why no dynamics stage is planned.
+/// Compressor stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DynamicsNote {
+pub struct CompressorStage {
+    /// `false` keeps the stage in the document but bypasses it.
+    pub enabled: bool,
+    pub params: CompressorParams,
     pub reason: String,
 }
 

@@ -14,8 +14,9 @@
 //! - Width: low-end side energy ([`LOW_END_HZ`]) above −15 dB re mid is made
 //!   mono; negative correlation narrows; a very narrow stereo mix may be
 //!   widened slightly (punchy/balanced).
-//! - Dynamics: no compressor stage is planned by this build (the limiter
-//!   does all gain control); the reason records crest and LRA.
+//! - Dynamics: glue compression (`sheen_dsp::compressor`) when the loudness
+//!   range or crest factor exceeds the style's limits (see
+//!   [`plan_compressor`]); otherwise the stage is written bypassed.
 //! - Per target: the limiter ceiling is the target's true-peak ceiling; the
 //!   pre-limiter gain is found by measuring render passes (secant search on
 //!   integrated loudness after limiting, to within 0.02 LU).
@@ -25,7 +26,9 @@ use super::chain::*;
 use super::render::measure_loudness;
 use super::targets::Target;
 use crate::Error;
+use sheen_dsp::compressor::CompressorParams;
 use sheen_dsp::dither::NoiseShaping;
+use sheen_dsp::dynamics::Detector;
 use sheen_meter::BandLevel;
 
 /// Reference tilt of the neutral tonal curve, dB per octave of 1/3-octave
@@ -133,20 +136,14 @@ pub fn plan(a: &MixAnalysis, targets: &[(String, Target)], style: Style) -> Resu
     };
     let eq = plan_eq(&a.mid_spectrum, style, s.eq_cap_db);
     let width = (a.channels == 2).then(|| plan_width(a, style, s.widen));
-    let dynamics = Some(DynamicsNote {
-        reason: format!(
-            "crest factor {} and loudness range {}: no compressor stage in this build, level is set by gain and the true-peak limiter alone",
-            a.crest_db.map_or("n/a".into(), |c| format!("{c:.1} dB")),
-            a.loudness_range_lu.map_or("n/a".into(), |l| format!("{l:.1} LU")),
-        ),
-    });
+    let compressor = plan_compressor(a, style);
     let mut chain = Chain {
         version: CHAIN_VERSION,
         style,
         source,
         eq,
         width,
-        dynamics,
+        compressor,
         deliverables: Vec::new(),
     };
     for (name, t) in targets {
@@ -248,6 +245,55 @@ pub fn plan_eq(mid: &[BandLevel], style: Style, cap_db: f64) -> Vec<EqBand> {
         }
     }
     bands
+}
+
+/// Glue compression from crest factor and loudness range: a slow, low-ratio
+/// RMS compressor whose threshold sits 3 dB above the mix's RMS level, so
+/// only the louder passages are held back (make-up is left to the gain
+/// stage). Planned when LRA or crest exceed the style's limits (gentle
+/// 12 LU / 20 dB, balanced 8 LU / 18 dB, punchy 5 LU / 15 dB); otherwise
+/// the stage is written disabled with the measurements as its reason.
+fn plan_compressor(a: &MixAnalysis, style: Style) -> Option<CompressorStage> {
+    let (lra_max, crest_max, ratio, attack_ms, release_ms) = match style {
+        Style::Gentle => (12.0, 20.0, 1.5, 30.0, 250.0),
+        Style::Balanced => (8.0, 18.0, 2.0, 20.0, 150.0),
+        Style::Punchy => (5.0, 15.0, 3.0, 10.0, 100.0),
+    };
+    let lra = a.loudness_range_lu.unwrap_or(0.0);
+    let crest = a.crest_db?;
+    let rms_dbfs = a.sample_peak_dbfs? - crest;
+    let threshold_db = (rms_dbfs + 3.0).min(-1.0);
+    let enabled = lra > lra_max || crest > crest_max;
+    let params = CompressorParams {
+        threshold_db: (threshold_db * 10.0).round() / 10.0,
+        ratio,
+        knee_db: 6.0,
+        attack_ms,
+        release_ms,
+        makeup_db: 0.0,
+        detector: Detector::Rms,
+        rms_window_ms: 50.0,
+        stereo_link: 1.0,
+        lookahead_ms: 0.0,
+        sidechain_hpf_hz: 80.0,
+    };
+    let reason = if enabled {
+        format!(
+            "loudness range {lra:.1} LU (limit {lra_max}) / crest factor {crest:.1} dB (limit {crest_max}) for {}: {ratio}:1 RMS glue compression, threshold {:.1} dBFS = RMS {rms_dbfs:.1} dBFS + 3 dB",
+            style.name(),
+            params.threshold_db
+        )
+    } else {
+        format!(
+            "loudness range {lra:.1} LU and crest factor {crest:.1} dB are within the {} limits ({lra_max} LU, {crest_max} dB): compressor bypassed",
+            style.name()
+        )
+    };
+    Some(CompressorStage {
+        enabled,
+        params,
+        reason,
+    })
 }
 
 /// Width stage from correlation, side/mid and low-end side energy.

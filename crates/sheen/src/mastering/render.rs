@@ -3,7 +3,7 @@
 //! written), deterministic to the bit. It makes no decisions.
 //!
 //! Order: resample (when the deliverable's rate differs from the input's,
-//! `sheen_io::Resampler`) → EQ biquads → width → gain → true-peak limiter
+//! `sheen_io::Resampler`) → EQ biquads → compressor → width → gain → true-peak limiter
 //! (its look-ahead delay is compensated, the output has exactly the input's
 //! length) → dither → sink (a file, or a loudness meter for the planner's
 //! gain search).
@@ -11,6 +11,7 @@
 use super::chain::{Chain, Deliverable, EqKind};
 use crate::Error;
 use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
+use sheen_dsp::compressor::Compressor;
 use sheen_dsp::dither::{Dither, DitherParams};
 use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
 use sheen_dsp::width::{StereoWidth, WidthParams};
@@ -36,6 +37,7 @@ pub struct RenderStats {
 /// The processors of one deliverable, in signal order.
 struct Pipeline {
     eq: Vec<Biquad>,
+    compressor: Option<Compressor>,
     width: Option<StereoWidth>,
     gain: f64,
     limiter: TruePeakLimiter,
@@ -57,6 +59,11 @@ impl Pipeline {
                 Biquad::new(BiquadCoeffs::rbj(kind, b.freq_hz, b.q, b.gain_db, fs))
             })
             .collect();
+        let compressor = chain.compressor.as_ref().filter(|c| c.enabled).map(|c| {
+            let mut comp = Compressor::new(c.params);
+            comp.prepare(fs, channels, CHUNK_FRAMES);
+            comp
+        });
         let width = chain.width.as_ref().filter(|_| channels == 2).map(|w| {
             StereoWidth::new(
                 WidthParams {
@@ -90,6 +97,7 @@ impl Pipeline {
         });
         Self {
             eq,
+            compressor,
             width,
             gain: db_to_gain(d.gain.gain_db),
             limiter,
@@ -101,6 +109,9 @@ impl Pipeline {
     fn process(&mut self, block: &mut [&mut [f64]]) {
         for b in &mut self.eq {
             b.process(block);
+        }
+        if let Some(c) = &mut self.compressor {
+            c.process(block);
         }
         if let Some(w) = &mut self.width {
             w.process(block);
@@ -151,7 +162,8 @@ pub fn render(
     } else {
         None
     };
-    let latency = p.limiter.latency_samples();
+    let latency =
+        p.limiter.latency_samples() + p.compressor.as_ref().map_or(0, |c| c.latency_samples());
     let mut state = Emit {
         skip: latency as u64,
         produced: 0,
