@@ -33,6 +33,12 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    // Check the mastering target before measuring or rendering anything.
+    let target = args
+        .master
+        .as_deref()
+        .map(crate::master::builtin_target)
+        .transpose()?;
     let a = automix::automix(&args.inputs, &args.output)?;
     automix::write_session(&a, &args.output)?;
     println!(
@@ -63,12 +69,8 @@ pub fn run(args: Args) -> Result<()> {
             report.frames as f64 / f64::from(report.sample_rate_hz),
             report.peak_dbfs
         );
-        if let Some(target) = &args.master {
-            let r = crate::master::master_rendered_mix(&report.output, target)?;
-            for w in &r.warnings {
-                eprintln!("sheen: warning: {w}");
-            }
-            print!("{}", crate::master::summary(&r));
+        if let Some(t) = target {
+            crate::master::master_rendered_mix(&report.output, t)?;
         }
     }
     Ok(())

@@ -8,7 +8,7 @@
 
 use anyhow::{bail, Context, Result};
 use sheen::mastering::chain::Style;
-use sheen::mastering::{self, preview, Chain, MasterReport, Targets};
+use sheen::mastering::{self, preview, Chain, MasterReport, Target, Targets};
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -77,14 +77,14 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("sheen: warning: {w}");
     }
     if let Some(p) = &args.save_chain {
-        write_text(p, &report.chain.to_toml())?;
+        sheen_io::write_text(p, &report.chain.to_toml(), &[&args.input])?;
     }
     if let Some(p) = &args.report {
         let json = serde_json::to_string_pretty(&report)?;
         if p.as_os_str() == "-" {
             println!("{json}");
         } else {
-            write_text(p, &json)?;
+            sheen_io::write_text(p, &json, &[&args.input])?;
         }
     }
     if let Some(dir) = &args.preview_ab {
@@ -149,10 +149,6 @@ fn master(args: &Args) -> Result<MasterReport> {
     )?)
 }
 
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
-}
-
 fn opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |x| format!("{x:.2}"))
 }
@@ -200,25 +196,31 @@ pub fn summary(r: &MasterReport) -> String {
     s
 }
 
-/// Masters a freshly rendered mix for one built-in target (the `--master`
-/// option of `mix` and `automix`): writes `<mix stem>.<target>.<ext>` next
-/// to the mix and returns the report.
-pub fn master_rendered_mix(mix: &Path, target: &str) -> Result<MasterReport> {
+/// A built-in target by name, for `--master` of `mix` and `automix`
+/// (checked before anything is rendered).
+pub fn builtin_target(name: &str) -> Result<(String, Target)> {
     let all = Targets::builtin();
-    let Some(t) = all.get(target) else {
-        bail!(
-            "--master {target}: unknown target (known: {})",
+    match all.get(name) {
+        Some(t) => Ok((name.to_string(), t.clone())),
+        None => bail!(
+            "--master {name}: unknown target (known: {})",
             all.names().join(", ")
-        );
-    };
+        ),
+    }
+}
+
+/// Masters a freshly rendered mix (the `--master` option of `mix` and
+/// `automix`) into `<mix stem>.<target>.wav` next to it and prints the
+/// summary.
+pub fn master_rendered_mix(mix: &Path, target: (String, Target)) -> Result<MasterReport> {
     let stem = mix
         .file_stem()
         .map_or("mix".into(), |s| s.to_string_lossy().to_string());
-    let outs = vec![mix.with_file_name(format!("{stem}.{target}.wav"))];
-    Ok(mastering::master_file(
-        mix,
-        &[(target.to_string(), t.clone())],
-        Style::default(),
-        &outs,
-    )?)
+    let out = mix.with_file_name(format!("{stem}.{}.wav", target.0));
+    let r = mastering::master_file(mix, &[target], Style::default(), &[out])?;
+    for w in &r.warnings {
+        eprintln!("sheen: warning: {w}");
+    }
+    print!("{}", summary(&r));
+    Ok(r)
 }

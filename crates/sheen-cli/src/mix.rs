@@ -9,7 +9,6 @@
 
 use crate::progress::frames_bar;
 use anyhow::{bail, Result};
-use sheen::mastering::{self, chain::Style, Targets};
 use sheen::mixing::{self, RenderOptions};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -58,16 +57,7 @@ pub fn run(args: Args) -> Result<()> {
     // Check the mastering target before rendering anything.
     let target = match args.master.clone().or_else(|| plan.master_target.clone()) {
         None => None,
-        Some(name) => {
-            let all = Targets::builtin();
-            let Some(t) = all.get(&name) else {
-                bail!(
-                    "--master {name}: unknown target (known: {})",
-                    all.names().join(", ")
-                );
-            };
-            Some((name, t.clone()))
-        }
+        Some(name) => Some(crate::master::builtin_target(&name)?),
     };
     let output = args.output.clone().unwrap_or_else(|| {
         session
@@ -110,17 +100,8 @@ pub fn run(args: Args) -> Result<()> {
     if !report.stems.is_empty() {
         println!("  {} stems written", report.stems.len());
     }
-    if let Some((name, t)) = target {
-        let stem = report
-            .output
-            .file_stem()
-            .map_or("mix".into(), |s| s.to_string_lossy().to_string());
-        let out = report.output.with_file_name(format!("{stem}.{name}.wav"));
-        let m = mastering::master_file(&report.output, &[(name, t)], Style::Balanced, &[out])?;
-        for w in &m.warnings {
-            eprintln!("sheen: warning: {w}");
-        }
-        print!("{}", crate::master::summary(&m));
+    if let Some(t) = target {
+        crate::master::master_rendered_mix(&report.output, t)?;
     }
     Ok(())
 }
