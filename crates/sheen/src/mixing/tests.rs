@@ -333,7 +333,13 @@ fn gain_automation_follows_curve() {
         for k in 1..=10 {
             let i = k * 4800;
             let t = i as f64 / 48_000.0;
-            let want = 20.0 * (0.5 * curve.shape(t)).log10();
+            // the curve formulas of docs/SESSION.md, written out here
+            let g = match curve {
+                Curve::Linear => t,
+                Curve::SCurve => 3.0 * t * t - 2.0 * t * t * t,
+                _ => (1000f64.powf(t) - 1.0) / 999.0,
+            };
+            let want = 20.0 * (0.5 * g).log10();
             let got = 20.0 * out[0][i].abs().log10();
             worst = worst.max((got - want).abs());
         }
