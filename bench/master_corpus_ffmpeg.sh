@@ -3,7 +3,8 @@
 # (issue "Mastering", must-show 2): every mix and variant of the corpus is
 # mastered to spotify, apple, ebu-r128 and cd; ffmpeg's `ebur128=peak=true`
 # measures each master (per-frame metadata, three decimals: the last
-# lavfi.r128.I and the largest lavfi.r128.true_peak). PASS when
+# lavfi.r128.I and the largest lavfi.r128.true_peak, a linear factor shown
+# in dBTP). PASS when
 # |I - target| <= 0.1 LU and true peak <= the ceiling.
 #
 #   bench/master_corpus_ffmpeg.sh CORPUS_DIR [WORK_DIR]
@@ -19,7 +20,7 @@ SHEEN="$ROOT/target/release/sheen"
 measure() { # file -> "I TP"
   ffmpeg -nostdin -nostats -hide_banner -i "$1" \
     -af "ebur128=peak=true:metadata=1,ametadata=mode=print:file=-" -f null - 2>/dev/null |
-    awk -F= '/lavfi.r128.I=/{i=$2} /lavfi.r128.true_peak/{if($2>tp||tp=="")tp=$2} END{printf "%.3f %.3f", i, tp}'
+    awk -F= '/^lavfi.r128.I=/{i=$2} /^lavfi.r128.true_peak=/{if($2+0>tp+0)tp=$2} END{printf "%.3f %.3f", i, 20*log(tp)/log(10)}'
 }
 
 targets="spotify:-14:-1 apple:-16:-1 ebu-r128:-23:-1 cd:-9:-0.3"
