@@ -6,6 +6,7 @@
 
 use anyhow::{Context, Result};
 use sheen::analysis::{analyze_file, AnalyzeOptions, FileAnalysis};
+use sheen::automix;
 use sheen::demo;
 use sheen::mixing::{self, RenderOptions};
 use sheen_io::{Container, SampleFormat, WriteSpec};
@@ -68,8 +69,7 @@ pub fn run(args: Args) -> Result<()> {
         sheen_io::write_all(&p, spec, &[], &s.channels)?;
     }
     let session = args.out.join("session.toml");
-    std::fs::write(&session, demo::SESSION)
-        .with_context(|| format!("{}: cannot write", session.display()))?;
+    sheen_io::write_text(&session, demo::SESSION, &[])?;
     let plan = mixing::load(&session)?;
     let opts = RenderOptions {
         output: args.out.join("mix.wav"),
@@ -109,6 +109,29 @@ pub fn run(args: Args) -> Result<()> {
     let r = demo::master_to_spotify(&report.output, &master_path)?;
     println!("sheen master (target spotify: -14 LUFS, -1 dBTP):");
     print!("{}", crate::master::summary(&r));
+
+    // The same multitrack, mixed by automix from the stems alone.
+    println!();
+    let auto_session = args.out.join("automix.toml");
+    let a = automix::automix(std::slice::from_ref(&stems_dir), &auto_session)?;
+    automix::write_session(&a, &auto_session)?;
+    println!(
+        "sheen automix: {} stems measured and classified -> {} (every value with its reason):",
+        a.stems.len(),
+        auto_session.display()
+    );
+    print!("{}", automix::explain(&a));
+    let auto_plan = mixing::load(&auto_session)?;
+    let auto_mix = args.out.join("automix.wav");
+    let opts = RenderOptions {
+        output: auto_mix.clone(),
+        stems_out: None,
+        threads: 0,
+    };
+    mixing::render(&auto_plan, &opts, &mut |_, _| {})?;
+    let t = crate::master::builtin_target("spotify")?;
+    println!("sheen master of the automix (target spotify):");
+    crate::master::master_rendered_mix(&auto_mix, t)?;
     Ok(())
 }
 

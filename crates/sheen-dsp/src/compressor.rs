@@ -237,6 +237,9 @@ impl Compressor {
             self.p.stereo_link,
         );
         let mut levels = [LEVEL_FLOOR_DB; MAX_CHANNELS];
+        // The last dB → gain conversion: linked channels and steady states
+        // repeat it, and reusing it is bit-exact.
+        let (mut last_db, mut last_gain) = (f64::NAN, 1.0);
         for i in 0..len {
             let mut max_db = LEVEL_FLOOR_DB;
             for (k, lv) in levels.iter_mut().enumerate().take(k_ch) {
@@ -257,7 +260,12 @@ impl Compressor {
                 let gr = smooth_branching(&mut self.env[ch], target, self.att, self.rel);
                 frame_gr = frame_gr.max(gr);
                 let x = self.delay.tick(ch, chan[i]);
-                chan[i] = x * db_to_gain(makeup - gr);
+                let g_db = makeup - gr;
+                if g_db != last_db {
+                    last_db = g_db;
+                    last_gain = db_to_gain(g_db);
+                }
+                chan[i] = x * last_gain;
             }
             self.delay.advance();
             self.last_gr_db = frame_gr;

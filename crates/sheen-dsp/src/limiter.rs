@@ -22,6 +22,11 @@
 //! values held at or below it. The gain is already down when the peak
 //! arrives, and it never moves faster than one look-ahead window.
 //!
+//! Detection is skipped where a bound (largest `|x|` over the kernel span
+//! times the largest absolute tap sum) proves no interpolated value can
+//! reach the target; the gain computer then sees exactly what full
+//! evaluation would give, so the output is the same bit for bit.
+//!
 //! All state is `f64`, channels share one gain (stereo link), processing
 //! allocates nothing and gives the same result for any block partition.
 
@@ -115,17 +120,112 @@ impl SlidingMin {
     }
 }
 
+/// Polyphase true-peak detection with the phases of sheen's [`Upsampler`]
+/// (4×, plus `factor`× when above 4), evaluated only when it matters: if
+/// `max|x|` over the kernel's span times `max_p Σ_j |h_p[j]|` cannot exceed
+/// the target, no interpolated value can, and the (exact) result "below
+/// target" is returned without computing them. The gain computer sees the
+/// same values either way, so skipping changes no output bit.
+#[derive(Clone, Debug)]
+struct PeakDetector {
+    /// Phases: `h[p][j]` multiplies `x[n − j]`.
+    phases: Vec<[f64; TAPS_PER_PHASE]>,
+    /// `max_p Σ_j |h_p[j]|`, with a margin for rounding.
+    bound: f64,
+    /// Per channel, the last `TAPS_PER_PHASE` inputs written twice so the
+    /// newest are one contiguous slice starting at `pos`.
+    history: Vec<[f64; 2 * TAPS_PER_PHASE]>,
+    pos: usize,
+    /// Largest `|x|` over channels of each of the last `TAPS_PER_PHASE`
+    /// frames (ring).
+    frame_max: [f64; TAPS_PER_PHASE],
+    frame_pos: usize,
+    /// Delay of the interpolated points, input samples.
+    latency: usize,
+    /// Skip provably irrelevant evaluations (always, except in a test).
+    skip: bool,
+}
+
+impl PeakDetector {
+    fn new(factor: usize, channels: usize) -> Self {
+        let mut phases = Vec::new();
+        let mut latency = 0;
+        let factors: &[usize] = if factor > 4 { &[4, factor] } else { &[4] };
+        for &f in factors {
+            let mut up = Upsampler::new(f, TAPS_PER_PHASE, 1);
+            latency = up.latency_samples();
+            let mut out = [[0.0f64; 16]; 1];
+            let mut h = vec![[0.0f64; TAPS_PER_PHASE]; f];
+            for j in 0..TAPS_PER_PHASE {
+                up.push_frame(&[if j == 0 { 1.0 } else { 0.0 }], &mut out);
+                for (p, hp) in h.iter_mut().enumerate() {
+                    hp[j] = out[0][p];
+                }
+            }
+            phases.extend(h);
+        }
+        let bound = phases
+            .iter()
+            .map(|h| h.iter().map(|v| v.abs()).sum::<f64>())
+            .fold(1.0, f64::max)
+            * (1.0 + 1e-9);
+        Self {
+            phases,
+            bound,
+            history: vec![[0.0; 2 * TAPS_PER_PHASE]; channels],
+            pos: 0,
+            frame_max: [0.0; TAPS_PER_PHASE],
+            frame_pos: 0,
+            latency,
+            skip: true,
+        }
+    }
+
+    /// Pushes one frame; returns the largest interpolated `|y|` around it,
+    /// or a value ≤ `target` when that is provably below `target`.
+    #[inline]
+    fn push(&mut self, frame: &[f64], target: f64) -> f64 {
+        const T: usize = TAPS_PER_PHASE;
+        self.pos = if self.pos == 0 { T - 1 } else { self.pos - 1 };
+        let mut fm = 0.0f64;
+        for (h, &x) in self.history.iter_mut().zip(frame) {
+            h[self.pos] = x;
+            h[self.pos + T] = x;
+            fm = fm.max(x.abs());
+        }
+        self.frame_max[self.frame_pos] = fm;
+        self.frame_pos = (self.frame_pos + 1) % T;
+        let m = self.frame_max.iter().fold(0.0f64, |a, &b| a.max(b));
+        if self.skip && m * self.bound <= target {
+            return 0.0;
+        }
+        let mut peak = 0.0f64;
+        for h in &self.history {
+            let recent = &h[self.pos..self.pos + T];
+            for taps in &self.phases {
+                let y: f64 = taps.iter().zip(recent).map(|(a, b)| a * b).sum();
+                peak = peak.max(y.abs());
+            }
+        }
+        peak
+    }
+
+    fn reset(&mut self) {
+        self.history.iter_mut().for_each(|h| h.fill(0.0));
+        self.pos = 0;
+        self.frame_max = [0.0; TAPS_PER_PHASE];
+        self.frame_pos = 0;
+    }
+}
+
 /// Look-ahead true-peak limiter (see the module documentation).
 #[derive(Clone, Debug)]
 pub struct TruePeakLimiter {
     params: LimiterParams,
     sample_rate_hz: f64,
     channels: usize,
-    /// The meter's 4× interpolator (exactly the points `sheen-meter` reads).
-    up: Upsampler,
-    /// A finer interpolator when `oversampling` > 4 (closer to the
-    /// analogue peak); same delay as `up`.
-    up_fine: Option<Upsampler>,
+    /// True-peak detection at 4× (the meter's points) and, above 4, finer.
+    detector: PeakDetector,
     /// Look-ahead `L`, samples (≥ 1).
     lookahead: usize,
     /// Target linear peak (ceiling minus safety).
@@ -160,19 +260,16 @@ impl TruePeakLimiter {
             (4..=16).contains(&params.oversampling),
             "oversampling must be 4..=16"
         );
-        let up = Upsampler::new(4, TAPS_PER_PHASE, channels);
-        let up_fine = (params.oversampling > 4)
-            .then(|| Upsampler::new(params.oversampling, TAPS_PER_PHASE, channels));
+        let detector = PeakDetector::new(params.oversampling, channels);
         let lookahead = ((params.lookahead_ms * 1e-3 * sample_rate_hz).round() as usize).max(1);
         let kernel_half = TAPS_PER_PHASE / 2;
-        let delay = up.latency_samples() + lookahead - 1 + kernel_half;
+        let delay = detector.latency + lookahead - 1 + kernel_half;
         let release_s = (params.release_ms * 1e-3).max(1e-6);
         let mut l = Self {
             params,
             sample_rate_hz,
             channels,
-            up,
-            up_fine,
+            detector,
             lookahead,
             target: db_to_gain(params.ceiling_dbtp - params.safety_db.max(0.0)),
             release_coeff: 1.0 - (-1.0 / (release_s * sample_rate_hz)).exp(),
@@ -212,17 +309,7 @@ impl TruePeakLimiter {
     fn tick(&mut self, frame: &mut [f64; MAX_CHANNELS]) {
         let n = self.channels;
         // detection (true peak around the sample the interpolator is at)
-        self.up.advance();
-        let mut peak = 0.0f64;
-        for (ch, &x) in frame.iter().enumerate().take(n) {
-            peak = peak.max(self.up.push_peak(ch, x));
-        }
-        if let Some(up) = &mut self.up_fine {
-            up.advance();
-            for (ch, &x) in frame.iter().enumerate().take(n) {
-                peak = peak.max(up.push_peak(ch, x));
-            }
-        }
+        let peak = self.detector.push(&frame[..n], self.target);
         let required = if peak > self.target {
             self.target / peak
         } else {
@@ -288,10 +375,7 @@ impl Processor for TruePeakLimiter {
     }
 
     fn reset(&mut self) {
-        self.up.reset();
-        if let Some(up) = &mut self.up_fine {
-            up.reset();
-        }
+        self.detector.reset();
         self.hold.reset();
         self.envelope = 1.0;
         self.box_buf.fill(1.0);
@@ -522,5 +606,27 @@ mod tests {
             48_000.0,
             2,
         );
+    }
+
+    /// Skipping detection where the bound proves the peak is below the
+    /// target gives bitwise the output of evaluating every point (a signal
+    /// alternating between quiet passages and +10 dB overs).
+    #[test]
+    fn detection_skip_is_exact() {
+        let fs = 48_000.0;
+        let x: Vec<f64> = crate::test_util::noise(60_000, 5)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * if (i / 5000) % 2 == 0 { 0.2 } else { 3.0 })
+            .collect();
+        let p = LimiterParams::default();
+        let mut a = vec![x.clone(), x.iter().map(|v| 0.7 * v).collect()];
+        let mut b = a.clone();
+        let mut l = TruePeakLimiter::new(p, fs, 2);
+        process_in_blocks(&mut l, &mut a, 512);
+        let mut l = TruePeakLimiter::new(p, fs, 2);
+        l.detector.skip = false;
+        process_in_blocks(&mut l, &mut b, 512);
+        assert_eq!(a, b);
     }
 }

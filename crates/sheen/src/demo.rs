@@ -221,8 +221,10 @@ pub fn rough_mix(sample_rate_hz: u32, bars: usize) -> Vec<Vec<f64>> {
 /// `stems/<name>.wav` next to the session file: kick, snare and hats on a
 /// drum bus, chords and lead on a music bus, a reverb return fed by sends
 /// and an echo return (dotted eighth at 120 bpm) that feeds the reverb;
-/// automation rides the lead up in bar 2, sweeps the chords' balance and
-/// opens the lead's echo send.
+/// the kick keys a compressor on the bass (side chain), the drum bus is
+/// compressed and the master ends in a true-peak limiter (look-ahead
+/// latency compensated); automation rides the lead up in bar 2, sweeps the
+/// chords' balance and opens the lead's echo send.
 pub const SESSION: &str = r#"# sheen demo session (docs/SESSION.md)
 tail_s = 2.5
 
@@ -255,6 +257,7 @@ gain_db = -1.5
 inserts = [
   { type = "lowpass", freq_hz = 3000.0 },
   { type = "eq", bands = [{ kind = "low_shelf", freq_hz = 90.0, gain_db = 2.0 }] },
+  { type = "compressor", sidechain = "kick", threshold_db = -30.0, ratio = 3.0, attack_ms = 2.0, release_ms = 120.0 },
 ]
 
 [[tracks]]
@@ -297,7 +300,10 @@ automation = [
 [[buses]]
 name = "drums"
 gain_db = -1.0
-inserts = [{ type = "eq", bands = [{ kind = "peak", freq_hz = 250.0, q = 1.2, gain_db = -2.0 }] }]
+inserts = [
+  { type = "eq", bands = [{ kind = "peak", freq_hz = 250.0, q = 1.2, gain_db = -2.0 }] },
+  { type = "compressor", threshold_db = -20.0, ratio = 2.0, attack_ms = 20.0, release_ms = 150.0 },
+]
 
 [[buses]]
 name = "music"
@@ -318,7 +324,10 @@ inserts = [{ type = "delay", sync = { bpm = 120.0, note = "1/8d" }, feedback = 0
 
 [master]
 gain_db = -1.0
-inserts = [{ type = "highpass", freq_hz = 20.0 }]
+inserts = [
+  { type = "highpass", freq_hz = 20.0 },
+  { type = "limiter", ceiling_dbtp = -1.0 },
+]
 "#;
 
 /// Masters the demo mix at `mix` to the built-in `spotify` target
@@ -352,7 +361,8 @@ mod tests {
     }
 
     /// The demo session loads and renders: 2 bars (4 s) plus the 2.5 s
-    /// tail, peak between −30 and 0 dBFS, latency 0 (no latent inserts).
+    /// tail, peak between −30 and −1 dBFS (the limiter's ceiling is
+    /// −1 dBTP), the bass keyed by the kick, the limiter's latency removed.
     #[test]
     fn demo_session_renders() {
         let d = tempfile::tempdir().unwrap();
@@ -369,12 +379,13 @@ mod tests {
         }
         let plan = crate::mixing::plan_text(&d.path().join("session.toml"), SESSION)
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(plan.latency_samples(), 0);
+        assert!(plan.latency_samples() > 0);
+        assert_eq!(plan.tracks[3].level, 1, "bass keyed by kick");
         let out = crate::mixing::render_to_memory(&plan, 2).unwrap();
         assert_eq!(out[0].len(), 4 * 48_000 + 120_000);
         let peak = out.iter().flatten().fold(0.0f64, |m, x| m.max(x.abs()));
         let db = 20.0 * peak.log10();
-        assert!(db > -30.0 && db < 0.0, "peak {db}");
+        assert!(db > -30.0 && db < -0.99, "peak {db}");
     }
 
     /// The demo mix mastered to spotify lands within 0.1 LU of −14 LUFS

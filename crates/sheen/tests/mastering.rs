@@ -348,3 +348,30 @@ fn dynamic_mix_gets_glue_compression() {
     let p = mastering::plan(&a, &targets(&["ebu-r128"]), Style::Balanced).unwrap();
     assert!(!p.chain.compressor.unwrap().enabled);
 }
+
+/// `eq_linear_phase = true` renders the same EQ magnitude as one
+/// linear-phase FIR (sheen_dsp::fir_eq): the loudness after the chain is
+/// within 0.1 LU of the biquad version's (same magnitude response, other
+/// phase), the output keeps the input's length (latency compensated), and
+/// verify still passes (±0.1 LU, ceiling).
+#[test]
+fn linear_phase_eq_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = &excerpts()[1];
+    let a = analyse(f).unwrap();
+    let p = mastering::plan(&a, &targets(&["spotify"]), Style::Balanced).unwrap();
+    assert!(!p.chain.eq.is_empty(), "this excerpt gets EQ");
+    let mut lin = p.chain.clone();
+    lin.eq_linear_phase = true;
+    let d = &p.chain.deliverables[0];
+    let (l_min, _) = render::measure_loudness(f, &p.chain, d).unwrap();
+    let (l_lin, _) = render::measure_loudness(f, &lin, d).unwrap();
+    eprintln!("biquad {l_min:?} LUFS, linear-phase FIR {l_lin:?} LUFS");
+    assert!((l_min.unwrap() - l_lin.unwrap()).abs() <= 0.1);
+    let out = tmp.path().join("lin.wav");
+    let r = mastering::master_with_chain(f, lin, std::slice::from_ref(&out)).unwrap();
+    assert!(r.deliverables[0].pass);
+    let n_in = sheen_io::AudioReader::open(f).unwrap().info().frames;
+    let n_out = sheen_io::AudioReader::open(&out).unwrap().info().frames;
+    assert_eq!(n_in, n_out);
+}

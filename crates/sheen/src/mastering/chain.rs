@@ -65,6 +65,11 @@ pub struct Chain {
     /// Corrective EQ, in order.
     #[serde(default)]
     pub eq: Vec<EqBand>,
+    /// Apply the EQ bands' combined magnitude response as one linear-phase
+    /// FIR (`sheen_dsp::fir_eq`, 8191 taps at 48 kHz) instead of the
+    /// minimum-phase biquads. Off unless set by the user.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub eq_linear_phase: bool,
     /// Mid/side width (stereo only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<WidthStage>,

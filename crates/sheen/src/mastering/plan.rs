@@ -142,6 +142,7 @@ pub fn plan(a: &MixAnalysis, targets: &[(String, Target)], style: Style) -> Resu
         style,
         source,
         eq,
+        eq_linear_phase: false,
         width,
         compressor,
         deliverables: Vec::new(),

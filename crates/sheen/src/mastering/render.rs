@@ -3,7 +3,7 @@
 //! written), deterministic to the bit. It makes no decisions.
 //!
 //! Order: resample (when the deliverable's rate differs from the input's,
-//! `sheen_io::Resampler`) → EQ biquads → compressor → width → gain → true-peak limiter
+//! `sheen_io::Resampler`) → EQ biquads (or their linear-phase FIR) → compressor → width → gain → true-peak limiter
 //! (its look-ahead delay is compensated, the output has exactly the input's
 //! length) → dither → sink (a file, or a loudness meter for the planner's
 //! gain search).
@@ -13,6 +13,7 @@ use crate::Error;
 use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
 use sheen_dsp::compressor::Compressor;
 use sheen_dsp::dither::{Dither, DitherParams};
+use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
 use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
 use sheen_dsp::width::{StereoWidth, WidthParams};
 use sheen_dsp::{db_to_gain, PlanarMut, Processor};
@@ -37,6 +38,7 @@ pub struct RenderStats {
 /// The processors of one deliverable, in signal order.
 struct Pipeline {
     eq: Vec<Biquad>,
+    fir: Option<LinearPhaseEq>,
     compressor: Option<Compressor>,
     width: Option<StereoWidth>,
     gain: f64,
@@ -46,7 +48,7 @@ struct Pipeline {
 
 impl Pipeline {
     fn new(chain: &Chain, d: &Deliverable, fs: f64, channels: usize, dither: bool) -> Self {
-        let eq = chain
+        let coeffs: Vec<BiquadCoeffs> = chain
             .eq
             .iter()
             .map(|b| {
@@ -56,9 +58,14 @@ impl Pipeline {
                     EqKind::Peak => FilterKind::Peak,
                     EqKind::HighPass => FilterKind::HighPass,
                 };
-                Biquad::new(BiquadCoeffs::rbj(kind, b.freq_hz, b.q, b.gain_db, fs))
+                BiquadCoeffs::rbj(kind, b.freq_hz, b.q, b.gain_db, fs)
             })
             .collect();
+        let (eq, fir) = if chain.eq_linear_phase && !coeffs.is_empty() {
+            (Vec::new(), Some(linear_phase_eq(&coeffs, fs, channels)))
+        } else {
+            (coeffs.into_iter().map(Biquad::new).collect(), None)
+        };
         let compressor = chain.compressor.as_ref().filter(|c| c.enabled).map(|c| {
             let mut comp = Compressor::new(c.params);
             comp.prepare(fs, channels, CHUNK_FRAMES);
@@ -97,6 +104,7 @@ impl Pipeline {
         });
         Self {
             eq,
+            fir,
             compressor,
             width,
             gain: db_to_gain(d.gain.gain_db),
@@ -110,6 +118,9 @@ impl Pipeline {
         for b in &mut self.eq {
             b.process(block);
         }
+        if let Some(f) = &mut self.fir {
+            f.process(block);
+        }
         if let Some(c) = &mut self.compressor {
             c.process(block);
         }
@@ -121,6 +132,24 @@ impl Pipeline {
         }
         self.limiter.process(block);
     }
+}
+
+/// The combined magnitude of `coeffs` as one linear-phase FIR: the
+/// response sampled every 1/12 octave from 10 Hz to Nyquist, 8191 taps at
+/// 48 kHz (scaled with the rate, odd).
+fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearPhaseEq {
+    let mut points = Vec::new();
+    let mut f = 10.0;
+    while f < fs / 2.0 {
+        let gain_db = coeffs.iter().map(|c| c.magnitude_db(f, fs)).sum();
+        points.push(EqPoint {
+            freq_hz: f,
+            gain_db,
+        });
+        f *= 2f64.powf(1.0 / 12.0);
+    }
+    let taps = ((8191.0 * fs / 48_000.0) as usize) | 1;
+    LinearPhaseEq::new(&points, taps, fs, channels)
 }
 
 /// Where rendered blocks go.
@@ -162,8 +191,9 @@ pub fn render(
     } else {
         None
     };
-    let latency =
-        p.limiter.latency_samples() + p.compressor.as_ref().map_or(0, |c| c.latency_samples());
+    let latency = p.limiter.latency_samples()
+        + p.compressor.as_ref().map_or(0, |c| c.latency_samples())
+        + p.fir.as_ref().map_or(0, |f| f.latency_samples());
     let mut state = Emit {
         skip: latency as u64,
         produced: 0,

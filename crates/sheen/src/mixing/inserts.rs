@@ -6,7 +6,9 @@
 //! Kinds: `highpass`, `lowpass` (`freq_hz`, `q`), `eq` (`bands`: RBJ
 //! sections), `compressor`, `gate`, `deesser`, `saturation` (the sheen-dsp
 //! parameter structs), `chorus`, `delay`, `reverb` (the sheen-fx parameter
-//! structs); keys as in those structs. `compressor` and `gate` also take
+//! structs), `limiter` (true-peak look-ahead), `width` (mid/side) and
+//! `linear_phase_eq` (FIR) from the mastering processors; keys as in those
+//! structs. `compressor` and `gate` also take
 //! `sidechain = "<track>"`: the detector then listens to that track's
 //! pre-fader signal (after its inserts and pan). Every insert may carry a
 //! free-text `reason`.
@@ -19,17 +21,23 @@ use serde::{Deserialize, Serialize};
 use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
 use sheen_dsp::compressor::{Compressor, CompressorParams};
 use sheen_dsp::deesser::{DeEsser, DeEsserParams};
+use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
 use sheen_dsp::gate::{Gate, GateParams};
+use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
 use sheen_dsp::saturation::{SaturationParams, Saturator};
+use sheen_dsp::width::{StereoWidth, WidthParams};
 use sheen_dsp::Processor;
 use sheen_fx::{Chorus, ChorusParams, Delay, DelayParams, Reverb, ReverbParams};
 use std::f64::consts::FRAC_1_SQRT_2;
 
 /// The insert kinds available in this build.
-pub const KINDS: [&str; 10] = [
+pub const KINDS: [&str; 13] = [
     "highpass",
     "lowpass",
     "eq",
+    "linear_phase_eq",
+    "limiter",
+    "width",
     "compressor",
     "gate",
     "deesser",
@@ -87,6 +95,13 @@ pub enum InsertSpec {
     Eq {
         bands: Vec<EqBand>,
     },
+    /// Linear-phase FIR EQ through `points` with `taps` taps.
+    LinearPhaseEq {
+        points: Vec<EqPoint>,
+        taps: usize,
+    },
+    Limiter(LimiterParams),
+    Width(WidthParams),
     Compressor(CompressorParams),
     Gate(GateParams),
     DeEsser(DeEsserParams),
@@ -156,12 +171,81 @@ struct EqParams {
     bands: Vec<EqBand>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct FirParams {
+    points: Vec<EqPoint>,
+    taps: usize,
+}
+
+impl Default for FirParams {
+    fn default() -> Self {
+        Self {
+            points: Vec::new(),
+            taps: 4095,
+        }
+    }
+}
+
+/// `LimiterParams` with every key optional (defaults of sheen-dsp).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct LimiterKeys {
+    ceiling_dbtp: f64,
+    lookahead_ms: f64,
+    release_ms: f64,
+    oversampling: usize,
+    safety_db: f64,
+}
+
+impl Default for LimiterKeys {
+    fn default() -> Self {
+        let d = LimiterParams::default();
+        Self {
+            ceiling_dbtp: d.ceiling_dbtp,
+            lookahead_ms: d.lookahead_ms,
+            release_ms: d.release_ms,
+            oversampling: d.oversampling,
+            safety_db: d.safety_db,
+        }
+    }
+}
+
+/// `WidthParams` with every key optional (width 1 = unchanged).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct WidthKeys {
+    width: f64,
+    mono_below_hz: Option<f64>,
+}
+
+impl Default for WidthKeys {
+    fn default() -> Self {
+        Self {
+            width: 1.0,
+            mono_below_hz: None,
+        }
+    }
+}
+
 /// A kind's keys and their ranges (inclusive), for checks with positions.
 type Ranges = &'static [(&'static str, f64, f64, &'static str)];
 
 /// Ranges by kind; `NYQ` stands for 0.49 · fs.
 const NYQ: f64 = -1.0;
 const FILTER_RANGES: Ranges = &[("freq_hz", 1.0, NYQ, "Hz"), ("q", 0.1, 20.0, "")];
+const FIR_RANGES: Ranges = &[("taps", 15.0, 65_535.0, "")];
+const LIMITER_RANGES: Ranges = &[
+    ("ceiling_dbtp", -30.0, 0.0, "dBTP"),
+    ("lookahead_ms", 0.1, 50.0, "ms"),
+    ("release_ms", 1.0, 5000.0, "ms"),
+    ("oversampling", 4.0, 16.0, "×"),
+    ("safety_db", 0.0, 3.0, "dB"),
+];
+const WIDTH_RANGES: Ranges = &[
+    ("width", 0.0, 3.0, ""),
+    ("mono_below_hz", 10.0, 1000.0, "Hz"),
+];
 const COMPRESSOR_RANGES: Ranges = &[
     ("threshold_db", -100.0, 0.0, "dBFS"),
     ("ratio", 1.0, 100.0, ""),
@@ -330,6 +414,56 @@ pub fn parse_insert(
                 }
             }
             InsertSpec::Eq { bands: p.bands }
+        }
+        "linear_phase_eq" => {
+            check_ranges(src, &entries, FIR_RANGES, fs)?;
+            let p: FirParams = params(src, &entries)?;
+            let span = entries
+                .iter()
+                .find(|(k, _)| k.get_ref() == "points")
+                .map_or(raw.span(), |(_, v)| v.span());
+            if p.points.is_empty() {
+                return Err(src.error(
+                    span,
+                    "linear_phase_eq needs points",
+                    Some("add points = [{ freq_hz = 100.0, gain_db = 1.5 }, ...]".into()),
+                ));
+            }
+            for (i, q) in p.points.iter().enumerate() {
+                if !(1.0..=0.49 * fs).contains(&q.freq_hz) || !(-24.0..=24.0).contains(&q.gain_db) {
+                    return Err(src.error(
+                        span,
+                        format!(
+                            "point {i}: freq_hz = {}, gain_db = {} is out of range",
+                            q.freq_hz, q.gain_db
+                        ),
+                        Some(format!("expected 1 … {:.0} Hz and -24 … 24 dB", 0.49 * fs)),
+                    ));
+                }
+            }
+            InsertSpec::LinearPhaseEq {
+                points: p.points,
+                taps: p.taps,
+            }
+        }
+        "limiter" => {
+            check_ranges(src, &entries, LIMITER_RANGES, fs)?;
+            let k: LimiterKeys = params(src, &entries)?;
+            InsertSpec::Limiter(LimiterParams {
+                ceiling_dbtp: k.ceiling_dbtp,
+                lookahead_ms: k.lookahead_ms,
+                release_ms: k.release_ms,
+                oversampling: k.oversampling,
+                safety_db: k.safety_db,
+            })
+        }
+        "width" => {
+            check_ranges(src, &entries, WIDTH_RANGES, fs)?;
+            let k: WidthKeys = params(src, &entries)?;
+            InsertSpec::Width(WidthParams {
+                width: k.width,
+                mono_below_hz: k.mono_below_hz,
+            })
         }
         "compressor" => {
             check_ranges(src, &entries, COMPRESSOR_RANGES, fs)?;
@@ -504,6 +638,11 @@ impl InsertSpec {
                     })
                     .collect(),
             )),
+            InsertSpec::LinearPhaseEq { points, taps } => {
+                Box::new(LinearPhaseEq::new(points, *taps, fs, 2))
+            }
+            InsertSpec::Limiter(p) => Box::new(TruePeakLimiter::new(*p, fs, 2)),
+            InsertSpec::Width(p) => Box::new(StereoWidth::new(*p, fs)),
             InsertSpec::Compressor(p) => Box::new(Compressor::new(*p)),
             InsertSpec::Gate(p) => Box::new(Gate::new(*p)),
             InsertSpec::DeEsser(p) => Box::new(DeEsser::new(*p)),
@@ -534,6 +673,7 @@ impl InsertSpec {
             InsertSpec::Chorus(p) => (p.base_delay_ms + p.depth_ms) * 1e-3,
             InsertSpec::Compressor(p) => (p.release_ms + p.lookahead_ms) * 1e-3,
             InsertSpec::Gate(p) => (p.hold_ms + p.release_ms + p.lookahead_ms) * 1e-3,
+            InsertSpec::Limiter(p) => (p.release_ms + p.lookahead_ms) * 1e-3,
             _ => 0.0,
         }
     }

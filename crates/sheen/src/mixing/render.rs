@@ -492,6 +492,25 @@ pub fn render_to_memory(plan: &Plan, threads: usize) -> Result<Vec<Vec<f64>>, Er
     Ok(out)
 }
 
+/// A strip name as a file name: characters other than letters, digits,
+/// `-`, `_` and `.` become `_` (a leading `.` too).
+fn file_safe(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match s.strip_prefix('.') {
+        Some(rest) => format!("_{rest}"),
+        None => s,
+    }
+}
+
 fn spec_for(path: &Path, rate: u32) -> WriteSpec {
     let container = Container::from_path(path).unwrap_or(Container::Wav);
     WriteSpec {
@@ -531,8 +550,16 @@ pub fn render(
                 .iter()
                 .map(|b| &b.strip.name),
         );
+        let mut used = std::collections::HashSet::new();
         for name in names {
-            let p = dir.join(format!("{name}.wav"));
+            let base = file_safe(name);
+            let mut file = base.clone();
+            let mut k = 2;
+            while !used.insert(file.to_lowercase()) {
+                file = format!("{base}_{k}");
+                k += 1;
+            }
+            let p = dir.join(format!("{file}.wav"));
             let spec = spec_for(&p, rate);
             stem_writers.push(AudioWriter::create(&p, spec, &inputs)?);
         }
@@ -568,4 +595,22 @@ pub fn render(
         clipped_samples: clipped,
         stems,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: the rule in `file_safe`'s doc comment; and the aligned
+    /// range drops exactly `latency` frames at the start.
+    #[test]
+    fn file_names_and_alignment() {
+        assert_eq!(file_safe("lead vox/2"), "lead_vox_2");
+        assert_eq!(file_safe(".hidden"), "_hidden");
+        assert_eq!(file_safe("Kick-In_1.5"), "Kick-In_1.5");
+        assert_eq!(aligned(0, 100, 30, 1000), 30..100);
+        assert_eq!(aligned(100, 100, 30, 1000), 0..100);
+        assert_eq!(aligned(1000, 100, 30, 1000), 0..30);
+        assert_eq!(aligned(1100, 100, 30, 1000), 0..0);
+    }
 }

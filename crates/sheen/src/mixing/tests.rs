@@ -212,6 +212,30 @@ fn latency_compensation_with_lookahead_compressor() {
     assert!(p <= -100.0);
 }
 
+/// Must-show D4 with the real linear-phase EQ (sheen-dsp `LinearPhaseEq`,
+/// 1023 taps, latency (taps − 1)/2 + hop) set flat (0 dB everywhere: the
+/// designed FIR is a centred unit impulse), mixed with an inverted dry copy
+/// through a bus. Reference: silence; tolerance ≤ −100 dBFS.
+#[test]
+fn latency_compensation_with_linear_phase_eq() {
+    let fx = Fx::new();
+    fx.stem("s.wav", &[noise(20_000, 15, 0.5), noise(20_000, 16, 0.5)]);
+    let plan = fx.plan(
+        "tail_s = 0\n[[tracks]]\nname = \"fir\"\nfile = \"s.wav\"\noutput = \"bus\"\n\
+         inserts = [{ type = \"linear_phase_eq\", taps = 1023, points = [{ freq_hz = 1000.0, gain_db = 0.0 }] }]\n\
+         [[tracks]]\nname = \"dry\"\nfile = \"s.wav\"\ninvert = true\noutput = \"bus\"\n\
+         [[buses]]\nname = \"bus\"\n",
+    );
+    assert!(plan.latency_samples() >= 511, "{}", plan.latency_samples());
+    let out = render_to_memory(&plan, 2).unwrap();
+    let p = peak_dbfs(&out[0]).max(peak_dbfs(&out[1]));
+    eprintln!(
+        "linear-phase EQ null (latency {}): {p:.1} dBFS",
+        plan.latency_samples()
+    );
+    assert!(p <= -100.0);
+}
+
 /// Side-chain alignment. Reference: `Compressor::process_keyed` run
 /// offline on the stem with the key stem (both from time 0). In the mix the
 /// key track has 100 samples of latency (test insert) and a −inf fader (the
@@ -309,7 +333,13 @@ fn gain_automation_follows_curve() {
         for k in 1..=10 {
             let i = k * 4800;
             let t = i as f64 / 48_000.0;
-            let want = 20.0 * (0.5 * curve.shape(t)).log10();
+            // the curve formulas of docs/SESSION.md, written out here
+            let g = match curve {
+                Curve::Linear => t,
+                Curve::SCurve => 3.0 * t * t - 2.0 * t * t * t,
+                _ => (1000f64.powf(t) - 1.0) / 999.0,
+            };
+            let want = 20.0 * (0.5 * g).log10();
             let got = 20.0 * out[0][i].abs().log10();
             worst = worst.max((got - want).abs());
         }
