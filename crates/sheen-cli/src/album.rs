@@ -9,10 +9,11 @@
 //! ceiling, and `--gapless` renders the songs as one stream split at the
 //! original boundaries. Files: `DIR/NN-<stem>.wav`.
 
+use crate::report::{opt, write_json};
 use anyhow::{bail, Context, Result};
 use sheen::mastering::Targets;
 use sheen::matching::album::{master_album, AlbumOptions, AlbumReport};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -81,19 +82,13 @@ pub fn run(args: Args) -> Result<()> {
         eprintln!("sheen: warning: {w}");
     }
     if let Some(p) = &args.report {
-        let json = serde_json::to_string_pretty(&report)?;
-        if p.as_os_str() == "-" {
-            println!("{json}");
+        let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+        if write_json(p, &report, &inputs)? {
             return Ok(());
         }
-        std::fs::write(p, json).with_context(|| format!("{}: cannot write", p.display()))?;
     }
     print!("{}", summary(&report));
     Ok(())
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or("-".into(), |x| format!("{x:.2}"))
 }
 
 /// One line per song.

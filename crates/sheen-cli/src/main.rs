@@ -12,6 +12,7 @@ mod master;
 mod matching;
 mod mix;
 mod progress;
+mod report;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

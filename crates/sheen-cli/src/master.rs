@@ -6,6 +6,7 @@
 //! `{target}`). Several targets: `OUT` is a folder (files
 //! `<input stem>.<target>.wav`) or a pattern with `{target}`.
 
+use crate::report::{opt, write_json};
 use anyhow::{bail, Context, Result};
 use sheen::mastering::chain::Style;
 use sheen::mastering::{self, preview, Chain, MasterReport, Target, Targets};
@@ -98,13 +99,9 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(p) = &args.save_chain {
         sheen_io::write_text(p, &report.chain.to_toml(), &[&args.input])?;
     }
+    let mut to_stdout = false;
     if let Some(p) = &args.report {
-        let json = serde_json::to_string_pretty(&report)?;
-        if p.as_os_str() == "-" {
-            println!("{json}");
-        } else {
-            sheen_io::write_text(p, &json, &[&args.input])?;
-        }
+        to_stdout = write_json(p, &report, &[&args.input])?;
     }
     if let Some(dir) = &args.preview_ab {
         let a = mastering::analyse(&args.input)?;
@@ -113,7 +110,7 @@ pub fn run(args: Args) -> Result<()> {
             preview::write_ab(&args.input, Path::new(&d.file), &d.target, w, dir)?;
         }
     }
-    if args.report.as_deref().is_none_or(|p| p.as_os_str() != "-") {
+    if !to_stdout {
         print!("{}", summary(&report));
     }
     Ok(())
@@ -166,10 +163,6 @@ fn master(args: &Args) -> Result<MasterReport> {
         args.style,
         &outs,
     )?)
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or("-".into(), |x| format!("{x:.2}"))
 }
 
 /// A short human-readable summary.

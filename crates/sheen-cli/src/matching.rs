@@ -6,6 +6,7 @@
 //! --reference REF ...` takes the same arguments ([`ReferenceArgs`]) and
 //! runs the same job.
 
+use crate::report::{opt, write_json};
 use anyhow::{bail, Context, Result};
 use sheen::matching::plan::{master_matched, MatchOptions, MatchReport};
 use sheen::matching::MatchAmounts;
@@ -110,23 +111,15 @@ pub fn run_and_report(
         eprintln!("sheen: warning: {w}");
     }
     if let Some(p) = save_chain {
-        std::fs::write(p, report.chain.to_toml())
-            .with_context(|| format!("{}: cannot write", p.display()))?;
+        sheen_io::write_text(p, &report.chain.to_toml(), &[input])?;
     }
     if let Some(p) = report_path {
-        let json = serde_json::to_string_pretty(&report)?;
-        if p.as_os_str() == "-" {
-            println!("{json}");
+        if write_json(p, &report, &[input])? {
             return Ok(());
         }
-        std::fs::write(p, json).with_context(|| format!("{}: cannot write", p.display()))?;
     }
     print!("{}", summary(&report));
     Ok(())
-}
-
-fn opt(v: Option<f64>) -> String {
-    v.map_or("-".into(), |x| format!("{x:.2}"))
 }
 
 /// A short human-readable summary.
