@@ -312,25 +312,64 @@ pub fn classify_name(name: &str) -> Option<(StemClass, String)> {
     None
 }
 
-/// Classifies from features alone (see `docs/AUTOMIX.md` for the decision
-/// list and its thresholds).
+/// Name words that also mean something else in studio use ("voice" is a
+/// synth patch or note as often as a singer): they name a class only when
+/// the features show a plain melodic line (what a singer gives: one clear
+/// pitch, sustained notes), i.e. when the feature rules say `lead`.
+const WEAK_WORDS: &[(&str, StemClass)] = &[("voice", StemClass::LeadVocal)];
+
+/// Monophonic pitch share at or above which a stem counts as one
+/// instrument or voice playing a line (see [`super::timbre`]).
+pub const MONOPHONIC_SHARE: f64 = 0.6;
+/// Attack time at or above which a monophonic line counts as bowed, ms.
+pub const BOWED_ATTACK_MS: f64 = 100.0;
+/// Odd/even harmonic ratio at or above which a line counts as a reed with
+/// odd harmonics (clarinet, and the bassoon's low register), dB.
+pub const ODD_HARMONIC_DB: f64 = 3.0;
+
+/// Median decay 200 ms after an attack at or above which a line's notes
+/// count as dying away (struck, plucked, enveloped synth), dB.
+pub const DECAYING_DB: f64 = 4.0;
+
+/// Classifies from features alone (see `docs/AUTOMIX.md` §1 for the
+/// decision list and its thresholds).
 pub fn classify_features(f: &StemFeatures) -> Classification {
     let crest = f.crest_db.unwrap_or(0.0);
     let wide = f.side_to_mid_db.is_some_and(|s| s > -12.0);
+    let t = &f.timbre;
     let facts = format!(
         "centroid {:.0} Hz, low share {:.2}, high share {:.2}, crest {:.1} dB, \
-         onsets {:.1}/s, pitchedness {:.2}, side/mid {}",
+         onsets {:.1}/s, active {:.2}, pitchedness {:.2}, side/mid {}, \
+         monophonic pitch share {:.2}, f0 {:.0} Hz, odd/even {:.1} dB, \
+         harmonic centroid {:.2}, attack {:.0} ms, decay {:.1} dB over {} notes",
         f.centroid_hz,
         f.low_ratio,
         f.high_ratio,
         crest,
         f.onset_rate_hz,
+        f.active_fraction,
         f.pitchedness,
         f.side_to_mid_db
-            .map_or("n/a (mono)".to_string(), |s| format!("{s:.1} dB"))
+            .map_or("n/a (mono)".to_string(), |s| format!("{s:.1} dB")),
+        t.mono_pitch_share,
+        t.f0_median_hz,
+        t.odd_even_db,
+        t.harmonic_centroid,
+        t.attack_ms,
+        t.decay_db,
+        t.attacks,
     );
+    let mono_line = t.mono_pitch_share >= MONOPHONIC_SHARE;
     let class = if f.is_silent() {
         StemClass::Other
+    } else if f.active_fraction < 0.05 {
+        // a few events in the whole song
+        if f.pitchedness < 0.5 && crest > 35.0 {
+            // single noisy hits with tails of seconds: cymbal crashes
+            StemClass::HiHat
+        } else {
+            StemClass::Fx
+        }
     } else if f.low_ratio > 0.5 {
         if crest > 14.0 && f.onset_rate_hz > 0.5 && f.pitchedness < 0.9 {
             StemClass::Kick
@@ -341,8 +380,10 @@ pub fn classify_features(f: &StemFeatures) -> Classification {
         if f.high_ratio > 0.35 {
             if wide {
                 StemClass::Overheads
-            } else {
+            } else if f.onset_rate_hz >= 3.0 {
                 StemClass::HiHat
+            } else {
+                StemClass::Snare
             }
         } else if f.low_ratio > 0.15 {
             StemClass::Drums
@@ -351,16 +392,37 @@ pub fn classify_features(f: &StemFeatures) -> Classification {
         }
     } else if f.pitchedness < 0.35 {
         StemClass::Fx
+    } else if mono_line {
+        if t.attacks >= 5 && t.decay_db >= DECAYING_DB {
+            // notes that die away: plucked, struck or an enveloped synth
+            StemClass::Synth
+        } else if t.attack_ms >= BOWED_ATTACK_MS && t.attacks_per_s >= 0.04 {
+            StemClass::Strings
+        } else if t.f0_median_hz > 0.0 && t.f0_median_hz < 180.0 {
+            if t.odd_even_db >= ODD_HARMONIC_DB {
+                StemClass::Woodwinds
+            } else if t.odd_even_db <= -ODD_HARMONIC_DB {
+                StemClass::Brass
+            } else {
+                StemClass::Bass
+            }
+        } else if t.odd_even_db >= ODD_HARMONIC_DB {
+            StemClass::Woodwinds
+        } else if t.harmonic_centroid < 1.55 && t.f0_median_hz >= 400.0 {
+            // almost sinusoidal and high: flute-like
+            StemClass::Woodwinds
+        } else if t.odd_even_db <= -ODD_HARMONIC_DB {
+            // strong even harmonics, sustained, not bowed: brass
+            StemClass::Brass
+        } else {
+            StemClass::Lead
+        }
     } else if f.centroid_hz < 250.0 && f.low_ratio > 0.25 {
         StemClass::Bass
-    } else if wide && f.onset_rate_hz < 1.0 && crest < 14.0 {
+    } else if wide && f.onset_rate_hz < 1.0 {
         StemClass::Pad
-    } else if crest > 16.0 && f.onset_rate_hz > 1.0 {
-        StemClass::Keys
-    } else if f.centroid_hz > 2500.0 {
-        StemClass::Lead
     } else {
-        StemClass::Other
+        StemClass::Synth
     };
     Classification {
         class,
@@ -377,11 +439,28 @@ pub fn classify_features(f: &StemFeatures) -> Classification {
 /// features.
 pub fn classify(file_stem: &str, f: &StemFeatures) -> Classification {
     match classify_name(file_stem) {
-        Some((class, word)) => Classification {
-            class,
-            evidence: Evidence::Name,
-            reason: format!("file name word \"{word}\""),
-        },
+        Some((class, word)) => {
+            let weak = WEAK_WORDS.iter().any(|(w, c)| *w == word && *c == class);
+            if weak && !f.is_silent() {
+                let c = classify_features(f);
+                if c.class != StemClass::Lead {
+                    return Classification {
+                        reason: format!(
+                            "file name word \"{word}\" not taken: the features do not \
+                             show a sung line but {}; {}",
+                            c.class.name(),
+                            c.reason
+                        ),
+                        ..c
+                    };
+                }
+            }
+            Classification {
+                class,
+                evidence: Evidence::Name,
+                reason: format!("file name word \"{word}\""),
+            }
+        }
         None => classify_features(f),
     }
 }

@@ -16,6 +16,7 @@
 //!   Kawahara 2002, YIN, §II: periodic signals give values near 1, noise
 //!   near 0).
 
+use super::timbre::{Timbre, TimbreAnalyser};
 use crate::Error;
 use sheen_io::AudioReader;
 use sheen_meter::{Analyzer, AnalyzerOptions};
@@ -62,6 +63,8 @@ pub struct StemFeatures {
     pub side_to_mid_db: Option<f64>,
     /// Long-term 1/3-octave spectrum: `(centre Hz, level dB)`.
     pub bands: Vec<(f64, f64)>,
+    /// Timbre descriptors (monophonic pitch share, f0, harmonics, attack).
+    pub timbre: Timbre,
 }
 
 impl StemFeatures {
@@ -90,6 +93,7 @@ pub fn measure_stem(path: &Path) -> Result<StemFeatures, Error> {
         },
     );
     let mut temporal = TemporalFeatures::new(fs);
+    let mut timbre = TimbreAnalyser::new(fs);
     let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK); info.channels];
     let mut mono = vec![0.0; CHUNK];
     let mut frames = 0u64;
@@ -105,6 +109,7 @@ pub fn measure_stem(path: &Path) -> Result<StemFeatures, Error> {
             *m = buf.iter().map(|c| c[i]).sum::<f64>() * k;
         }
         temporal.push(&mono[..n]);
+        timbre.push(&mono[..n]);
         frames += n as u64;
     }
     if frames == 0 {
@@ -144,6 +149,7 @@ pub fn measure_stem(path: &Path) -> Result<StemFeatures, Error> {
         correlation: a.correlation,
         side_to_mid_db: a.side_to_mid_db,
         bands,
+        timbre: timbre.finish(frames as f64 / fs),
     })
 }
 

@@ -7,6 +7,7 @@ pub mod classify;
 pub mod features;
 pub mod rules;
 pub mod session;
+pub mod timbre;
 
 pub use classify::{classify, Classification, StemClass};
 pub use features::{measure_stem, StemFeatures};

@@ -502,6 +502,7 @@ mod tests {
             correlation: None,
             side_to_mid_db: None,
             bands: vec![(100.0, -40.0), (1000.0, -20.0), (4000.0, -30.0)],
+            timbre: Default::default(),
         }
     }
 
