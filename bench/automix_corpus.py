@@ -26,6 +26,7 @@ instrument in TRUTH_CLASS below.
 """
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -162,6 +163,11 @@ def main():
         m_auto = masked_share(sheen, atrack)
         o_plain = overlap(sheen, ptrack, plain_mix)
         o_auto = overlap(sheen, atrack, amix)
+        # the rendered tracks are measured: free the disk (a few GB per run)
+        for d in (plain_tracks, atracks):
+            shutil.rmtree(d, ignore_errors=True)
+        for f in (plain_mix, amix):
+            os.remove(f)
         rows.append((v, statistics.median([abs(r - o) for o, r in zip(orig, rand) if o is not None and r is not None]),
                      statistics.median([abs(a - o) for o, a in zip(orig, auto) if o is not None and a is not None]),
                      m_plain, m_auto, o_plain, o_auto))

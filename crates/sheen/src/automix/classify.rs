@@ -465,6 +465,45 @@ pub fn classify(file_stem: &str, f: &StemFeatures) -> Classification {
     }
 }
 
+/// Words naming the upper parts of a four-part (SATB) ensemble.
+const UPPER_PARTS: &[&str] = &["soprano", "alto", "tenor"];
+
+/// Classifies a song's stems together: each by [`classify`], then one
+/// rule of context. In a set with at least two upper SATB parts
+/// (soprano, alto, tenor), a stem named "bass" is the ensemble's bass part,
+/// not a bass guitar: it gets the class of the parts beside it, so a
+/// chorale's four parts are balanced as one section.
+pub fn classify_set(stems: &[(&str, &StemFeatures)]) -> Vec<Classification> {
+    let mut out: Vec<Classification> = stems.iter().map(|(n, f)| classify(n, f)).collect();
+    let part_of = |n: &str| {
+        name_words(n)
+            .iter()
+            .any(|w| UPPER_PARTS.contains(&w.as_str()))
+    };
+    let parts: Vec<usize> = (0..stems.len()).filter(|&i| part_of(stems[i].0)).collect();
+    if parts.len() >= 2 {
+        let section = out[parts[0]].class;
+        for (i, (n, _)) in stems.iter().enumerate() {
+            let named_bass = out[i].evidence == Evidence::Name
+                && out[i].class == StemClass::Bass
+                && name_words(n).iter().any(|w| w == "bass");
+            if named_bass {
+                out[i] = Classification {
+                    class: section,
+                    evidence: Evidence::Name,
+                    reason: format!(
+                        "file name word \"bass\" beside {} upper SATB parts \
+                         (soprano/alto/tenor): the ensemble's bass part, classed \
+                         with its parts",
+                        parts.len()
+                    ),
+                };
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -475,6 +514,39 @@ mod tests {
         assert_eq!(name_words("LeadVox02"), ["lead", "vox", "02"]);
         assert_eq!(name_words("01_Kick In.wav"), ["01", "kick", "in", "wav"]);
         assert_eq!(name_words("OH-L"), ["oh", "l"]);
+    }
+
+    /// A chorale's four parts named soprano/alto/tenor/bass are one
+    /// section; a "bass" beside drums and keys stays a bass.
+    #[test]
+    fn satb_bass_is_a_part() {
+        let f = StemFeatures {
+            sample_rate_hz: 48_000,
+            channels: 1,
+            duration_s: 1.0,
+            integrated_lufs: Some(-20.0),
+            true_peak_dbtp: Some(-6.0),
+            crest_db: Some(12.0),
+            active_fraction: 1.0,
+            centroid_hz: 500.0,
+            rolloff_hz: 2000.0,
+            low_ratio: 0.1,
+            high_ratio: 0.0,
+            onset_rate_hz: 1.0,
+            pitchedness: 0.9,
+            correlation: None,
+            side_to_mid_db: None,
+            bands: vec![],
+            timbre: Default::default(),
+        };
+        let satb = ["1_soprano", "2_alto", "3_tenor", "4_bass"].map(|n| (n, &f));
+        let c = classify_set(&satb);
+        assert!(
+            c.iter().all(|c| c.class == StemClass::BackingVocal),
+            "{c:?}"
+        );
+        let band = ["kick", "keys", "bass"].map(|n| (n, &f));
+        assert_eq!(classify_set(&band)[2].class, StemClass::Bass);
     }
 
     #[test]

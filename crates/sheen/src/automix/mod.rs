@@ -9,7 +9,7 @@ pub mod rules;
 pub mod session;
 pub mod timbre;
 
-pub use classify::{classify, Classification, StemClass};
+pub use classify::{classify, classify_set, Classification, StemClass};
 pub use features::{measure_stem, StemFeatures};
 pub use rules::{decide, StemDecision, StemInput};
 
@@ -114,11 +114,13 @@ pub fn automix(inputs: &[PathBuf], session_path: &Path) -> Result<Automix, Error
         }
         names.push(name);
     }
-    let classes: Vec<Classification> = stems
+    let stem_names: Vec<&str> = stems
         .iter()
-        .zip(&features)
-        .map(|(p, f)| classify(p.file_stem().and_then(|s| s.to_str()).unwrap_or(""), f))
+        .map(|p| p.file_stem().and_then(|s| s.to_str()).unwrap_or(""))
         .collect();
+    let named: Vec<(&str, &StemFeatures)> =
+        stem_names.iter().copied().zip(features.iter()).collect();
+    let classes: Vec<Classification> = classify_set(&named);
     let inputs_for_rules: Vec<StemInput> = names
         .iter()
         .zip(&classes)
