@@ -253,3 +253,164 @@ fn plain_analysis_report() {
     assert!(html.contains("id=\"stereo\""));
     assert_eq!(html.matches("<svg").count(), 5);
 }
+
+/// Reference: issue 8 (`--report-html` for `mix` and `automix`): the
+/// automix report lists every stem's decisions with their reasons (as in
+/// the written session) and the master's PASS; the report of a plain `mix`
+/// (no master) measures the mix and names the session, with no verdict.
+#[test]
+fn automix_and_mix_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir(d.join("stems")).unwrap();
+    song(&d.join("stems/bass.wav"), 6.0);
+    song(&d.join("stems/vocal.wav"), 6.0);
+    let out = run(
+        &[
+            "automix",
+            "stems",
+            "-o",
+            "s.toml",
+            "--render",
+            "mix.wav",
+            "--master",
+            "spotify",
+            "--report-html",
+            "a.html",
+        ],
+        d,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(d.join("a.html")).unwrap();
+    let session = std::fs::read_to_string(d.join("s.toml")).unwrap();
+    for stem in ["bass", "vocal"] {
+        assert!(
+            html.contains(&format!("<tr><td>{stem}</td><td>gain</td>")),
+            "{stem}"
+        );
+        assert!(
+            html.contains(&format!("<tr><td>{stem}</td><td>class</td>")),
+            "{stem}"
+        );
+    }
+    // every gain reason of the session is in the report
+    let doc: toml::Value = toml::from_str(&session).unwrap();
+    let tracks = doc["tracks"].as_array().unwrap();
+    assert_eq!(tracks.len(), 2);
+    for t in tracks {
+        // the session writes the class as `CLASS (REASON)`
+        let class = t["reasons"]["class"].as_str().unwrap();
+        let (name, why) = class.split_once(" (").unwrap();
+        let why = why.strip_suffix(')').unwrap();
+        let row = format!(
+            "<td>class</td><td>{name}</td><td>{}</td>",
+            sheen_report::html::esc(why)
+        );
+        assert!(html.contains(&row), "{row}");
+        let r = t["reasons"]["gain_db"].as_str().unwrap();
+        assert!(html.contains(&sheen_report::html::esc(r)), "{r}");
+        for ins in t
+            .get("inserts")
+            .and_then(|v| v.as_array())
+            .into_iter()
+            .flatten()
+        {
+            // an EQ insert joins its cuts' reasons with "; "; the report
+            // lists each cut on its own row
+            for r in ins["reason"].as_str().unwrap().split("; ") {
+                assert!(html.contains(&sheen_report::html::esc(r)), "{r}");
+            }
+        }
+    }
+    assert!(html.contains("<span class=\"pass\">PASS</span>"));
+    assert_eq!(audio_uris(&html).len(), 2);
+
+    let out = run(
+        &["mix", "s.toml", "-o", "mix2.wav", "--report-html", "m.html"],
+        d,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(d.join("m.html")).unwrap();
+    assert!(html.contains("as written in s.toml"));
+    assert!(!html.contains("id=\"deliverables\""));
+    assert_eq!(html.matches("<svg").count(), 5);
+    // --report-html needs --render for automix
+    let out = run(
+        &[
+            "automix",
+            "stems",
+            "-o",
+            "t.toml",
+            "--report-html",
+            "x.html",
+        ],
+        d,
+    );
+    assert!(!out.status.success());
+}
+
+/// Reference: issue 8 ("spectrum before/after/reference"): a reference
+/// match's report measures the reference too (its row and its curve in the
+/// spectrum chart) and judges the match against its loudness target.
+#[test]
+fn match_report_shows_the_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    song(&d.join("a.wav"), 5.0);
+    // the reference: the same song, brighter and louder
+    let (info, mut x) = sheen_io::read_all(&d.join("a.wav")).unwrap();
+    for c in &mut x {
+        let mut prev = 0.0;
+        for s in c.iter_mut() {
+            let v = 2.0 * (*s - 0.7 * prev);
+            prev = *s;
+            *s = v.clamp(-0.9, 0.9);
+        }
+    }
+    let spec = sheen_io::WriteSpec {
+        sample_rate_hz: info.sample_rate_hz,
+        channels: 2,
+        format: sheen_io::SampleFormat::F32,
+        container: sheen_io::Container::Wav,
+    };
+    sheen_io::write_all(&d.join("ref.wav"), spec, &[], &x).unwrap();
+    let out = run(
+        &[
+            "match",
+            "a.wav",
+            "--reference",
+            "ref.wav",
+            "-o",
+            "m.wav",
+            "--report-html",
+            "r.html",
+        ],
+        d,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let html = std::fs::read_to_string(d.join("r.html")).unwrap();
+    assert!(html.contains("<b>reference</b> <span class=\"note\">(reference)</span>"));
+    assert!(html.contains("<b>matched</b> <span class=\"note\">(after)</span>"));
+    assert!(html.contains("<b>before</b> <span class=\"note\">(before)</span>"));
+    let spectrum =
+        &html[html.find("id=\"spectrum\"").unwrap()..html.find("id=\"stereo\"").unwrap()];
+    assert!(
+        spectrum.contains(">\nreference\n</text>"),
+        "reference in the legend"
+    );
+    assert!(spectrum.matches("<polyline").count() >= 3);
+    assert!(html.contains("id=\"deliverables\"") && html.contains("ref.wav (weight 1.00)"));
+    assert_eq!(audio_uris(&html).len(), 2);
+}
