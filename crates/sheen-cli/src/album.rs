@@ -9,7 +9,7 @@
 //! ceiling, and `--gapless` renders the songs as one stream split at the
 //! original boundaries. Files: `DIR/NN-<stem>.wav`.
 
-use crate::report::{opt, write_json};
+use crate::report::{check_html_path, opt, write_html, write_json};
 use anyhow::{bail, Context, Result};
 use sheen::mastering::Targets;
 use sheen::matching::album::{master_album, AlbumOptions, AlbumReport};
@@ -47,6 +47,10 @@ pub struct Args {
     /// Write the JSON report here (`-` for stdout).
     #[arg(long, value_name = "report.json")]
     report: Option<PathBuf>,
+    /// Write a self-contained HTML report (every song before and after,
+    /// verdicts, reasons, A/B excerpts) here.
+    #[arg(long, value_name = "report.html")]
+    report_html: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -59,6 +63,10 @@ pub fn run(args: Args) -> Result<()> {
         );
     };
     let (lufs, tp) = (t.integrated_lufs, t.true_peak_dbtp);
+    let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    if let Some(p) = &args.report_html {
+        check_html_path(p, &inputs)?;
+    }
     for (name, v) in [
         ("--keep-differences", args.keep_differences),
         ("--tone-pull", args.tone_pull),
@@ -81,8 +89,13 @@ pub fn run(args: Args) -> Result<()> {
     for w in &report.warnings {
         eprintln!("sheen: warning: {w}");
     }
+    if let Some(p) = &args.report_html {
+        let data = sheen::report::album_data(&report, args.reference.as_deref(), true)?;
+        let mut protect = inputs.clone();
+        protect.extend(report.songs.iter().map(|s| Path::new(&s.output)));
+        write_html(p, &data, &protect)?;
+    }
     if let Some(p) = &args.report {
-        let inputs: Vec<&Path> = args.inputs.iter().map(PathBuf::as_path).collect();
         if write_json(p, &report, &inputs)? {
             return Ok(());
         }

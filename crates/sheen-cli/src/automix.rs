@@ -23,6 +23,10 @@ pub struct Args {
     /// Master the rendered mix for a loudness target.
     #[arg(long, value_name = "TARGET", requires = "render")]
     master: Option<String>,
+    /// Write a self-contained HTML report (decisions with reasons, the mix
+    /// and its master measured) here.
+    #[arg(long, value_name = "report.html", requires = "render")]
+    report_html: Option<PathBuf>,
     /// Print the decisions and their reasons as a table.
     #[arg(long)]
     explain: bool,
@@ -39,6 +43,14 @@ pub fn run(args: Args) -> Result<()> {
         .as_deref()
         .map(crate::master::builtin_target)
         .transpose()?;
+    if let Some(p) = &args.report_html {
+        let mut inputs: Vec<&std::path::Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+        inputs.push(&args.output);
+        if let Some(r) = &args.render {
+            inputs.push(r);
+        }
+        crate::report::check_html_path(p, &inputs)?;
+    }
     let a = automix::automix(&args.inputs, &args.output)?;
     automix::write_session(&a, &args.output)?;
     println!(
@@ -69,8 +81,25 @@ pub fn run(args: Args) -> Result<()> {
             report.frames as f64 / f64::from(report.sample_rate_hz),
             report.peak_dbfs
         );
-        if let Some(t) = target {
-            crate::master::master_rendered_mix(&report.output, t)?;
+        let mastered = match target {
+            Some(t) => Some(crate::master::master_rendered_mix(&report.output, t)?),
+            None => None,
+        };
+        if let Some(p) = &args.report_html {
+            let data = sheen::report::mix_data(
+                format!("sheen automix: {} stems", a.stems.len()),
+                &report.output,
+                sheen::report::automix_decisions(&a),
+                mastered.as_ref(),
+                true,
+            )?;
+            let mut protect: Vec<&std::path::Path> = a.stems.iter().map(PathBuf::as_path).collect();
+            protect.push(&args.output);
+            protect.push(&report.output);
+            if let Some(m) = &mastered {
+                protect.extend(crate::master::protected(&report.output, m));
+            }
+            crate::report::write_html(p, &data, &protect)?;
         }
     }
     Ok(())

@@ -2,7 +2,9 @@
 //! needed) and prints what it measured: the song as stems and their plain
 //! sum, then the multitrack (drums split into kick, snare, hats) mixed with
 //! the demo session (buses, reverb and echo returns fed by sends,
-//! automation), with both mixes measured side by side.
+//! automation), with both mixes measured side by side; the master of each
+//! mix gets a self-contained HTML report (`report.html`,
+//! `automix_report.html`).
 
 use anyhow::{Context, Result};
 use sheen::analysis::{analyze_file, AnalyzeOptions, FileAnalysis};
@@ -109,6 +111,15 @@ pub fn run(args: Args) -> Result<()> {
     let r = demo::master_to_spotify(&report.output, &master_path)?;
     println!("sheen master (target spotify: -14 LUFS, -1 dBTP):");
     print!("{}", crate::master::summary(&r));
+    let html = args.out.join("report.html");
+    let data = sheen::report::mix_data(
+        "sheen demo: the session mix, mastered to Spotify".into(),
+        &report.output,
+        sheen::report::session_decisions(&plan),
+        Some(&r),
+        true,
+    )?;
+    crate::report::write_html(&html, &data, &crate::master::protected(&report.output, &r))?;
 
     // The same multitrack, mixed by automix from the stems alone.
     println!();
@@ -131,7 +142,19 @@ pub fn run(args: Args) -> Result<()> {
     mixing::render(&auto_plan, &opts, &mut |_, _| {})?;
     let t = crate::master::builtin_target("spotify")?;
     println!("sheen master of the automix (target spotify):");
-    crate::master::master_rendered_mix(&auto_mix, t)?;
+    let m = crate::master::master_rendered_mix(&auto_mix, t)?;
+    let data = sheen::report::mix_data(
+        "sheen demo: automix of the stems, mastered to Spotify".into(),
+        &auto_mix,
+        sheen::report::automix_decisions(&a),
+        Some(&m),
+        true,
+    )?;
+    crate::report::write_html(
+        &args.out.join("automix_report.html"),
+        &data,
+        &crate::master::protected(&auto_mix, &m),
+    )?;
     Ok(())
 }
 

@@ -13,6 +13,7 @@ mod matching;
 mod mix;
 mod progress;
 mod report;
+mod report_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     Automix(automix::Args),
     /// Master a mix to one or more loudness targets (analyse, plan, render, verify).
     Master(master::Args),
+    /// Write a self-contained HTML report of one or more files (loudness, spectrum, stereo).
+    Report(report_cmd::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Mix(a) => mix::run(a),
         Command::Automix(a) => automix::run(a),
         Command::Master(a) => master::run(a),
+        Command::Report(a) => report_cmd::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,7 @@
 //! `{target}`). Several targets: `OUT` is a folder (files
 //! `<input stem>.<target>.wav`) or a pattern with `{target}`.
 
-use crate::report::{opt, write_json};
+use crate::report::{check_html_path, opt, write_html, write_json};
 use anyhow::{bail, Context, Result};
 use sheen::mastering::chain::Style;
 use sheen::mastering::{self, preview, Chain, MasterReport, Target, Targets};
@@ -34,6 +34,10 @@ pub struct Args {
     /// Write the JSON report here (`-` for stdout).
     #[arg(long, value_name = "report.json")]
     report: Option<PathBuf>,
+    /// Write a self-contained HTML report (plots, verdicts, reasons, A/B
+    /// excerpts) here.
+    #[arg(long, value_name = "report.html")]
+    report_html: Option<PathBuf>,
     /// Write loudness-matched 30 s excerpts of the original and each master here.
     #[arg(long, value_name = "DIR")]
     preview_ab: Option<PathBuf>,
@@ -77,6 +81,9 @@ pub fn output_paths(input: &Path, out: &Path, names: &[String]) -> Result<Vec<Pa
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(p) = &args.report_html {
+        check_html_path(p, &[&args.input])?;
+    }
     if !args.reference.references.is_empty() {
         if args.chain.is_some() || !args.targets.is_empty() {
             bail!(
@@ -90,6 +97,7 @@ pub fn run(args: Args) -> Result<()> {
             &args.out,
             args.save_chain.as_deref(),
             args.report.as_deref(),
+            args.report_html.as_deref(),
         );
     }
     let report = master(&args)?;
@@ -110,10 +118,22 @@ pub fn run(args: Args) -> Result<()> {
             preview::write_ab(&args.input, Path::new(&d.file), &d.target, w, dir)?;
         }
     }
+    if let Some(p) = &args.report_html {
+        let data = sheen::report::master_data(&report, &args.input, true)?;
+        write_html(p, &data, &protected(&args.input, &report))?;
+    }
     if !to_stdout {
         print!("{}", summary(&report));
     }
     Ok(())
+}
+
+/// The input and every deliverable of a job (an HTML report may overwrite
+/// none of them).
+pub fn protected<'a>(input: &'a Path, r: &'a MasterReport) -> Vec<&'a Path> {
+    std::iter::once(input)
+        .chain(r.deliverables.iter().map(|d| Path::new(&d.file)))
+        .collect()
 }
 
 fn master(args: &Args) -> Result<MasterReport> {

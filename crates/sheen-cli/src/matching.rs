@@ -6,7 +6,7 @@
 //! --reference REF ...` takes the same arguments ([`ReferenceArgs`]) and
 //! runs the same job.
 
-use crate::report::{opt, write_json};
+use crate::report::{check_html_path, opt, write_html, write_json};
 use anyhow::{bail, Context, Result};
 use sheen::matching::plan::{master_matched, MatchOptions, MatchReport};
 use sheen::matching::MatchAmounts;
@@ -27,6 +27,10 @@ pub struct Args {
     /// Write the JSON report here (`-` for stdout).
     #[arg(long, value_name = "report.json")]
     report: Option<PathBuf>,
+    /// Write a self-contained HTML report (plots, verdict, reasons, A/B
+    /// excerpts) here.
+    #[arg(long, value_name = "report.html")]
+    report_html: Option<PathBuf>,
 }
 
 /// The reference-matching arguments (shared with `sheen master`).
@@ -89,12 +93,16 @@ pub fn run_match(input: &Path, r: &ReferenceArgs, out: &Path) -> Result<MatchRep
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(p) = &args.report_html {
+        check_html_path(p, &[&args.input])?;
+    }
     run_and_report(
         &args.input,
         &args.reference,
         &args.out,
         args.save_chain.as_deref(),
         args.report.as_deref(),
+        args.report_html.as_deref(),
     )
 }
 
@@ -105,6 +113,7 @@ pub fn run_and_report(
     out: &Path,
     save_chain: Option<&Path>,
     report_path: Option<&Path>,
+    report_html: Option<&Path>,
 ) -> Result<()> {
     let report = run_match(input, reference, out)?;
     for w in &report.warnings {
@@ -112,6 +121,17 @@ pub fn run_and_report(
     }
     if let Some(p) = save_chain {
         sheen_io::write_text(p, &report.chain.to_toml(), &[input])?;
+    }
+    if let Some(p) = report_html {
+        let refs: Vec<PathBuf> = reference
+            .references
+            .iter()
+            .map(|s| parse_reference(s).map(|(p, _)| p))
+            .collect::<Result<_>>()?;
+        let data = sheen::report::match_data(&report, input, &refs, true)?;
+        let mut protect: Vec<&Path> = vec![input, Path::new(&report.output)];
+        protect.extend(refs.iter().map(PathBuf::as_path));
+        write_html(p, &data, &protect)?;
     }
     if let Some(p) = report_path {
         if write_json(p, &report, &[input])? {

@@ -33,6 +33,9 @@ pub struct Args {
     /// depend on it.
     #[arg(long, default_value_t = 0, value_name = "N")]
     threads: usize,
+    /// Write a self-contained HTML report of the mix (and its master) here.
+    #[arg(long, value_name = "report.html")]
+    report_html: Option<PathBuf>,
     /// Write DIR/session.toml, a starter session for the stems in DIR.
     #[arg(long, value_name = "DIR")]
     init: Option<PathBuf>,
@@ -64,6 +67,12 @@ pub fn run(args: Args) -> Result<()> {
             .parent()
             .map_or_else(|| PathBuf::from("mix.wav"), |d| d.join("mix.wav"))
     });
+    if let Some(p) = &args.report_html {
+        let mut inputs = plan.inputs();
+        inputs.push(session);
+        inputs.push(&output);
+        crate::report::check_html_path(p, &inputs)?;
+    }
     let opts = RenderOptions {
         output,
         stems_out: args.stems_out.clone(),
@@ -100,8 +109,25 @@ pub fn run(args: Args) -> Result<()> {
     if !report.stems.is_empty() {
         println!("  {} stems written", report.stems.len());
     }
-    if let Some(t) = target {
-        crate::master::master_rendered_mix(&report.output, t)?;
+    let mastered = match target {
+        Some(t) => Some(crate::master::master_rendered_mix(&report.output, t)?),
+        None => None,
+    };
+    if let Some(p) = &args.report_html {
+        let data = sheen::report::mix_data(
+            format!("sheen mix: {}", session.display()),
+            &report.output,
+            sheen::report::session_decisions(&plan),
+            mastered.as_ref(),
+            true,
+        )?;
+        let mut protect = plan.inputs();
+        protect.push(session);
+        protect.push(&report.output);
+        if let Some(m) = &mastered {
+            protect.extend(crate::master::protected(&report.output, m));
+        }
+        crate::report::write_html(p, &data, &protect)?;
     }
     Ok(())
 }

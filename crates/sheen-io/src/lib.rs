@@ -29,4 +29,6 @@ mod test_util;
 pub use error::Error;
 pub use read::{read_all, AudioInfo, AudioReader, MAX_CHANNELS, MAX_RATE_HZ, MIN_RATE_HZ};
 pub use resample::{output_frames, resample_all, Resampler};
-pub use write::{write_all, write_text, AudioWriter, Container, SampleFormat, WriteSpec};
+pub use write::{
+    encode_in_memory, write_all, write_text, AudioWriter, Container, SampleFormat, WriteSpec,
+};

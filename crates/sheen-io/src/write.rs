@@ -489,6 +489,104 @@ pub fn write_all(
     Ok(clipped)
 }
 
+/// Encodes a whole planar signal into the bytes of a WAV or FLAC file in
+/// memory (for short excerpts embedded elsewhere, e.g. an HTML report),
+/// with the same conversion as [`AudioWriter`] (round to nearest, clamp,
+/// no dither). Returns the bytes and the number of clamped samples.
+/// Errors name `<memory>` as the file.
+pub fn encode_in_memory(spec: WriteSpec, planar: &[Vec<f64>]) -> Result<(Vec<u8>, u64), Error> {
+    use std::io::Cursor;
+    let path = Path::new("<memory>");
+    let invalid = |problem: String| Error::InvalidSpec {
+        path: path.to_path_buf(),
+        problem,
+    };
+    if planar.len() != spec.channels || spec.channels == 0 || spec.channels > MAX_CHANNELS {
+        return Err(invalid(format!(
+            "{} channels given for a {}-channel spec (1 to {MAX_CHANNELS} are supported)",
+            planar.len(),
+            spec.channels
+        )));
+    }
+    if !(MIN_RATE_HZ..=MAX_RATE_HZ).contains(&spec.sample_rate_hz) {
+        return Err(invalid(format!(
+            "sample rate {} Hz (supported: {MIN_RATE_HZ} to {MAX_RATE_HZ} Hz)",
+            spec.sample_rate_hz
+        )));
+    }
+    let frames = planar[0].len();
+    if planar.iter().any(|c| c.len() != frames) {
+        return Err(invalid("channels of different lengths".into()));
+    }
+    if planar.iter().flatten().any(|x| !x.is_finite()) {
+        return Err(invalid("a sample is NaN or infinite".into()));
+    }
+    let bits = spec.format.bits();
+    let mut clipped = 0u64;
+    match spec.container {
+        Container::Wav => {
+            let wav_spec = hound::WavSpec {
+                channels: spec.channels as u16,
+                sample_rate: spec.sample_rate_hz,
+                bits_per_sample: bits as u16,
+                sample_format: match spec.format {
+                    SampleFormat::F32 => hound::SampleFormat::Float,
+                    _ => hound::SampleFormat::Int,
+                },
+            };
+            let mut cur = Cursor::new(Vec::new());
+            let mut w =
+                hound::WavWriter::new(&mut cur, wav_spec).map_err(|e| hound_error(path, e))?;
+            let block: Vec<&[f64]> = planar.iter().map(Vec::as_slice).collect();
+            let res = match spec.format {
+                SampleFormat::F32 => write_wav_f32(&mut w, &block, frames, &mut clipped),
+                _ => (|| {
+                    for i in 0..frames {
+                        for ch in &block {
+                            let s = quantize(ch[i], bits, &mut clipped);
+                            if bits == 16 {
+                                w.write_sample(s as i16)?;
+                            } else {
+                                w.write_sample(s)?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })(),
+            };
+            res.map_err(|e| hound_error(path, e))?;
+            w.finalize().map_err(|e| hound_error(path, e))?;
+            Ok((cur.into_inner(), clipped))
+        }
+        Container::Flac => {
+            if spec.format == SampleFormat::F32 {
+                return Err(invalid(
+                    "FLAC cannot store 32-bit float samples (use 16 or 24 bits)".into(),
+                ));
+            }
+            let mut stream = FlacStream::new(
+                Cursor::new(Vec::new()),
+                spec.sample_rate_hz,
+                spec.channels,
+                bits as usize,
+            )
+            .map_err(|e| flac_error(path, e))?;
+            let mut inter = Vec::with_capacity(8192 * spec.channels);
+            for start in (0..frames).step_by(8192) {
+                inter.clear();
+                for i in start..(start + 8192).min(frames) {
+                    for ch in planar {
+                        inter.push(quantize(ch[i], bits, &mut clipped));
+                    }
+                }
+                stream.push(&inter).map_err(|e| flac_error(path, e))?;
+            }
+            let cur = stream.finish().map_err(|e| flac_error(path, e))?;
+            Ok((cur.into_inner(), clipped))
+        }
+    }
+}
+
 /// `round(x · 2^(bits−1))` clamped to the signed `bits`-bit range; counts
 /// clamped samples in `clipped`.
 #[inline]
@@ -507,8 +605,8 @@ pub(crate) fn quantize(x: f64, bits: u32, clipped: &mut u64) -> i32 {
     }
 }
 
-fn write_wav_f32(
-    writer: &mut hound::WavWriter<BufWriter<File>>,
+fn write_wav_f32<W: std::io::Write + std::io::Seek>(
+    writer: &mut hound::WavWriter<W>,
     block: &[&[f64]],
     frames: usize,
     clipped: &mut u64,
@@ -693,6 +791,23 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Reference: [`write_all`] — the in-memory encoder gives exactly the
+    /// bytes of the file [`AudioWriter`] writes, for every format.
+    #[test]
+    fn in_memory_equals_file() {
+        let dir = tempfile::tempdir().unwrap();
+        for (k, &fmt) in FORMATS.iter().enumerate() {
+            let x = signal(2, 10_001, 48_000, k as u64 + 7);
+            let path = dir.path().join(format!("m{k}.{}", ext(fmt.0)));
+            write_all(&path, spec(48_000, 2, fmt), &[], &x).unwrap();
+            let (bytes, clipped) = encode_in_memory(spec(48_000, 2, fmt), &x).unwrap();
+            assert_eq!(clipped, 0);
+            assert_eq!(bytes, std::fs::read(&path).unwrap(), "{fmt:?}");
+        }
+        let bad = encode_in_memory(spec(48_000, 1, FORMATS[0]), &[vec![f64::NAN]]);
+        assert!(bad.unwrap_err().to_string().contains("<memory>"));
     }
 
     /// Quantisation rule: round to nearest, clamp, count. Reference: the

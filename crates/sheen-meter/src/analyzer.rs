@@ -11,6 +11,7 @@
 use crate::loudness::{default_channel_weights, LoudnessMeter};
 use crate::spectrum::{mean_band_levels, BandLevel, SpectrumAnalyzer};
 use crate::stats::LevelStats;
+use crate::stereo::{StereoPoint, StereoSeries};
 use crate::true_peak::{peak_to_db, TruePeakMeter};
 use serde::Serialize;
 use std::sync::mpsc;
@@ -20,7 +21,8 @@ use std::thread;
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct AnalyzerOptions {
     /// Keep the momentary and short-term loudness series (one point per
-    /// 100 ms each).
+    /// 100 ms each) and, for two or more channels, the stereo series
+    /// ([`crate::stereo`], channels 0 and 1).
     pub series: bool,
     /// Compute the 1/3-octave long-term average spectrum (one FFT per channel
     /// per 0.34 s at 48 kHz).
@@ -90,6 +92,11 @@ pub struct Analysis {
     /// Short-term loudness series `[time_s, lufs]`, as `momentary`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub short_term: Option<Vec<[f64; 2]>>,
+    /// Correlation and side/mid of channels 0 and 1 over 400 ms windows every
+    /// 100 ms ([`crate::stereo`]), when series were requested and the input
+    /// has two or more channels.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stereo: Option<Vec<StereoPoint>>,
 }
 
 /// The meters that may run on a background thread: true peak and spectrum
@@ -268,6 +275,7 @@ pub struct Analyzer {
     series: bool,
     loudness: LoudnessMeter,
     stats: LevelStats,
+    stereo: Option<StereoSeries>,
     /// Spectrum analysers of channels `..k` run here; `k..` in `side`.
     spectrum: Option<Vec<SpectrumAnalyzer>>,
     side: Side,
@@ -348,6 +356,7 @@ impl Analyzer {
             loudness: LoudnessMeter::with_weights(sample_rate_hz, &weights)
                 .with_series(opts.series),
             stats: LevelStats::new(channels),
+            stereo: (opts.series && channels >= 2).then(|| StereoSeries::new(sample_rate_hz)),
             spectrum: here,
             side,
         }
@@ -386,6 +395,9 @@ impl Analyzer {
         }
         self.loudness.push(block);
         self.stats.push(block);
+        if let Some(st) = &mut self.stereo {
+            st.push(block[0], block[1]);
+        }
         if let Some(sp) = &mut self.spectrum {
             for (a, x) in sp.iter_mut().zip(block) {
                 a.push(x);
@@ -452,6 +464,7 @@ impl Analyzer {
             third_octave_db: spectra.as_deref().map(mean_band_levels).unwrap_or_default(),
             momentary,
             short_term,
+            stereo: self.stereo.as_mut().map(StereoSeries::take_points),
         }
     }
 }

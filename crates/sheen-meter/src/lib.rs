@@ -15,6 +15,7 @@
 //! - [`true_peak`]: [`TruePeakMeter`] (dBTP);
 //! - [`stats`]: sample peak, RMS, crest factor, DC offset, correlation,
 //!   side/mid ratio, clipped samples;
+//! - [`stereo`]: [`StereoSeries`], correlation and side/mid over time;
 //! - [`spectrum`]: 1/3-octave long-term average spectrum of any mono signal;
 //! - [`analyzer`]: [`Analyzer`], all of the above in one streaming pass.
 //!
@@ -34,6 +35,7 @@ pub mod k_weighting;
 pub mod loudness;
 pub mod spectrum;
 pub mod stats;
+pub mod stereo;
 pub mod true_peak;
 
 pub use analyzer::{Analysis, Analyzer, AnalyzerOptions};
@@ -41,4 +43,5 @@ pub use k_weighting::{KFilter, KWeighting};
 pub use loudness::{default_channel_weights, LoudnessMeter};
 pub use spectrum::{BandLevel, SpectrumAnalyzer};
 pub use stats::{LevelStats, LevelStatsResult};
+pub use stereo::{StereoPoint, StereoSeries};
 pub use true_peak::TruePeakMeter;

@@ -276,3 +276,33 @@ fn explicit_channel_weights() {
     let i = a.finish().integrated_lufs.unwrap();
     assert!((i + 23.01).abs() < 0.05, "{i}"); // one channel at −20 dBFS peak
 }
+
+/// Reference: EBU Tech 3341 case 1 (1 kHz sine at −23 dBFS on both
+/// channels reads M = S = I = −23.0 ±0.1 LUFS). The 100 ms series are flat
+/// at −23.0 (±0.05) once the window is full (0.4 s momentary, 3 s
+/// short-term), one point per 100 ms; the stereo series of identical
+/// channels read correlation +1 and no side signal.
+#[test]
+fn series_of_tech3341_case1_are_flat() {
+    for fs in [44_100.0, 48_000.0] {
+        let x = tone(fs, 1000.0, -23.0, 20.0);
+        let r = analyse(fs, &[x.clone(), x]);
+        let m = r.momentary.unwrap();
+        let s = r.short_term.unwrap();
+        assert_eq!(m.len(), 200, "{fs}");
+        let full_m: Vec<_> = m.iter().filter(|p| p[0] >= 0.4 - 1e-9).collect();
+        let full_s: Vec<_> = s.iter().filter(|p| p[0] >= 3.0 - 1e-9).collect();
+        assert!(full_m.len() >= 196 && full_s.len() >= 170, "{fs}");
+        for p in full_m.iter().chain(&full_s) {
+            assert!((p[1] + 23.0).abs() < 0.05, "{fs}: {p:?}");
+        }
+        for w in m.windows(2) {
+            assert!((w[1][0] - w[0][0] - 0.1).abs() < 1e-9, "{fs}: 100 ms hops");
+        }
+        let st = r.stereo.unwrap();
+        assert_eq!(st.len(), 200);
+        assert!(st
+            .iter()
+            .all(|p| p.correlation == Some(1.0) && p.side_to_mid_db.is_none()));
+    }
+}

@@ -11,5 +11,6 @@ pub mod error;
 pub mod mastering;
 pub mod matching;
 pub mod mixing;
+pub mod report;
 
 pub use error::Error;

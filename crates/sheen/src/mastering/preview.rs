@@ -48,10 +48,49 @@ fn integrated(fs: u32, x: &[Vec<f64>]) -> Option<f64> {
 /// The excerpt window `(start_s, len_s)` for a file of `duration_s` whose
 /// short-term loudness peaks at `loudest_s` (end of the 3 s window).
 pub fn window(duration_s: f64, loudest_s: f64) -> (f64, f64) {
-    let len = EXCERPT_S.min(duration_s);
+    window_of(duration_s, loudest_s, EXCERPT_S)
+}
+
+/// As [`window`], for an excerpt of at most `len_s` seconds.
+pub fn window_of(duration_s: f64, loudest_s: f64, len_s: f64) -> (f64, f64) {
+    let len = len_s.min(duration_s);
     let centre = loudest_s - 1.5;
     let start = (centre - len / 2.0).clamp(0.0, (duration_s - len).max(0.0));
     (start, len)
+}
+
+/// A loudness-matched pair of excerpts in memory.
+#[derive(Clone, Debug)]
+pub struct Matched {
+    pub original_rate_hz: u32,
+    /// The original's excerpt, gained by `original_gain_db`.
+    pub original: Vec<Vec<f64>>,
+    pub master_rate_hz: u32,
+    /// The master's excerpt, unchanged.
+    pub master: Vec<Vec<f64>>,
+    /// Gain applied to the original to meet the master's integrated
+    /// loudness over the window, dB.
+    pub original_gain_db: f64,
+}
+
+/// The same window of `original` and `master`, the original gained to the
+/// master's integrated loudness (BS.1770-4) over the window.
+pub fn matched(original: &Path, master: &Path, window_s: (f64, f64)) -> Result<Matched, Error> {
+    let (fs_o, mut o) = excerpt(original, window_s.0, window_s.1)?;
+    let (fs_m, m) = excerpt(master, window_s.0, window_s.1)?;
+    let gain_db = match (integrated(fs_o, &o), integrated(fs_m, &m)) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
+    let g = sheen_dsp::db_to_gain(gain_db);
+    o.iter_mut().flatten().for_each(|x| *x *= g);
+    Ok(Matched {
+        original_rate_hz: fs_o,
+        original: o,
+        master_rate_hz: fs_m,
+        master: m,
+        original_gain_db: gain_db,
+    })
 }
 
 /// Writes `DIR/<target>.original.wav` and `DIR/<target>.master.wav`: the
@@ -69,14 +108,14 @@ pub fn write_ab(
         path: dir.to_path_buf(),
         problem: format!("cannot create folder: {e}"),
     })?;
-    let (fs_o, mut o) = excerpt(original, window_s.0, window_s.1)?;
-    let (fs_m, m) = excerpt(master, window_s.0, window_s.1)?;
-    let gain_db = match (integrated(fs_o, &o), integrated(fs_m, &m)) {
-        (Some(a), Some(b)) => b - a,
-        _ => 0.0,
-    };
-    let g = sheen_dsp::db_to_gain(gain_db);
-    o.iter_mut().flatten().for_each(|x| *x *= g);
+    let Matched {
+        original_rate_hz: fs_o,
+        original: o,
+        master_rate_hz: fs_m,
+        master: m,
+        original_gain_db: gain_db,
+        ..
+    } = matched(original, master, window_s)?;
     let spec = |fs: u32, ch: usize| WriteSpec {
         sample_rate_hz: fs,
         channels: ch,
