@@ -1,5 +1,5 @@
-//! The `sheen` command-line tool: analyze, demo (and, as they land, master,
-//! mix, automix, album).
+//! The `sheen` command-line tool: analyze, master, match, album, mix,
+//! automix, demo, serve.
 //!
 //! Errors are printed as one line, `sheen: error: <file>: <problem>`, with a
 //! non-zero exit status; no partial output is left behind.
@@ -13,6 +13,7 @@ mod matching;
 mod mix;
 mod progress;
 mod report;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -41,6 +42,8 @@ enum Command {
     Automix(automix::Args),
     /// Master a mix to one or more loudness targets (analyse, plan, render, verify).
     Master(master::Args),
+    /// Serve the upload page and JSON API: stems or a mix in, mix, masters and reports out.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         Command::Mix(a) => mix::run(a),
         Command::Automix(a) => automix::run(a),
         Command::Master(a) => master::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
