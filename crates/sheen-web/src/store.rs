@@ -232,7 +232,7 @@ impl Store {
     /// Copies of all jobs, newest first.
     pub fn list(&self) -> Vec<Job> {
         let mut v: Vec<Job> = self.lock().values().cloned().collect();
-        v.sort_by(|a, b| b.created_unix_s.cmp(&a.created_unix_s));
+        v.sort_by_key(|j| std::cmp::Reverse(j.created_unix_s));
         v
     }
 
