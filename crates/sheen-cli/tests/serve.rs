@@ -15,8 +15,8 @@
 //!    `SHEEN_REQUIRE_BROWSER=1`.
 //! 3. `bad_requests_get_json_4xx`: oversize upload, no files, a non-audio
 //!    file, `../` in a name, too many files, unknown target, unknown job id:
-//!    each a 4xx with `{"error": ...}`, no staged file left behind, and a
-//!    good request afterwards still succeeds.
+//!    each a 4xx with `{"error": ...}`, no staged file left behind; a job
+//!    that fails (silence) says why; a good request afterwards succeeds.
 //! 4. `load_twenty_concurrent_jobs`: 20 uploads at once, all done, none
 //!    lost; peak memory of the server and its job processes printed.
 
@@ -366,6 +366,29 @@ async fn bad_requests_get_json_4xx() {
         assert_eq!(status, 404, "{url}");
         assert!(body["error"].is_string(), "{url}: {body}");
     }
+    // A job that fails (digital silence decodes, but cannot be mastered)
+    // reports why, without server paths.
+    let silent = tmp.path().join("silence.wav");
+    sheen_io::write_all(
+        &silent,
+        sheen_io::WriteSpec {
+            sample_rate_hz: RATE_HZ,
+            channels: 2,
+            format: sheen_io::SampleFormat::I16,
+            container: sheen_io::Container::Wav,
+        },
+        &[],
+        &vec![vec![0.0; RATE_HZ as usize]; 2],
+    )
+    .unwrap();
+    let (status, job) = post_job(&http, &s, form(&read_files(&[silent]), &[])).await;
+    assert_eq!(status, 202, "{job}");
+    let job = wait_job(&http, &s, job["id"].as_str().unwrap()).await;
+    let reason = job["error"].as_str().unwrap_or_default();
+    println!("serve failed job: {} {reason}", job["state"]);
+    assert_eq!(job["state"], "failed");
+    assert!(reason.contains("silence"), "{reason}");
+    assert!(!reason.contains(&*data.to_string_lossy()), "{reason}");
     // The server keeps serving: a good request succeeds.
     let (status, job) = post_job(&http, &s, form(&[f("song.wav", &good)], &[])).await;
     assert_eq!(status, 202, "{job}");
