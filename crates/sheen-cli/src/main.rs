@@ -1,5 +1,5 @@
-//! The `sheen` command-line tool: analyze, demo (and, as they land, master,
-//! mix, automix, album).
+//! The `sheen` command-line tool: analyze, master, match, album, mix,
+//! automix, demo, serve.
 //!
 //! Errors are printed as one line, `sheen: error: <file>: <problem>`, with a
 //! non-zero exit status; no partial output is left behind.
@@ -14,6 +14,7 @@ mod mix;
 mod progress;
 mod report;
 mod report_cmd;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -44,6 +45,8 @@ enum Command {
     Master(master::Args),
     /// Write a self-contained HTML report of one or more files (loudness, spectrum, stereo).
     Report(report_cmd::Args),
+    /// Serve the upload page and JSON API: stems or a mix in, mix, masters and reports out.
+    Serve(serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Automix(a) => automix::run(a),
         Command::Master(a) => master::run(a),
         Command::Report(a) => report_cmd::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
