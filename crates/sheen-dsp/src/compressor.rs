@@ -253,6 +253,10 @@ impl Compressor {
         while start < len {
             let m = (len - start).min(CHUNK);
             let range = start..start + m;
+            // Peak detection with full link needs only the loudest key
+            // channel: max |x| first, one logarithm per frame (the level is
+            // monotonic in |x|).
+            let peak_linked = self.p.detector == Detector::Peak && link == 1.0 && k_ch > 1;
             for (k, l) in lv.iter_mut().enumerate().take(k_ch) {
                 let l = &mut l[..m];
                 match key {
@@ -260,16 +264,31 @@ impl Compressor {
                     None => l.copy_from_slice(&block[k][range.clone()]),
                 }
                 self.key_filter.filter_block(k, l);
-                self.detector.levels_db(k, l);
+                if !peak_linked {
+                    self.detector.levels_db(k, l);
+                }
+            }
+            if peak_linked {
+                let (first, rest) = lv.split_at_mut(1);
+                let l0 = &mut first[0][..m];
+                for (i, v) in l0.iter_mut().enumerate() {
+                    let mut a = v.abs();
+                    for l in rest.iter().take(k_ch - 1) {
+                        a = a.max(l[i].abs());
+                    }
+                    *v = a;
+                }
+                self.detector.levels_db(0, l0);
             }
             self.detector.advance_by(m, k_ch);
+            let k_ch = if peak_linked { 1 } else { k_ch };
             for v in &mut makeup[..m] {
                 *v = self.makeup.next_value();
             }
-            // With one key channel, or full link and equal histories, every
+            // With one key channel or full link, and equal histories, every
             // channel computes the same gain: do it once.
             let shared =
-                k_ch == 1 || (link == 1.0 && self.env[1..n_ch].iter().all(|e| *e == self.env[0]));
+                (k_ch == 1 || link == 1.0) && self.env[1..n_ch].iter().all(|e| *e == self.env[0]);
             let (lv, rest) = lv.split_at_mut(1);
             if k_ch > 1 {
                 // lv[0] becomes the loudest key level; the others keep theirs
@@ -287,9 +306,9 @@ impl Compressor {
             let (mut last_gr, mut max_gr) = (0.0f64, self.max_gr_db);
             let outs = if shared { 1 } else { n_ch };
             for (ch, g) in gain.iter_mut().enumerate().take(outs) {
-                let env = &mut self.env[ch];
-                let mut last = 0.0;
                 let g = &mut g[..m];
+                // targets (independent per frame), then the smoothing
+                // recursion alone with its state in a register
                 for (i, gi) in g.iter_mut().enumerate() {
                     let level = if shared || link == 1.0 {
                         maxes[i]
@@ -300,13 +319,29 @@ impl Compressor {
                         };
                         own + link * (maxes[i] - own)
                     };
-                    let target = level - compressor_curve_db(level, t, r, w);
-                    let gr = smooth_branching(env, target, att, rel);
-                    max_gr = max_gr.max(gr);
-                    last = gr;
-                    *gi = fastmath::db_to_gain(makeup[i] - gr);
+                    // compressor_curve_db with all three segments computed
+                    // and selected (no data-dependent branch)
+                    let d = level - t;
+                    let above = t + d / r;
+                    let u = d + w / 2.0;
+                    let knee = level + (1.0 / r - 1.0) * u * u / (2.0 * w);
+                    let in_knee = 2.0 * d.abs() <= w && w > 0.0;
+                    let y = if in_knee { knee } else { above };
+                    let y = if 2.0 * d < -w { level } else { y };
+                    *gi = level - y;
+                }
+                let mut env = self.env[ch];
+                for gi in g.iter_mut() {
+                    *gi = smooth_branching(&mut env, *gi, att, rel);
+                }
+                self.env[ch] = env;
+                let last = g[m - 1];
+                for (gi, mk) in g.iter_mut().zip(&makeup[..m]) {
+                    max_gr = max_gr.max(*gi);
+                    *gi = mk - *gi;
                 }
                 last_gr = last_gr.max(last);
+                g.iter_mut().for_each(|v| *v = fastmath::db_to_gain(*v));
             }
             if shared {
                 let e = self.env[0];

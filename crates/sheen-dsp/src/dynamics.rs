@@ -101,11 +101,12 @@ pub fn expander_curve_db(x_db: f64, threshold_db: f64, ratio: f64, knee_db: f64)
 /// within 1e-15 dB of 0 is flushed to 0 (no denormals in long silences).
 #[inline]
 pub fn smooth_branching(state: &mut f64, target: f64, rise: f64, fall: f64) -> f64 {
-    let a = if target > *state { rise } else { fall };
-    *state = a * *state + (1.0 - a) * target;
-    if state.abs() < 1e-15 {
-        *state = 0.0;
-    }
+    // both branches, then a select: the comparison leaves the dependency
+    // chain through `state` (same arithmetic as choosing first)
+    let up = rise * *state + (1.0 - rise) * target;
+    let down = fall * *state + (1.0 - fall) * target;
+    let s = if target > *state { up } else { down };
+    *state = if s.abs() < 1e-15 { 0.0 } else { s };
     *state
 }
 

@@ -9,8 +9,9 @@
 //!   `ln m = 2 atanh s = 2 (s + s³/3 + … + s¹⁷/17)`, `s = (m − 1)/(m + 1)`,
 //!   `|s| ≤ 0.1716` (truncation `< 1e-14` relative);
 //! - [`exp2`]: `y = n + f` with `n = round(y)`, `|f| ≤ ½`, then
-//!   `2^f = Σ_{k≤12} (f ln 2)^k / k!` (truncation `< 2e-16` relative), scaled
-//!   by `2^n` through the exponent bits.
+//!   `2^f = Σ_{k≤12} (f ln 2)^k / k!` (truncation `< 2e-16` relative,
+//!   evaluated by Estrin's scheme), scaled by `2^n` through the exponent
+//!   bits.
 //!
 //! Measured against the standard library (tests below): relative error
 //! below 1e-14 for both, i.e. `1e-13` dB, far below the 1e-4 dB the
@@ -73,10 +74,15 @@ pub fn exp2(y: f64) -> f64 {
         4.445_538_271_870_811_6e-10,
         2.567_843_599_348_820_6e-11,
     ];
-    let mut p = C[12];
-    for c in C[..12].iter().rev() {
-        p = p * f + c;
-    }
+    // Estrin's scheme: short dependency chains, so independent calls in a
+    // loop overlap
+    let f2 = f * f;
+    let f4 = f2 * f2;
+    let f8 = f4 * f4;
+    let q0 = (C[0] + C[1] * f) + (C[2] + C[3] * f) * f2;
+    let q1 = (C[4] + C[5] * f) + (C[6] + C[7] * f) * f2;
+    let q2 = (C[8] + C[9] * f) + (C[10] + C[11] * f) * f2;
+    let p = (q0 + q1 * f4) + (q2 + C[12] * f4) * f8;
     // 2^n from the low bits of t (n + 1023 in the exponent field)
     let scale = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
     p * scale
