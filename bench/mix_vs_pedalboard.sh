@@ -12,7 +12,9 @@
 # pedalboard script runs the same chains per track (HighpassFilter,
 # PeakFilter, HighShelfFilter, Compressor), sums buses and sends in numpy,
 # runs Reverb and Delay on the returns and writes the mix. Both timings
-# include reading the stems and writing the mix. x-realtime = 60 s / wall.
+# include reading the stems and writing the mix. x-realtime = 60 s / wall;
+# cpu_s = user + system CPU seconds (wall time is inflated when the machine
+# is shared; the load average is printed).
 #
 # Needs python3 with venv (pedalboard, numpy and soundfile are installed
 # into WORK_DIR/venv from PyPI) and GNU time for peak memory.
@@ -125,21 +127,21 @@ mix = (buses["drums"] + buses["music"]) * g(-3.0) + verb + echo
 sf.write(out, mix.T, fs, subtype="FLOAT")
 PYEOF
 
-measure() { # cmd... -> "seconds rss_mb"
+measure() { # cmd... -> "seconds rss_mb cpu_seconds"
   local tf
   tf=$(mktemp)
-  /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1
-  tail -n 1 "$tf" | awk '{printf "%.2f %.1f", $1, $2/1024}'
+  /usr/bin/time -o "$tf" -f "%e %M %U %S" "$@" >/dev/null 2>&1
+  tail -n 1 "$tf" | awk '{printf "%.2f %.1f %.2f", $1, $2/1024, $3 + $4}'
   rm -f "$tf"
 }
 
-echo "sheen mix vs pedalboard: $N stereo stems x ${SECONDS_LONG} s at 48 kHz, EQ + compressor per track, 2 buses, reverb + delay sends ($(nproc) cores)"
-printf '%-28s %10s %10s %12s\n' tool seconds rss_MB x_realtime
-row() { printf '%-28s %10s %10s %12.1f\n' "$1" "$2" "$3" "$(echo "$SECONDS_LONG / $2" | bc -l)"; }
-read -r t m <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix_t1.wav" --threads 1)"
-row "sheen mix --threads 1" "$t" "$m"
-read -r t m <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix.wav" --threads 0)"
-row "sheen mix (all cores)" "$t" "$m"
-read -r t m <<<"$(measure "$PY" "$WORK/pb_mix.py" "$WORK" "$N" "$WORK/pedalboard_mix.wav")"
-row "pedalboard (python+numpy)" "$t" "$m"
+echo "sheen mix vs pedalboard: $N stereo stems x ${SECONDS_LONG} s at 48 kHz, EQ + compressor per track, 2 buses, reverb + delay sends ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
+printf '%-28s %10s %10s %12s %10s\n' tool seconds rss_MB x_realtime cpu_s
+row() { printf '%-28s %10s %10s %12.1f %10s\n' "$1" "$2" "$3" "$(echo "$SECONDS_LONG / $2" | bc -l)" "$4"; }
+read -r t m c <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix_t1.wav" --threads 1)"
+row "sheen mix --threads 1" "$t" "$m" "$c"
+read -r t m c <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix.wav" --threads 0)"
+row "sheen mix (all cores)" "$t" "$m" "$c"
+read -r t m c <<<"$(measure "$PY" "$WORK/pb_mix.py" "$WORK" "$N" "$WORK/pedalboard_mix.wav")"
+row "pedalboard (python+numpy)" "$t" "$m" "$c"
 cmp -s "$WORK/sheen_mix_t1.wav" "$WORK/sheen_mix.wav" && echo "sheen: 1-thread and all-core mixes are byte-identical"

@@ -21,6 +21,7 @@
 //! [`Detector::Rms`] (a sine of peak `A` reads `20 log10 A - 3.01 dB`).
 
 use crate::biquad::{BiquadCoeffs, BiquadState, FilterKind};
+use crate::fastmath;
 use crate::processor::MAX_CHANNELS;
 use serde::{Deserialize, Serialize};
 use std::f64::consts::FRAC_1_SQRT_2;
@@ -100,11 +101,12 @@ pub fn expander_curve_db(x_db: f64, threshold_db: f64, ratio: f64, knee_db: f64)
 /// within 1e-15 dB of 0 is flushed to 0 (no denormals in long silences).
 #[inline]
 pub fn smooth_branching(state: &mut f64, target: f64, rise: f64, fall: f64) -> f64 {
-    let a = if target > *state { rise } else { fall };
-    *state = a * *state + (1.0 - a) * target;
-    if state.abs() < 1e-15 {
-        *state = 0.0;
-    }
+    // both branches, then a select: the comparison leaves the dependency
+    // chain through `state` (same arithmetic as choosing first)
+    let up = rise * *state + (1.0 - rise) * target;
+    let down = fall * *state + (1.0 - fall) * target;
+    let s = if target > *state { up } else { down };
+    *state = if s.abs() < 1e-15 { 0.0 } else { s };
     *state
 }
 
@@ -119,6 +121,8 @@ pub struct LevelDetector {
     rings: Vec<Vec<f64>>,
     sums: [f64; MAX_CHANNELS],
     pos: usize,
+    /// Channels whose ring has been written (RMS).
+    fed: [bool; MAX_CHANNELS],
 }
 
 impl LevelDetector {
@@ -144,6 +148,7 @@ impl LevelDetector {
             rings,
             sums: [0.0; MAX_CHANNELS],
             pos: 0,
+            fed: [false; MAX_CHANNELS],
         }
     }
 
@@ -156,16 +161,73 @@ impl LevelDetector {
     #[inline]
     pub fn level_db(&mut self, ch: usize, x: f64) -> f64 {
         let db = match self.mode {
-            Detector::Peak => 20.0 * x.abs().log10(),
+            Detector::Peak => fastmath::gain_to_db(x.abs()),
             Detector::Rms => {
                 let sq = x * x;
+                self.fed[ch] = true;
                 let slot = &mut self.rings[ch][self.pos];
                 self.sums[ch] += sq - *slot;
                 *slot = sq;
-                10.0 * (self.sums[ch].max(0.0) / self.window as f64).log10()
+                fastmath::power_to_db(self.sums[ch].max(0.0) / self.window as f64)
             }
         };
         db.max(LEVEL_FLOOR_DB)
+    }
+
+    /// Block form of [`LevelDetector::level_db`] for one key channel: turns
+    /// the key samples `xs` (the frames from the current position on) into
+    /// their levels in dB, in place. Call it for every key channel with
+    /// the same length, then [`LevelDetector::advance_by`] once; the result
+    /// is identical to the per-sample calls.
+    pub fn levels_db(&mut self, ch: usize, xs: &mut [f64]) {
+        match self.mode {
+            Detector::Peak => {
+                for x in xs.iter_mut() {
+                    *x = fastmath::gain_to_db(x.abs()).max(LEVEL_FLOOR_DB);
+                }
+            }
+            Detector::Rms => {
+                let w = self.window as f64;
+                self.fed[ch] = true;
+                let ring = &mut self.rings[ch];
+                let mut sum = self.sums[ch];
+                let mut pos = self.pos;
+                for x in xs.iter_mut() {
+                    let sq = *x * *x;
+                    sum += sq - ring[pos];
+                    ring[pos] = sq;
+                    *x = sum.max(0.0) / w;
+                    pos += 1;
+                    if pos == self.window {
+                        pos = 0;
+                        sum = ring.iter().sum();
+                    }
+                }
+                self.sums[ch] = sum;
+                for x in xs.iter_mut() {
+                    *x = fastmath::power_to_db(*x).max(LEVEL_FLOOR_DB);
+                }
+            }
+        }
+    }
+
+    /// Ends `frames` frames processed with [`LevelDetector::levels_db`]
+    /// on key channels `0..fed`.
+    pub fn advance_by(&mut self, frames: usize, fed: usize) {
+        if self.mode == Detector::Rms {
+            let end = self.pos + frames;
+            self.pos = end % self.window;
+            if end >= self.window {
+                // the per-frame advance recomputes every channel's sum at a
+                // wrap; a channel not fed now keeps its ring, so recomputing
+                // it once is the same (never-fed rings are all zero)
+                for ch in fed..MAX_CHANNELS {
+                    if self.fed[ch] {
+                        self.sums[ch] = self.rings[ch].iter().sum();
+                    }
+                }
+            }
+        }
     }
 
     /// Ends the frame. Every `window` frames the running sums are recomputed
@@ -188,6 +250,7 @@ impl LevelDetector {
         self.rings.iter_mut().for_each(|r| r.fill(0.0));
         self.sums = [0.0; MAX_CHANNELS];
         self.pos = 0;
+        self.fed = [false; MAX_CHANNELS];
     }
 }
 
@@ -257,6 +320,32 @@ impl LookaheadDelay {
         }
     }
 
+    /// Block form of [`LookaheadDelay::tick`] for channel `ch`: delays the
+    /// frames `xs` (from the current position on) in place. Call it for
+    /// every channel with the same length, then
+    /// [`LookaheadDelay::advance_by`] once.
+    pub fn delay_block(&mut self, ch: usize, xs: &mut [f64]) {
+        if self.len == 0 {
+            return;
+        }
+        let ring = &mut self.buf[ch * self.len..(ch + 1) * self.len];
+        let mut pos = self.pos;
+        for x in xs.iter_mut() {
+            *x = std::mem::replace(&mut ring[pos], *x);
+            pos += 1;
+            if pos == self.len {
+                pos = 0;
+            }
+        }
+    }
+
+    /// Ends `frames` frames processed with [`LookaheadDelay::delay_block`].
+    pub fn advance_by(&mut self, frames: usize) {
+        if self.len > 0 {
+            self.pos = (self.pos + frames) % self.len;
+        }
+    }
+
     /// Clears the history.
     pub fn reset(&mut self) {
         self.buf.fill(0.0);
@@ -317,6 +406,24 @@ impl KeyFilter {
             y = self.lp_state[ch].tick(c, y);
         }
         y
+    }
+
+    /// Block form of [`KeyFilter::tick`]: filters `xs` of key channel `ch`
+    /// in place.
+    pub fn filter_block(&mut self, ch: usize, xs: &mut [f64]) {
+        if let Some(c) = &self.hpf {
+            let st = &mut self.hp_state[ch];
+            xs.iter_mut().for_each(|x| *x = st.tick(c, *x));
+        }
+        if let Some(c) = &self.lpf {
+            let st = &mut self.lp_state[ch];
+            xs.iter_mut().for_each(|x| *x = st.tick(c, *x));
+        }
+    }
+
+    /// True when neither filter is on.
+    pub fn is_bypass(&self) -> bool {
+        self.hpf.is_none() && self.lpf.is_none()
     }
 
     /// Clears the state.

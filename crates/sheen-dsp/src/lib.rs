@@ -11,7 +11,8 @@
 //! - [`oversample`]: the one polyphase windowed-sinc interpolator (true peak,
 //!   limiter, saturation) and its matching decimator
 //!   ([`oversample::Downsampler`]);
-//! - [`units`]: dB / linear conversions.
+//! - [`units`]: dB / linear conversions; [`fastmath`]: fast deterministic
+//!   `ln` / `exp2` for the per-sample dB paths of the dynamics processors.
 //!
 //! Dynamics (Giannoulis, Massberg & Reiss 2012, JAES):
 //! - [`dynamics`]: shared side-chain blocks — peak/RMS level detector,
@@ -43,6 +44,7 @@ pub mod crossover;
 pub mod deesser;
 pub mod dither;
 pub mod dynamics;
+pub mod fastmath;
 pub mod fir_eq;
 pub mod gate;
 pub mod limiter;

@@ -18,7 +18,7 @@ use super::session::{RawInsert, S};
 use super::SessionError;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
+use sheen_dsp::biquad::{Biquad, BiquadCascade, BiquadCoeffs, FilterKind};
 use sheen_dsp::compressor::{Compressor, CompressorParams};
 use sheen_dsp::deesser::{DeEsser, DeEsserParams};
 use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
@@ -580,25 +580,6 @@ fn check_ranges(
     Ok(())
 }
 
-/// A cascade of biquads (the EQ insert).
-struct Cascade(Vec<Biquad>);
-
-impl Processor for Cascade {
-    fn prepare(&mut self, fs: f64, channels: usize, max_block: usize) {
-        self.0
-            .iter_mut()
-            .for_each(|b| b.prepare(fs, channels, max_block));
-    }
-    fn process(&mut self, block: &mut [&mut [f64]]) {
-        for b in &mut self.0 {
-            b.process(block);
-        }
-    }
-    fn reset(&mut self) {
-        self.0.iter_mut().for_each(Processor::reset);
-    }
-}
-
 impl InsertSpec {
     /// The processor for this insert at `fs` (not yet prepared); keyed
     /// (side-chain capable) for compressor and gate when `keyed`.
@@ -620,7 +601,7 @@ impl InsertSpec {
             InsertSpec::LowPass { freq_hz, q } => {
                 Box::new(rbj(FilterKind::LowPass, *freq_hz, *q, 0.0))
             }
-            InsertSpec::Eq { bands } => Box::new(Cascade(
+            InsertSpec::Eq { bands } => Box::new(BiquadCascade::new(
                 bands
                     .iter()
                     .map(|b| {
@@ -634,7 +615,7 @@ impl InsertSpec {
                             BandKind::Bandpass => FilterKind::BandPass,
                             BandKind::Allpass => FilterKind::AllPass,
                         };
-                        rbj(k, b.freq_hz, b.q, b.gain_db)
+                        BiquadCoeffs::rbj(k, b.freq_hz, b.q, b.gain_db, fs)
                     })
                     .collect(),
             )),
