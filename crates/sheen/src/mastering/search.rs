@@ -104,7 +104,7 @@ impl Recorder {
     }
 
     /// Called by the render before the first block.
-    pub(crate) fn begin(&mut self, front_latency: usize, limiter_delay: usize) {
+    pub fn begin(&mut self, front_latency: usize, limiter_delay: usize) {
         self.front_latency = front_latency;
         self.limiter_delay = limiter_delay;
     }
@@ -116,7 +116,7 @@ impl Recorder {
     }
 
     /// One block of the front's output stream.
-    pub(crate) fn push(&mut self, block: &[&[f64]]) {
+    pub fn push(&mut self, block: &[&[f64]]) {
         if self.overflow {
             return;
         }
@@ -155,7 +155,7 @@ impl Recorder {
     }
 
     /// Called by the render after the last block: `frames` output frames.
-    pub(crate) fn end(&mut self, frames: u64) {
+    pub fn end(&mut self, frames: u64) {
         if self.overflow {
             return;
         }
