@@ -22,10 +22,16 @@
 //! values held at or below it. The gain is already down when the peak
 //! arrives, and it never moves faster than one look-ahead window.
 //!
-//! Detection is skipped where a bound (largest `|x|` over the kernel span
-//! times the largest absolute tap sum) proves no interpolated value can
-//! reach the target; the gain computer then sees exactly what full
-//! evaluation would give, so the output is the same bit for bit.
+//! Detection ([`PeakDetector`]) runs over stretches of 256 frames in
+//! vectorised register groups of 8 (each value the same 16-term sum in tap
+//! order, so bit-identical to per-frame evaluation), and a group is skipped
+//! where a bound (largest `|x|` over the kernel span times the largest
+//! absolute tap sum) proves no interpolated value can reach the target; the
+//! gain computer ([`GainComputer`]) then sees exactly what full evaluation
+//! would give, so the output is the same bit for bit. An input gain
+//! ([`TruePeakLimiter::set_input_gain`]) scales the detection instead of the
+//! signal, so one detection pass serves any gain (the mastering gain
+//! search).
 //!
 //! All state is `f64`, channels share one gain (stereo link), processing
 //! allocates nothing and gives the same result for any block partition.
@@ -120,34 +126,148 @@ impl SlidingMin {
     }
 }
 
+/// Frames per detection stretch (the limiter detects a stretch, then runs
+/// its gain computer over it).
+const STRETCH: usize = 256;
+
+/// Frames per register group of the detection kernel.
+const GROUP: usize = 8;
+
 /// Polyphase true-peak detection with the phases of sheen's [`Upsampler`]
-/// (4×, plus `factor`× when above 4), evaluated only when it matters: if
-/// `max|x|` over the kernel's span times `max_p Σ_j |h_p[j]|` cannot exceed
-/// the target, no interpolated value can, and the (exact) result "below
-/// target" is returned without computing them. The gain computer sees the
-/// same values either way, so skipping changes no output bit.
+/// (4×, plus `factor`× when above 4), evaluated over stretches of frames in
+/// register groups the compiler vectorises (each interpolated value is the
+/// same 16-term sum in tap order as [`Upsampler::push_peak`], so the result
+/// does not depend on the block partition). A group of [`GROUP`] frames is
+/// only evaluated when it matters: if `max|x|` over the samples its outputs
+/// depend on, times `max_p Σ_j |h_p[j]|`, cannot exceed the threshold, no
+/// interpolated value can, and 0 ("below threshold") is returned without
+/// computing them. A consumer that only compares the result with the
+/// threshold sees the same decisions either way.
 #[derive(Clone, Debug)]
-struct PeakDetector {
+pub struct PeakDetector {
     /// Phases: `h[p][j]` multiplies `x[n − j]`.
     phases: Vec<[f64; TAPS_PER_PHASE]>,
     /// `max_p Σ_j |h_p[j]|`, with a margin for rounding.
     bound: f64,
-    /// Per channel, the last `TAPS_PER_PHASE` inputs written twice so the
-    /// newest are one contiguous slice starting at `pos`.
-    history: Vec<[f64; 2 * TAPS_PER_PHASE]>,
-    pos: usize,
-    /// Largest `|x|` over channels of each of the last `TAPS_PER_PHASE`
-    /// frames (ring).
-    frame_max: [f64; TAPS_PER_PHASE],
-    frame_pos: usize,
+    /// Per channel: the `TAPS_PER_PHASE − 1` previous inputs followed by
+    /// room for one stretch.
+    work: Vec<Vec<f64>>,
     /// Delay of the interpolated points, input samples.
     latency: usize,
     /// Skip provably irrelevant evaluations (always, except in a test).
     skip: bool,
+    /// Use the AVX build of the kernel.
+    avx: bool,
+}
+
+/// `max_p |Σ_j h_p[j] · win[T − 1 − j + k]|` for the `GROUP` frames `k` of
+/// one register group, each sum in tap order.
+#[inline(always)]
+fn group_peaks(
+    phases: &[[f64; TAPS_PER_PHASE]],
+    win: &[f64; TAPS_PER_PHASE - 1 + GROUP],
+) -> [f64; GROUP] {
+    const T: usize = TAPS_PER_PHASE;
+    let mut peak = [0.0f64; GROUP];
+    for h in phases {
+        let mut a = [0.0f64; GROUP];
+        for (j, &hj) in h.iter().enumerate() {
+            let x: &[f64; GROUP] = win[T - 1 - j..T - 1 - j + GROUP]
+                .try_into()
+                .expect("group length");
+            for (acc, &v) in a.iter_mut().zip(x) {
+                *acc += hj * v;
+            }
+        }
+        for (p, v) in peak.iter_mut().zip(a) {
+            *p = p.max(v.abs());
+        }
+    }
+    peak
+}
+
+/// Detection over one channel's work buffer: `out[n] = max(out[n], peak of
+/// frame n)` for `n < len` (frame `n` is `w[T − 1 + n]`), groups whose
+/// bound cannot exceed `threshold` skipped (when `skip`).
+#[inline(always)]
+fn detect_channel(
+    phases: &[[f64; TAPS_PER_PHASE]],
+    bound: f64,
+    skip: bool,
+    threshold: f64,
+    w: &[f64],
+    len: usize,
+    out: &mut [f64],
+) {
+    const T: usize = TAPS_PER_PHASE;
+    let mut n = 0;
+    while n < len {
+        let g = GROUP.min(len - n);
+        let span = &w[n..n + T - 1 + g];
+        if skip {
+            let m = span.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            if m * bound <= threshold {
+                n += g;
+                continue;
+            }
+        }
+        if g == GROUP {
+            let win: &[f64; T - 1 + GROUP] = span.try_into().expect("window length");
+            let p = group_peaks(phases, win);
+            for (o, v) in out[n..n + GROUP].iter_mut().zip(p) {
+                *o = o.max(v);
+            }
+        } else {
+            for k in 0..g {
+                let mut peak = 0.0f64;
+                for h in phases {
+                    let mut acc = 0.0f64;
+                    for (j, &hj) in h.iter().enumerate() {
+                        acc += hj * span[T - 1 + k - j];
+                    }
+                    peak = peak.max(acc.abs());
+                }
+                out[n + k] = out[n + k].max(peak);
+            }
+        }
+        n += g;
+    }
+}
+
+/// [`detect_channel`] compiled for AVX: the same additions and
+/// multiplications in the same order (no fused multiply-add), so the result
+/// is bitwise identical to the portable build.
+///
+/// # Safety
+/// The CPU must support AVX.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+unsafe fn detect_channel_avx(
+    phases: &[[f64; TAPS_PER_PHASE]],
+    bound: f64,
+    skip: bool,
+    threshold: f64,
+    w: &[f64],
+    len: usize,
+    out: &mut [f64],
+) {
+    detect_channel(phases, bound, skip, threshold, w, len, out)
+}
+
+fn has_avx() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 impl PeakDetector {
-    fn new(factor: usize, channels: usize) -> Self {
+    /// A detector at 4× (plus `factor`× when `factor` > 4) for `channels`.
+    pub fn new(factor: usize, channels: usize) -> Self {
         let mut phases = Vec::new();
         let mut latency = 0;
         let factors: &[usize] = if factor > 4 { &[4, factor] } else { &[4] };
@@ -172,64 +292,76 @@ impl PeakDetector {
         Self {
             phases,
             bound,
-            history: vec![[0.0; 2 * TAPS_PER_PHASE]; channels],
-            pos: 0,
-            frame_max: [0.0; TAPS_PER_PHASE],
-            frame_pos: 0,
+            work: vec![vec![0.0; TAPS_PER_PHASE - 1 + STRETCH]; channels],
             latency,
             skip: true,
+            avx: has_avx(),
         }
     }
 
-    /// Pushes one frame; returns the largest interpolated `|y|` around it,
-    /// or a value ≤ `target` when that is provably below `target`.
-    #[inline]
-    fn push(&mut self, frame: &[f64], target: f64) -> f64 {
-        const T: usize = TAPS_PER_PHASE;
-        self.pos = if self.pos == 0 { T - 1 } else { self.pos - 1 };
-        let mut fm = 0.0f64;
-        for (h, &x) in self.history.iter_mut().zip(frame) {
-            h[self.pos] = x;
-            h[self.pos + T] = x;
-            fm = fm.max(x.abs());
-        }
-        self.frame_max[self.frame_pos] = fm;
-        self.frame_pos = (self.frame_pos + 1) % T;
-        let m = self.frame_max.iter().fold(0.0f64, |a, &b| a.max(b));
-        if self.skip && m * self.bound <= target {
-            return 0.0;
-        }
-        let mut peak = 0.0f64;
-        for h in &self.history {
-            let recent = &h[self.pos..self.pos + T];
-            for taps in &self.phases {
-                let y: f64 = taps.iter().zip(recent).map(|(a, b)| a * b).sum();
-                peak = peak.max(y.abs());
+    /// Delay of the interpolated points behind the input, samples: the
+    /// value for the frame pushed at index `n` interpolates around
+    /// `n − latency`.
+    pub fn latency_samples(&self) -> usize {
+        self.latency
+    }
+
+    /// Frames per call of [`Self::detect`] at most.
+    pub const MAX_FRAMES: usize = STRETCH;
+
+    /// Pushes `block` (planar, ≤ [`Self::MAX_FRAMES`] frames) and writes the
+    /// largest interpolated `|y|` over channels and phases of each frame into
+    /// `out[..len]`, or 0 where that is provably ≤ `threshold`.
+    pub fn detect(&mut self, block: &[&[f64]], threshold: f64, out: &mut [f64]) {
+        const H: usize = TAPS_PER_PHASE - 1;
+        let len = block.first().map_or(0, |c| c.len());
+        assert!(len <= STRETCH, "at most {STRETCH} frames per call");
+        out[..len].fill(0.0);
+        for (w, x) in self.work.iter_mut().zip(block) {
+            w[H..H + len].copy_from_slice(x);
+            #[cfg(target_arch = "x86_64")]
+            if self.avx {
+                // SAFETY: `avx` is set only when the CPU reports AVX.
+                unsafe {
+                    detect_channel_avx(
+                        &self.phases,
+                        self.bound,
+                        self.skip,
+                        threshold,
+                        &w[..H + len],
+                        len,
+                        out,
+                    )
+                };
+                w.copy_within(len..len + H, 0);
+                continue;
             }
+            detect_channel(
+                &self.phases,
+                self.bound,
+                self.skip,
+                threshold,
+                &w[..H + len],
+                len,
+                out,
+            );
+            w.copy_within(len..len + H, 0);
         }
-        peak
     }
 
-    fn reset(&mut self) {
-        self.history.iter_mut().for_each(|h| h.fill(0.0));
-        self.pos = 0;
-        self.frame_max = [0.0; TAPS_PER_PHASE];
-        self.frame_pos = 0;
+    /// Clears the history.
+    pub fn reset(&mut self) {
+        self.work.iter_mut().for_each(|w| w.fill(0.0));
     }
 }
 
-/// Look-ahead true-peak limiter (see the module documentation).
+/// The limiter's gain computer (steps 1–3 of the module documentation):
+/// from the gain each sample requires to the gain applied to the sample
+/// leaving the delay line.
 #[derive(Clone, Debug)]
-pub struct TruePeakLimiter {
-    params: LimiterParams,
-    sample_rate_hz: f64,
-    channels: usize,
-    /// True-peak detection at 4× (the meter's points) and, above 4, finer.
-    detector: PeakDetector,
+pub struct GainComputer {
     /// Look-ahead `L`, samples (≥ 1).
     lookahead: usize,
-    /// Target linear peak (ceiling minus safety).
-    target: f64,
     release_coeff: f64,
     hold: SlidingMin,
     envelope: f64,
@@ -237,84 +369,38 @@ pub struct TruePeakLimiter {
     box_buf: Vec<f64>,
     box_pos: usize,
     box_sum: f64,
-    /// Audio delay line per channel (`delay + 1` long).
-    delay_buf: Vec<Vec<f64>>,
-    delay_pos: usize,
-    delay: usize,
     index: u64,
     min_gain: f64,
 }
 
-impl TruePeakLimiter {
-    /// A limiter for `channels` channels at `sample_rate_hz`.
-    ///
-    /// # Panics
-    /// If `channels` is 0 or above [`MAX_CHANNELS`], or the oversampling
-    /// factor is outside 4…16.
-    pub fn new(params: LimiterParams, sample_rate_hz: f64, channels: usize) -> Self {
-        assert!(
-            (1..=MAX_CHANNELS).contains(&channels),
-            "1..={MAX_CHANNELS} channels"
-        );
-        assert!(
-            (4..=16).contains(&params.oversampling),
-            "oversampling must be 4..=16"
-        );
-        let detector = PeakDetector::new(params.oversampling, channels);
+impl GainComputer {
+    /// The gain computer of `params` at `sample_rate_hz`.
+    pub fn new(params: &LimiterParams, sample_rate_hz: f64) -> Self {
         let lookahead = ((params.lookahead_ms * 1e-3 * sample_rate_hz).round() as usize).max(1);
         let kernel_half = TAPS_PER_PHASE / 2;
-        let delay = detector.latency + lookahead - 1 + kernel_half;
         let release_s = (params.release_ms * 1e-3).max(1e-6);
-        let mut l = Self {
-            params,
-            sample_rate_hz,
-            channels,
-            detector,
+        Self {
             lookahead,
-            target: db_to_gain(params.ceiling_dbtp - params.safety_db.max(0.0)),
             release_coeff: 1.0 - (-1.0 / (release_s * sample_rate_hz)).exp(),
             hold: SlidingMin::new(lookahead + 2 * kernel_half),
             envelope: 1.0,
             box_buf: vec![1.0; lookahead],
             box_pos: 0,
             box_sum: lookahead as f64,
-            delay_buf: vec![vec![0.0; delay + 1]; channels],
-            delay_pos: 0,
-            delay,
             index: 0,
             min_gain: 1.0,
-        };
-        l.reset();
-        l
+        }
     }
 
-    /// The settings.
-    pub fn params(&self) -> &LimiterParams {
-        &self.params
+    /// Look-ahead, samples.
+    pub fn lookahead(&self) -> usize {
+        self.lookahead
     }
 
-    /// Sample rate, Hz.
-    pub fn sample_rate_hz(&self) -> f64 {
-        self.sample_rate_hz
-    }
-
-    /// Largest gain reduction applied so far, dB (≥ 0).
-    pub fn max_gain_reduction_db(&self) -> f64 {
-        (-gain_to_db(self.min_gain)).max(0.0) + 0.0
-    }
-
-    /// Processes one frame: `frame[ch]` is replaced by the delayed, limited
-    /// output.
+    /// Takes the gain the newest sample requires (≤ 1) and returns the gain
+    /// for the sample leaving the delay line.
     #[inline]
-    fn tick(&mut self, frame: &mut [f64; MAX_CHANNELS]) {
-        let n = self.channels;
-        // detection (true peak around the sample the interpolator is at)
-        let peak = self.detector.push(&frame[..n], self.target);
-        let required = if peak > self.target {
-            self.target / peak
-        } else {
-            1.0
-        };
+    pub fn push(&mut self, required: f64) -> f64 {
         let held = self.hold.push(self.index, required);
         // release
         if held < self.envelope {
@@ -334,23 +420,145 @@ impl TruePeakLimiter {
         }
         let gain = (self.box_sum / self.lookahead as f64).min(1.0);
         self.min_gain = self.min_gain.min(gain);
-        // delay line
-        let len = self.delay + 1;
-        let read = (self.delay_pos + 1) % len;
-        for (ch, x) in frame.iter_mut().enumerate().take(n) {
-            let d = &mut self.delay_buf[ch];
-            d[self.delay_pos] = *x;
-            *x = d[read] * gain;
-        }
-        self.delay_pos = read;
         self.index += 1;
+        gain
+    }
+
+    /// Smallest gain returned so far (linear).
+    pub fn min_gain(&self) -> f64 {
+        self.min_gain
+    }
+
+    /// Back to the initial state.
+    pub fn reset(&mut self) {
+        self.hold.reset();
+        self.envelope = 1.0;
+        self.box_buf.fill(1.0);
+        self.box_pos = 0;
+        self.box_sum = self.lookahead as f64;
+        self.index = 0;
+        self.min_gain = 1.0;
+    }
+}
+
+/// The gain a sample needs so that its detected peak `peak` (on the signal
+/// before the input gain) times `input_gain` reaches `target`: 1 unless
+/// `peak > threshold` (`threshold = target / input_gain`), else
+/// `target / (input_gain · peak)`.
+#[inline]
+pub fn required_gain(peak: f64, threshold: f64, target: f64, input_gain: f64) -> f64 {
+    if peak > threshold {
+        target / (input_gain * peak)
+    } else {
+        1.0
+    }
+}
+
+/// Look-ahead true-peak limiter (see the module documentation).
+///
+/// An input gain ([`TruePeakLimiter::set_input_gain`], default 1) is applied
+/// inside: detection runs on the signal as given and is scaled, the output
+/// is `(x · input_gain) · gain`. With an input gain of 1 this is exactly the
+/// limiter without one.
+#[derive(Clone, Debug)]
+pub struct TruePeakLimiter {
+    params: LimiterParams,
+    sample_rate_hz: f64,
+    channels: usize,
+    /// True-peak detection at 4× (the meter's points) and, above 4, finer.
+    detector: PeakDetector,
+    gain: GainComputer,
+    /// Target linear peak (ceiling minus safety).
+    target: f64,
+    input_gain: f64,
+    /// `target / input_gain`.
+    threshold: f64,
+    /// Detected peaks of the current stretch.
+    peaks: Vec<f64>,
+    /// Audio delay line per channel (`delay + 1` long).
+    delay_buf: Vec<Vec<f64>>,
+    delay_pos: usize,
+    delay: usize,
+}
+
+impl TruePeakLimiter {
+    /// A limiter for `channels` channels at `sample_rate_hz`.
+    ///
+    /// # Panics
+    /// If `channels` is 0 or above [`MAX_CHANNELS`], or the oversampling
+    /// factor is outside 4…16.
+    pub fn new(params: LimiterParams, sample_rate_hz: f64, channels: usize) -> Self {
+        assert!(
+            (1..=MAX_CHANNELS).contains(&channels),
+            "1..={MAX_CHANNELS} channels"
+        );
+        assert!(
+            (4..=16).contains(&params.oversampling),
+            "oversampling must be 4..=16"
+        );
+        let detector = PeakDetector::new(params.oversampling, channels);
+        let gain = GainComputer::new(&params, sample_rate_hz);
+        let delay = Self::delay_for(&params, sample_rate_hz);
+        let target = Self::target_for(&params);
+        let mut l = Self {
+            params,
+            sample_rate_hz,
+            channels,
+            detector,
+            gain,
+            target,
+            input_gain: 1.0,
+            threshold: target,
+            peaks: vec![0.0; STRETCH],
+            delay_buf: vec![vec![0.0; delay + 1]; channels],
+            delay_pos: 0,
+            delay,
+        };
+        l.reset();
+        l
+    }
+
+    /// The delay (latency) of a limiter with `params` at `sample_rate_hz`,
+    /// samples: detection latency + look-ahead − 1 + half the kernel.
+    pub fn delay_for(params: &LimiterParams, sample_rate_hz: f64) -> usize {
+        let lookahead = ((params.lookahead_ms * 1e-3 * sample_rate_hz).round() as usize).max(1);
+        TAPS_PER_PHASE / 2 + lookahead - 1 + TAPS_PER_PHASE / 2
+    }
+
+    /// The linear peak a limiter with `params` aims at (ceiling − safety).
+    pub fn target_for(params: &LimiterParams) -> f64 {
+        db_to_gain(params.ceiling_dbtp - params.safety_db.max(0.0))
+    }
+
+    /// Sets the gain applied to the input before limiting (linear, > 0).
+    pub fn set_input_gain(&mut self, gain: f64) {
+        assert!(gain > 0.0 && gain.is_finite(), "input gain must be > 0");
+        self.input_gain = gain;
+        self.threshold = self.target / gain;
+    }
+
+    /// The settings.
+    pub fn params(&self) -> &LimiterParams {
+        &self.params
+    }
+
+    /// Sample rate, Hz.
+    pub fn sample_rate_hz(&self) -> f64 {
+        self.sample_rate_hz
+    }
+
+    /// Largest gain reduction applied so far, dB (≥ 0).
+    pub fn max_gain_reduction_db(&self) -> f64 {
+        (-gain_to_db(self.gain.min_gain())).max(0.0) + 0.0
     }
 }
 
 impl Processor for TruePeakLimiter {
     fn prepare(&mut self, sample_rate_hz: f64, channels: usize, _max_block: usize) {
         if sample_rate_hz != self.sample_rate_hz || channels != self.channels {
+            let g = self.input_gain;
             *self = Self::new(self.params, sample_rate_hz, channels);
+            self.set_input_gain(g);
         } else {
             self.reset();
         }
@@ -358,15 +566,33 @@ impl Processor for TruePeakLimiter {
 
     fn process(&mut self, block: &mut [&mut [f64]]) {
         let len = block.first().map_or(0, |c| c.len());
-        let mut frame = [0.0f64; MAX_CHANNELS];
-        for i in 0..len {
-            for (ch, c) in block.iter().enumerate() {
-                frame[ch] = c[i];
+        let n = self.channels;
+        let dlen = self.delay + 1;
+        let mut start = 0;
+        while start < len {
+            let end = (start + STRETCH).min(len);
+            let m = end - start;
+            {
+                let mut views: [&[f64]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
+                for (v, c) in views.iter_mut().zip(block.iter()) {
+                    *v = &c[start..end];
+                }
+                self.detector
+                    .detect(&views[..n], self.threshold, &mut self.peaks);
             }
-            self.tick(&mut frame);
-            for (ch, c) in block.iter_mut().enumerate() {
-                c[i] = frame[ch];
+            for i in 0..m {
+                let r = required_gain(self.peaks[i], self.threshold, self.target, self.input_gain);
+                let gain = self.gain.push(r);
+                // delay line
+                let read = (self.delay_pos + 1) % dlen;
+                for (c, d) in block.iter_mut().zip(self.delay_buf.iter_mut()) {
+                    let x = &mut c[start + i];
+                    d[self.delay_pos] = *x;
+                    *x = (d[read] * self.input_gain) * gain;
+                }
+                self.delay_pos = read;
             }
+            start = end;
         }
     }
 
@@ -376,15 +602,9 @@ impl Processor for TruePeakLimiter {
 
     fn reset(&mut self) {
         self.detector.reset();
-        self.hold.reset();
-        self.envelope = 1.0;
-        self.box_buf.fill(1.0);
-        self.box_pos = 0;
-        self.box_sum = self.lookahead as f64;
+        self.gain.reset();
         self.delay_buf.iter_mut().for_each(|d| d.fill(0.0));
         self.delay_pos = 0;
-        self.index = 0;
-        self.min_gain = 1.0;
     }
 }
 
@@ -628,5 +848,81 @@ mod tests {
         l.detector.skip = false;
         process_in_blocks(&mut l, &mut b, 512);
         assert_eq!(a, b);
+    }
+
+    /// The stretch-wise vectorised detection gives bitwise the output of
+    /// the per-frame definition: every frame's peak is the largest
+    /// `|Upsampler::push_peak|` of the 4× and 8× interpolators (16 taps per
+    /// phase) over channels, then the same gain computer and delay line.
+    #[test]
+    fn matches_per_frame_reference() {
+        let fs = 48_000.0;
+        let x: Vec<f64> = crate::test_util::noise(30_000, 9)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * if (i / 3000) % 2 == 0 { 0.3 } else { 2.5 })
+            .collect();
+        let chans = vec![x.clone(), x.iter().map(|v| -0.6 * v).collect::<Vec<f64>>()];
+        let p = LimiterParams::default();
+        // reference
+        let mut up4 = Upsampler::new(4, 16, 2);
+        let mut up8 = Upsampler::new(8, 16, 2);
+        let mut gc = GainComputer::new(&p, fs);
+        let target = TruePeakLimiter::target_for(&p);
+        let delay = TruePeakLimiter::delay_for(&p, fs);
+        let mut line = vec![vec![0.0; delay + 1]; 2];
+        let mut pos = 0;
+        let mut want = chans.clone();
+        for i in 0..x.len() {
+            up4.advance();
+            up8.advance();
+            let mut peak = 0.0f64;
+            for (ch, c) in chans.iter().enumerate() {
+                peak = peak.max(up4.push_peak(ch, c[i]));
+                peak = peak.max(up8.push_peak(ch, c[i]));
+            }
+            let g = gc.push(required_gain(peak, target, target, 1.0));
+            let read = (pos + 1) % (delay + 1);
+            for (ch, c) in chans.iter().enumerate() {
+                line[ch][pos] = c[i];
+                want[ch][i] = line[ch][read] * g;
+            }
+            pos = read;
+        }
+        let mut l = TruePeakLimiter::new(p, fs, 2);
+        let mut got = chans.clone();
+        process_in_blocks(&mut l, &mut got, 1000);
+        assert_eq!(got, want);
+    }
+
+    /// An input gain `g` limits like the limiter given `g · x` (to rounding:
+    /// detection is scaled instead of run on the scaled signal), and an
+    /// input gain of 1 is bitwise the plain limiter.
+    #[test]
+    fn input_gain_equals_scaled_input() {
+        let fs = 44_100.0;
+        let x = crate::test_util::noise(20_000, 3);
+        let p = LimiterParams::default();
+        let g = 3.7;
+        let mut a = vec![x.iter().map(|v| v * g).collect::<Vec<f64>>()];
+        let mut l = TruePeakLimiter::new(p, fs, 1);
+        process_in_blocks(&mut l, &mut a, 512);
+        let mut b = vec![x.clone()];
+        let mut l = TruePeakLimiter::new(p, fs, 1);
+        l.set_input_gain(g);
+        process_in_blocks(&mut l, &mut b, 512);
+        let err = a[0]
+            .iter()
+            .zip(&b[0])
+            .fold(0.0f64, |m, (u, v)| m.max((u - v).abs()));
+        assert!(err < 1e-12, "max difference {err}");
+        let mut c = vec![x.clone()];
+        let mut l = TruePeakLimiter::new(p, fs, 1);
+        l.set_input_gain(1.0);
+        process_in_blocks(&mut l, &mut c, 512);
+        let mut d = vec![x];
+        let mut l = TruePeakLimiter::new(p, fs, 1);
+        process_in_blocks(&mut l, &mut d, 512);
+        assert_eq!(c, d);
     }
 }

@@ -238,6 +238,114 @@ fn mono_stays_mono() {
     assert!(r.deliverables[0].pass);
 }
 
+/// Mono to cd: CD audio is stereo, so the cd deliverable is dual mono
+/// (both channels equal to the one mastered channel) at 44.1 kHz 16-bit,
+/// and lands on −9 LUFS ±0.1 / ≤ −0.3 dBTP (re-measured from the file);
+/// the other target of the same job stays mono. Reference: BS.1770-4
+/// sums the channels' powers, so dual mono reads 3 dB above the mono file.
+#[test]
+fn mono_to_cd_is_dual_mono() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("mono.wav");
+    write_at_lufs(&inp, 48_000, &multisine(48_000, 8.0, 1, 1.0), -20.0);
+    let outs = [tmp.path().join("cd.wav"), tmp.path().join("spotify.wav")];
+    let r =
+        mastering::master_file(&inp, &targets(&["cd", "spotify"]), Style::Balanced, &outs).unwrap();
+    eprintln!("warnings: {:?}", r.warnings);
+    let (info, x) = sheen_io::read_all(&outs[0]).unwrap();
+    assert_eq!((info.channels, info.sample_rate_hz), (2, 44_100));
+    assert_eq!(info.bits_per_sample, Some(16));
+    assert_eq!(x[0], x[1], "dual mono: both channels identical");
+    assert_eq!(r.chain.deliverables[0].output.channels, Some(2));
+    let m = measure_file(&outs[0]).unwrap();
+    assert!((m.integrated_lufs.unwrap() + 9.0).abs() <= 0.1, "{m:?}");
+    assert!(m.true_peak_dbtp.unwrap() <= -0.3, "{m:?}");
+    let s = sheen_io::AudioReader::open(&outs[1])
+        .unwrap()
+        .info()
+        .clone();
+    assert_eq!(s.channels, 1);
+    assert!(r.deliverables.iter().all(|d| d.pass));
+}
+
+/// A target out of reach under its ceiling (−3 LUFS at −6 dBTP on a
+/// dynamic signal: a PLR of 3 dB) stops the gain search at its bound
+/// (no more than `search::MAX_LIMITING_DB` of limiting beyond the unlimited
+/// gain) and warns, instead of driving the limiter without limit.
+#[test]
+fn unreachable_target_stops_and_warns() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("dyn.wav");
+    // a burst pattern: loud clicks over a quiet bed (high crest factor)
+    let fs = 48_000u32;
+    let x: Vec<f64> = (0..fs as usize * 8)
+        .map(|i| {
+            let t = i as f64 / fs as f64;
+            let bed = 0.01 * (2.0 * std::f64::consts::PI * 220.0 * t).sin();
+            let click = if i % 12_000 < 48 { 0.9 } else { 0.0 };
+            bed + click
+        })
+        .collect();
+    write_wav(&inp, fs, &[x.clone(), x]);
+    let t = Target {
+        integrated_lufs: -3.0,
+        true_peak_dbtp: -6.0,
+        sample_rate_hz: None,
+        bits: 24,
+        dither: false,
+        stereo: false,
+        notes: String::new(),
+    };
+    let out = tmp.path().join("out.wav");
+    let r = mastering::master_file(
+        &inp,
+        &[("hot".to_string(), t)],
+        Style::Balanced,
+        std::slice::from_ref(&out),
+    )
+    .unwrap();
+    eprintln!("warnings: {:?}", r.warnings);
+    let d = &r.deliverables[0];
+    assert!(!d.pass);
+    assert!(r.warnings.iter().any(|w| w.contains("not reachable")));
+    // unlimited gain: target minus the input's loudness (the EQ moves it
+    // by well under 1 dB on this signal)
+    let unlimited = -3.0 - r.before.integrated_lufs.unwrap();
+    assert!(
+        d.chain.gain.gain_db <= unlimited + sheen::mastering::search::MAX_LIMITING_DB + 1.0,
+        "gain {} (unlimited {unlimited})",
+        d.chain.gain.gain_db
+    );
+    assert!(d.after.true_peak_dbtp.unwrap() <= -6.0);
+}
+
+/// The figures measured while writing equal those of the file read back
+/// (`measure_file`), for 24-bit, 16-bit dithered and FLAC outputs.
+#[test]
+fn inline_measurement_equals_readback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = &excerpts()[1];
+    let outs = [
+        tmp.path().join("a.wav"),
+        tmp.path().join("b.wav"),
+        tmp.path().join("c.flac"),
+    ];
+    let r = mastering::master_file(
+        f,
+        &targets(&["spotify", "cd", "apple"]),
+        Style::Balanced,
+        &outs,
+    )
+    .unwrap();
+    for (d, o) in r.deliverables.iter().zip(&outs) {
+        let m = measure_file(o).unwrap();
+        let (a, b) = (d.after.integrated_lufs.unwrap(), m.integrated_lufs.unwrap());
+        assert!((a - b).abs() < 1e-9, "{}: {a} vs {b}", d.target);
+        let (a, b) = (d.after.true_peak_dbtp.unwrap(), m.true_peak_dbtp.unwrap());
+        assert!((a - b).abs() < 1e-9, "{}: {a} vs {b}", d.target);
+    }
+}
+
 /// Six channels are refused with a clear message naming the file.
 #[test]
 fn six_channels_refused() {

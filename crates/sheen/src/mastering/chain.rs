@@ -185,6 +185,11 @@ pub struct LimiterStage {
 #[serde(deny_unknown_fields)]
 pub struct OutputStage {
     pub sample_rate_hz: u32,
+    /// Channels written when they differ from the input's: 2 for a mono
+    /// input to a target that asks for stereo (`cd`: the same signal in
+    /// both channels, "dual mono"). Absent: the input's channel count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<usize>,
     /// 16, 24 (integer) or 32 (float WAV).
     pub bits: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,6 +239,15 @@ impl Chain {
                     problem: format!(
                         "deliverable {}: bits must be 16, 24 or 32, found {}",
                         d.target, d.output.bits
+                    ),
+                });
+            }
+            if d.output.channels.is_some_and(|c| c != 2) {
+                return Err(Error::Content {
+                    path: path.to_path_buf(),
+                    problem: format!(
+                        "deliverable {}: output channels can only be set to 2 (dual mono)",
+                        d.target
                     ),
                 });
             }

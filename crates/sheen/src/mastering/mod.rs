@@ -3,7 +3,9 @@
 //! - [`analyse`]: one streamed pass of `sheen-meter` over the mix;
 //! - [`plan`]: the [`Chain`] document, every value with a reason;
 //! - [`render`]: applies a chain deliverable, streaming and bit-exact;
-//! - [`verify`]: measures what was written; a loudness miss of more than
+//! - [`search`]: the planner's gain search on one recorded pass;
+//! - [`verify`]: measures what is written (in the same pass, as stored:
+//!   the figures equal reading the file back); a loudness miss of more than
 //!   0.1 LU is corrected in the pre-limiter gain and rendered again (up to
 //!   [`MAX_RENDERS`] renders), a true-peak over raises the limiter's safety
 //!   margin by the over. The corrected values are written back into the
@@ -15,6 +17,7 @@ pub mod chain;
 pub mod plan;
 pub mod preview;
 pub mod render;
+pub mod search;
 pub mod targets;
 pub mod verify;
 
@@ -76,8 +79,10 @@ pub fn before(a: &MixAnalysis) -> Measured {
 
 /// Renders every deliverable of `chain` from `input` to `outputs` (one per
 /// deliverable, same order), verifying and correcting each (see the module
-/// docs); corrections are written back into `chain`. On error, files this
-/// call already wrote are removed, so a failed job leaves no output.
+/// docs); corrections are written back into `chain`. Deliverables render in
+/// parallel (each render is independent, so the bytes do not depend on the
+/// thread count). On error, files this call already wrote are removed, so
+/// a failed job leaves no output.
 pub fn render_and_verify(
     input: &Path,
     chain: &mut Chain,
@@ -90,48 +95,115 @@ pub fn render_and_verify(
         outputs.len(),
         "one output per deliverable"
     );
-    let mut written: Vec<PathBuf> = Vec::new();
-    let result = (|| {
-        let mut reports = Vec::new();
-        for (i, out) in outputs.iter().enumerate() {
-            let r = render_one(input, chain, i, out, before, warnings, &mut written)?;
-            reports.push(r);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
+    let n = outputs.len();
+    let mut results: Vec<Option<RenderOutcome>> = (0..n).map(|_| None).collect();
+    {
+        let shared = &*chain;
+        let mut next = 0;
+        while next < n {
+            let batch: Vec<usize> = (next..(next + threads).min(n)).collect();
+            next += batch.len();
+            let done: Vec<RenderOutcome> = std::thread::scope(|s| {
+                let jobs: Vec<_> = batch
+                    .iter()
+                    .map(|&i| {
+                        let out = &outputs[i];
+                        s.spawn(move || render_one(input, shared, i, out, before))
+                    })
+                    .collect();
+                jobs.into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            });
+            for (&i, r) in batch.iter().zip(done) {
+                let failed = r.result.is_err();
+                results[i] = Some(r);
+                if failed {
+                    break;
+                }
+            }
+            if results.iter().flatten().any(|r| r.result.is_err()) {
+                break;
+            }
         }
-        Ok(reports)
-    })();
-    if result.is_err() {
+    }
+    let mut reports = Vec::new();
+    let mut error = None;
+    let mut written = Vec::new();
+    for r in results.into_iter().flatten() {
+        written.extend(r.written);
+        match r.result {
+            Ok((report, w)) => {
+                chain.deliverables[reports.len()] = report.chain.clone();
+                warnings.extend(w);
+                reports.push(report);
+            }
+            Err(e) => {
+                error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = error {
         for p in &written {
             let _ = std::fs::remove_file(p);
         }
+        return Err(e);
     }
-    result
+    Ok(reports)
+}
+
+/// One deliverable's render: its report and warnings, and the files it
+/// wrote (for clean-up on error).
+struct RenderOutcome {
+    result: Result<(DeliverableReport, Vec<String>), Error>,
+    written: Vec<PathBuf>,
 }
 
 fn render_one(
     input: &Path,
-    chain: &mut Chain,
+    chain: &Chain,
     i: usize,
     out: &Path,
     before: Measured,
-    warnings: &mut Vec<String>,
+) -> RenderOutcome {
+    let mut written = Vec::new();
+    let mut d = chain.deliverables[i].clone();
+    let result = render_one_inner(input, chain, &mut d, out, before, &mut written);
+    RenderOutcome { result, written }
+}
+
+fn render_one_inner(
+    input: &Path,
+    chain: &Chain,
+    dm: &mut Deliverable,
+    out: &Path,
+    before: Measured,
     written: &mut Vec<PathBuf>,
-) -> Result<DeliverableReport, Error> {
+) -> Result<(DeliverableReport, Vec<String>), Error> {
     let mut renders = 0;
+    let mut warnings = Vec::new();
     loop {
         renders += 1;
-        let d = chain.deliverables[i].clone();
-        let (path, stats) = render::render_to_file(input, chain, &d, out)?;
+        let d = dm.clone();
+        let (path, stats, after) = render::render_to_file(input, chain, &d, out)?;
         if !written.contains(&path) {
             written.push(path.clone());
         }
-        let after = measure_file(&path)?;
         let v = verify::judge(&after, d.integrated_lufs, d.true_peak_dbtp);
-        if v.pass || renders >= MAX_RENDERS {
+        // a loudness correction the search already found out of reach
+        let futile = v.loudness_error_lu.is_some_and(|e| e < 0.0)
+            && d.gain.reason.contains(plan::OUT_OF_REACH);
+        if v.pass
+            || renders >= MAX_RENDERS
+            || (futile && v.true_peak_margin_db.is_none_or(|o| o <= 0.0))
+        {
             if !v.pass {
                 warnings.push(format!(
-                    "{}: target {} not met after {renders} renders (loudness error {}, true-peak margin {})",
+                    "{}: target {} not met after {renders} render{} (loudness error {}, true-peak margin {})",
                     path.display(),
                     d.target,
+                    if renders == 1 { "" } else { "s" },
                     v.loudness_error_lu.map_or("n/a".into(), |e| format!("{e:+.2} LU")),
                     v.true_peak_margin_db.map_or("n/a".into(), |e| format!("{e:+.2} dB")),
                 ));
@@ -143,26 +215,28 @@ fn render_one(
                     stats.clipped_samples
                 ));
             }
-            return Ok(DeliverableReport {
-                target: d.target.clone(),
-                file: path.display().to_string(),
-                target_lufs: d.integrated_lufs,
-                ceiling_dbtp: d.true_peak_dbtp,
-                sample_rate_hz: d.output.sample_rate_hz,
-                bits: d.output.bits,
-                before,
-                after,
-                loudness_error_lu: v.loudness_error_lu,
-                true_peak_margin_db: v.true_peak_margin_db,
-                pass: v.pass,
-                renders,
-                limiter_max_gain_reduction_db: stats.max_gain_reduction_db,
-                clipped_samples: stats.clipped_samples,
-                chain: d,
-            });
+            return Ok((
+                DeliverableReport {
+                    target: d.target.clone(),
+                    file: path.display().to_string(),
+                    target_lufs: d.integrated_lufs,
+                    ceiling_dbtp: d.true_peak_dbtp,
+                    sample_rate_hz: d.output.sample_rate_hz,
+                    bits: d.output.bits,
+                    before,
+                    after,
+                    loudness_error_lu: v.loudness_error_lu,
+                    true_peak_margin_db: v.true_peak_margin_db,
+                    pass: v.pass,
+                    renders,
+                    limiter_max_gain_reduction_db: stats.max_gain_reduction_db,
+                    clipped_samples: stats.clipped_samples,
+                    chain: d,
+                },
+                warnings,
+            ));
         }
         // correct and render again
-        let dm = &mut chain.deliverables[i];
         if let Some(e) = v
             .loudness_error_lu
             .filter(|e| e.abs() > verify::LOUDNESS_TOLERANCE_LU)

@@ -18,12 +18,17 @@
 //!   range or crest factor exceeds the style's limits (see
 //!   [`plan_compressor`]); otherwise the stage is written bypassed.
 //! - Per target: the limiter ceiling is the target's true-peak ceiling; the
-//!   pre-limiter gain is found by measuring render passes (secant search on
-//!   integrated loudness after limiting, to within 0.02 LU).
+//!   pre-limiter gain is found by [`super::search`]: one recorded pass of
+//!   the front per output format, then a secant search on the predicted
+//!   loudness after limiting (to within 0.01 LU); inputs too long to record
+//!   measure render passes instead (to within 0.02 LU). The search never
+//!   drives the limiter more than `search::MAX_LIMITING_DB` beyond the gain
+//!   that reaches the target unlimited, and warns when that is short.
 
 use super::analyse::{MixAnalysis, LOW_END_HZ};
 use super::chain::*;
-use super::render::measure_loudness;
+use super::render::{limiter_params, measure_loudness, output_channels, render, Sink};
+use super::search::{self, Recorder};
 use super::targets::Target;
 use crate::Error;
 use sheen_dsp::compressor::CompressorParams;
@@ -44,7 +49,8 @@ pub const WARN_QUIET_LUFS: f64 = -35.0;
 /// Largest gain the plan applies, dB.
 pub const MAX_GAIN_DB: f64 = 60.0;
 
-/// Most measuring passes of the gain search.
+/// Most measuring passes of the gain search when the input is too long to
+/// record (`search::MAX_RECORD_FRAMES`).
 pub const MAX_SEARCH_PASSES: usize = 8;
 
 /// The search stops within this many LU of the target.
@@ -148,9 +154,10 @@ pub fn plan(a: &MixAnalysis, targets: &[(String, Target)], style: Style) -> Resu
         deliverables: Vec::new(),
     };
     for (name, t) in targets {
-        let d = plan_deliverable(a, &chain, name, t, &s, integrated, &mut warnings)?;
+        let d = plan_deliverable(a, &chain, name, t, &s, integrated)?;
         chain.deliverables.push(d);
     }
+    search_gains(a, &mut chain, integrated, &mut warnings)?;
     Ok(Plan { chain, warnings })
 }
 
@@ -368,7 +375,6 @@ fn plan_deliverable(
     t: &Target,
     s: &StyleSettings,
     integrated: f64,
-    warnings: &mut Vec<String>,
 ) -> Result<Deliverable, Error> {
     let rate = t.sample_rate_hz.unwrap_or(a.sample_rate_hz);
     let dither = (t.bits == 16 || (t.dither && t.bits < 32)).then(|| DitherStage {
@@ -379,11 +385,13 @@ fn plan_deliverable(
         },
         seed: seed_for(name),
     });
+    let dual_mono = t.stereo && a.channels == 1;
     let output = OutputStage {
         sample_rate_hz: rate,
+        channels: dual_mono.then_some(2),
         bits: t.bits,
         reason: format!(
-            "target {name}: {} Hz ({}), {}{}",
+            "target {name}: {} Hz ({}), {}{}{}",
             rate,
             if t.sample_rate_hz.is_some() && rate != a.sample_rate_hz {
                 format!("resampled from {} Hz", a.sample_rate_hz)
@@ -407,6 +415,11 @@ fn plan_deliverable(
                     }
                 ),
                 None => String::new(),
+            },
+            if dual_mono {
+                "; the target is stereo (CD audio): the mono input is written as dual mono"
+            } else {
+                ""
             }
         ),
         dither,
@@ -426,65 +439,225 @@ fn plan_deliverable(
         ),
     };
     let base = t.integrated_lufs - integrated;
-    let mut d = Deliverable {
+    let d = Deliverable {
         target: name.to_string(),
         integrated_lufs: t.integrated_lufs,
         true_peak_dbtp: t.true_peak_dbtp,
         gain: GainStage {
             gain_db: base.min(MAX_GAIN_DB),
-            reason: String::new(),
+            reason: format!(
+                "integrated {integrated:.1} LUFS -> {base:+.1} dB to reach {} LUFS (before the search)",
+                t.integrated_lufs
+            ),
         },
         limiter,
         output,
     };
-    // secant search on the measured loudness after the limiter
+    Ok(d)
+}
+
+/// Sets every deliverable's gain: one recorded pass of the front per
+/// distinct (rate, channels, limiter detection) and a search on it per
+/// deliverable (see [`super::search`]); inputs too long to record fall back
+/// to measuring render passes.
+fn search_gains(
+    a: &MixAnalysis,
+    chain: &mut Chain,
+    integrated: f64,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    let n = chain.deliverables.len();
+    let mut done = vec![false; n];
+    for i in 0..n {
+        if done[i] {
+            continue;
+        }
+        let key = |d: &Deliverable| {
+            (
+                d.output.sample_rate_hz,
+                output_channels(d, a.channels),
+                d.limiter.oversampling,
+                d.limiter.lookahead_ms.to_bits(),
+            )
+        };
+        let k = key(&chain.deliverables[i]);
+        let group: Vec<usize> = (i..n)
+            .filter(|&j| !done[j] && key(&chain.deliverables[j]) == k)
+            .collect();
+        let d0 = chain.deliverables[i].clone();
+        let fs = d0.output.sample_rate_hz as f64;
+        let mut rec = Recorder::new(&limiter_params(&d0), fs, a.channels, k.1 > a.channels);
+        let expected = a.frames as f64 * fs / a.sample_rate_hz as f64;
+        let recorded = if expected <= search::MAX_RECORD_FRAMES as f64 {
+            render(&a.path, chain, &d0, &mut Sink::Front(&mut rec))?;
+            !rec.overflowed()
+        } else {
+            false
+        };
+        // the deliverables of a group are searched in parallel
+        let results: Vec<Result<GainChoice, Error>> = {
+            let chain_ref = &*chain;
+            let rec = &rec;
+            std::thread::scope(|s| {
+                let jobs: Vec<_> = group
+                    .iter()
+                    .map(|&j| {
+                        s.spawn(move || {
+                            let d = &chain_ref.deliverables[j];
+                            if recorded {
+                                Ok(searched_gain(a, d, rec, integrated))
+                            } else {
+                                measured_gain(a, chain_ref, d, integrated)
+                            }
+                        })
+                    })
+                    .collect();
+                jobs.into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        for (&j, r) in group.iter().zip(results) {
+            let (gain, reason, w) = r?;
+            let d = &mut chain.deliverables[j];
+            d.gain.gain_db = gain;
+            d.gain.reason = reason;
+            warnings.extend(w);
+            done[j] = true;
+        }
+    }
+    Ok(())
+}
+
+/// A deliverable's gain (dB), its reason and warnings.
+type GainChoice = (f64, String, Vec<String>);
+
+/// The warnings of a searched gain.
+fn gain_warnings(
+    a: &MixAnalysis,
+    d: &Deliverable,
+    gain: f64,
+    err: f64,
+    capped: bool,
+) -> Vec<String> {
+    let mut w = Vec::new();
+    if gain > WARN_GAIN_DB {
+        w.push(format!(
+            "{}: target {} needs {gain:+.1} dB of gain (more than {WARN_GAIN_DB} dB)",
+            a.path.display(),
+            d.target
+        ));
+    }
+    if capped || err.abs() > 0.1 {
+        w.push(format!(
+            "{}: target {} ({} LUFS) is not reachable under a {} dBTP ceiling{}: closest {:+.2} LU",
+            a.path.display(),
+            d.target,
+            d.integrated_lufs,
+            d.true_peak_dbtp,
+            if capped {
+                format!(
+                    " without more than {} dB of limiting",
+                    search::MAX_LIMITING_DB
+                )
+            } else {
+                String::new()
+            },
+            err
+        ));
+    }
+    w
+}
+
+/// The gain of `d` from the recording.
+fn searched_gain(
+    a: &MixAnalysis,
+    d: &Deliverable,
+    rec: &Recorder,
+    integrated: f64,
+) -> (f64, String, Vec<String>) {
+    let fs = d.output.sample_rate_hz as f64;
+    let base = d.integrated_lufs - integrated;
+    let Some(f) = search::search(rec, d.integrated_lufs, &limiter_params(d), fs, MAX_GAIN_DB)
+    else {
+        return (base.min(MAX_GAIN_DB), d.gain.reason.clone(), Vec::new());
+    };
+    let reason = format!(
+        "integrated {integrated:.1} LUFS -> {base:+.1} dB to reach {} LUFS; the chain before the limiter changes the loudness so that {:+.2} dB reach it unlimited; {:+.2} dB more make up for {:.1} dB peak limiting (predicted from one recorded pass in {} evaluation{}, {:+.3} LU)",
+        d.integrated_lufs,
+        f.unlimited_gain_db,
+        f.gain_db - f.unlimited_gain_db,
+        f.gain_reduction_db,
+        f.evaluations,
+        if f.evaluations == 1 { "" } else { "s" },
+        f.error_lu
+    );
+    let w = gain_warnings(a, d, f.gain_db, f.error_lu, f.capped);
+    (f.gain_db, reason + &out_of_reach(f.capped), w)
+}
+
+/// The gain of `d` by measuring render passes (inputs too long to record).
+fn measured_gain(
+    a: &MixAnalysis,
+    chain: &Chain,
+    d: &Deliverable,
+    integrated: f64,
+) -> Result<(f64, String, Vec<String>), Error> {
+    let target = d.integrated_lufs;
+    let base = target - integrated;
+    let cap = (base + search::MAX_LIMITING_DB).min(MAX_GAIN_DB);
+    let mut d = d.clone();
+    d.gain.gain_db = base.min(cap);
     let mut points: Vec<(f64, f64)> = Vec::new();
     let mut best: Option<(f64, f64, f64)> = None; // gain, error, GR
     let mut passes = 0;
+    let mut capped = false;
     for _ in 0..MAX_SEARCH_PASSES {
         passes += 1;
         let (lufs, stats) = measure_loudness(&a.path, chain, &d)?;
         let Some(lufs) = lufs else { break };
-        let err = lufs - t.integrated_lufs;
+        let err = lufs - target;
         if best.is_none_or(|(_, e, _)| err.abs() < e.abs()) {
             best = Some((d.gain.gain_db, err, stats.max_gain_reduction_db));
         }
         if err.abs() <= SEARCH_TOLERANCE_LU {
             break;
         }
+        if d.gain.gain_db >= cap && err < 0.0 {
+            capped = true;
+            break;
+        }
         points.push((d.gain.gain_db, lufs));
         let next = match points.as_slice() {
             [.., (g0, l0), (g1, l1)] if (l1 - l0).abs() > 1e-6 => {
-                // loudness grows with gain at most 1:1 and at least a little
                 let slope = ((l1 - l0) / (g1 - g0)).clamp(0.05, 1.0);
-                g1 + (t.integrated_lufs - l1) / slope
+                g1 + (target - l1) / slope
             }
             _ => d.gain.gain_db - err,
         };
-        d.gain.gain_db = next.min(MAX_GAIN_DB);
+        d.gain.gain_db = next.min(cap);
     }
     let (gain, err, gr) = best.unwrap_or((d.gain.gain_db, f64::NAN, 0.0));
-    d.gain.gain_db = gain;
-    if gain > WARN_GAIN_DB {
-        warnings.push(format!(
-            "{}: target {name} needs {gain:+.1} dB of gain (more than {WARN_GAIN_DB} dB)",
-            a.path.display()
-        ));
-    }
-    if err.abs() > 0.1 {
-        warnings.push(format!(
-            "{}: target {name} ({} LUFS) is not reachable under a {} dBTP ceiling: closest {:+.2} LU",
-            a.path.display(),
-            t.integrated_lufs,
-            t.true_peak_dbtp,
-            err
-        ));
-    }
-    d.gain.reason = format!(
-        "integrated {integrated:.1} LUFS -> {base:+.1} dB to reach {} LUFS; {:+.2} dB more makes up for the EQ and {gr:.1} dB peak limiting (measured in {passes} render pass{})",
-        t.integrated_lufs,
+    let reason = format!(
+        "integrated {integrated:.1} LUFS -> {base:+.1} dB to reach {target} LUFS; {:+.2} dB more makes up for the EQ and {gr:.1} dB peak limiting (measured in {passes} render pass{})",
         gain - base,
         if passes == 1 { "" } else { "es" }
     );
-    Ok(d)
+    let w = gain_warnings(a, &d, gain, err, capped);
+    Ok((gain, reason + &out_of_reach(capped), w))
+}
+
+/// The note a gain reason carries when the search stopped at its bound
+/// (verify then does not push the gain further).
+pub const OUT_OF_REACH: &str = "the target is out of reach";
+
+fn out_of_reach(capped: bool) -> String {
+    if capped {
+        format!(
+            "; {OUT_OF_REACH} without more than {} dB of limiting",
+            search::MAX_LIMITING_DB
+        )
+    } else {
+        String::new()
+    }
 }

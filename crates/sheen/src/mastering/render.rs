@@ -1,12 +1,16 @@
 //! Render: applies a [`Chain`] deliverable to an input file, streaming
 //! (bounded memory: blocks of [`CHUNK_FRAMES`] are decoded, processed and
-//! written), deterministic to the bit. It makes no decisions.
+//! written), deterministic to the bit. It makes no decisions. A dual-mono
+//! deliverable (a mono input to a stereo target) is processed in mono and
+//! its one channel written to both.
 //!
 //! Order: resample (when the deliverable's rate differs from the input's,
-//! `sheen_io::Resampler`) → EQ biquads (or their linear-phase FIR) → compressor → width → gain → true-peak limiter
-//! (its look-ahead delay is compensated, the output has exactly the input's
-//! length) → dither → sink (a file, or a loudness meter for the planner's
-//! gain search).
+//! `sheen_io::Resampler`) → EQ biquads (or their linear-phase FIR) →
+//! compressor → width (the "front") → gain and true-peak limiter (the gain
+//! is the limiter's input gain; its look-ahead delay is compensated, the
+//! output has exactly the input's length) → dither → sink (a file, measured
+//! as written; a loudness meter; or a [`super::search::Recorder`] of the
+//! front's output for the planner's gain search).
 
 use super::chain::{Chain, Deliverable, EqKind};
 use crate::Error;
@@ -18,8 +22,11 @@ use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
 use sheen_dsp::width::{StereoWidth, WidthParams};
 use sheen_dsp::{db_to_gain, PlanarMut, Processor};
 use sheen_io::{AudioReader, AudioWriter, Container, Resampler, SampleFormat, WriteSpec};
-use sheen_meter::LoudnessMeter;
+use sheen_meter::{Analyzer, AnalyzerOptions, LoudnessMeter};
 use std::path::{Path, PathBuf};
+
+use super::search::Recorder;
+use super::verify::Measured;
 
 /// Frames per read.
 pub const CHUNK_FRAMES: usize = 8192;
@@ -41,9 +48,25 @@ struct Pipeline {
     fir: Option<LinearPhaseEq>,
     compressor: Option<Compressor>,
     width: Option<StereoWidth>,
-    gain: f64,
     limiter: TruePeakLimiter,
     dither: Option<Dither>,
+}
+
+/// The limiter settings of a deliverable.
+pub fn limiter_params(d: &Deliverable) -> LimiterParams {
+    let l = &d.limiter;
+    LimiterParams {
+        ceiling_dbtp: l.ceiling_dbtp,
+        lookahead_ms: l.lookahead_ms,
+        release_ms: l.release_ms,
+        oversampling: l.oversampling,
+        safety_db: l.safety_db,
+    }
+}
+
+/// Channels deliverable `d` writes for an input of `input_channels`.
+pub fn output_channels(d: &Deliverable, input_channels: usize) -> usize {
+    d.output.channels.unwrap_or(input_channels)
 }
 
 impl Pipeline {
@@ -80,18 +103,8 @@ impl Pipeline {
                 fs,
             )
         });
-        let l = &d.limiter;
-        let limiter = TruePeakLimiter::new(
-            LimiterParams {
-                ceiling_dbtp: l.ceiling_dbtp,
-                lookahead_ms: l.lookahead_ms,
-                release_ms: l.release_ms,
-                oversampling: l.oversampling,
-                safety_db: l.safety_db,
-            },
-            fs,
-            channels,
-        );
+        let mut limiter = TruePeakLimiter::new(limiter_params(d), fs, channels);
+        limiter.set_input_gain(db_to_gain(d.gain.gain_db));
         let dither = d.output.dither.as_ref().filter(|_| dither).map(|s| {
             Dither::new(
                 DitherParams {
@@ -107,14 +120,25 @@ impl Pipeline {
             fir,
             compressor,
             width,
-            gain: db_to_gain(d.gain.gain_db),
             limiter,
             dither,
         }
     }
 
+    /// Delay of the front (compressor look-ahead, FIR), samples.
+    fn front_latency(&self) -> usize {
+        self.compressor.as_ref().map_or(0, |c| c.latency_samples())
+            + self.fir.as_ref().map_or(0, |f| f.latency_samples())
+    }
+
     /// Everything up to and including the limiter.
     fn process(&mut self, block: &mut [&mut [f64]]) {
+        self.front(block);
+        self.limiter.process(block);
+    }
+
+    /// Everything before the gain and limiter.
+    fn front(&mut self, block: &mut [&mut [f64]]) {
         for b in &mut self.eq {
             b.process(block);
         }
@@ -127,10 +151,6 @@ impl Pipeline {
         if let Some(w) = &mut self.width {
             w.process(block);
         }
-        for c in block.iter_mut() {
-            c.iter_mut().for_each(|x| *x *= self.gain);
-        }
-        self.limiter.process(block);
     }
 }
 
@@ -152,12 +172,89 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
     LinearPhaseEq::new(&points, taps, fs, channels)
 }
 
+/// A file writer that measures what it writes: the samples as stored
+/// (quantised to the file's format exactly as `sheen-io` does, so the
+/// figures equal a measurement of the file read back).
+pub struct MeasuredFile {
+    writer: AudioWriter,
+    analyzer: Analyzer,
+    format: SampleFormat,
+    scratch: Vec<Vec<f64>>,
+}
+
+impl MeasuredFile {
+    /// Wraps `writer` (format `spec`).
+    pub fn new(writer: AudioWriter, spec: &WriteSpec) -> Self {
+        Self {
+            writer,
+            analyzer: Analyzer::new(
+                spec.sample_rate_hz as f64,
+                spec.channels,
+                AnalyzerOptions {
+                    series: false,
+                    spectrum: false,
+                    channel_weights: None,
+                },
+            ),
+            format: spec.format,
+            scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
+        }
+    }
+
+    fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+        self.writer.write(block)?;
+        for (s, c) in self.scratch.iter_mut().zip(block) {
+            s.clear();
+            s.extend(c.iter().map(|&x| stored_value(x, self.format)));
+        }
+        let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
+        self.analyzer.push(&view);
+        Ok(())
+    }
+
+    /// Completes the file; returns its final path, the measurement and the
+    /// samples the writer clamped.
+    pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
+        let clipped = self.writer.clipped_samples();
+        let path = self.writer.finish()?;
+        let r = self.analyzer.finish();
+        Ok((
+            path,
+            Measured {
+                integrated_lufs: r.integrated_lufs,
+                true_peak_dbtp: r.true_peak_dbtp,
+                loudness_range_lu: r.loudness_range_lu,
+                plr_db: r.plr_db,
+            },
+            clipped,
+        ))
+    }
+}
+
+/// The value a sample reads back as after being stored in `format`
+/// (`sheen-io`'s rule: `round(x · 2^(bits−1))` clamped, over `2^(bits−1)`;
+/// `f32` for float files).
+#[inline]
+pub fn stored_value(x: f64, format: SampleFormat) -> f64 {
+    let bits = match format {
+        SampleFormat::I16 => 16,
+        SampleFormat::I24 => 24,
+        _ => return f64::from(x.clamp(-f32::MAX as f64, f32::MAX as f64) as f32),
+    };
+    let scale = (1i64 << (bits - 1)) as f64;
+    (x * scale).round().clamp(-scale, scale - 1.0) / scale
+}
+
 /// Where rendered blocks go.
 pub enum Sink<'a> {
     /// Integrated-loudness measurement (no dither applied).
     Loudness(&'a mut LoudnessMeter),
     /// A file writer (dither applied as the chain says).
     File(&'a mut AudioWriter),
+    /// A file writer measuring what it writes (dither applied).
+    MeasuredFile(&'a mut MeasuredFile),
+    /// The front's output, before gain and limiter (the gain search).
+    Front(&'a mut Recorder),
 }
 
 impl Sink<'_> {
@@ -168,6 +265,8 @@ impl Sink<'_> {
                 Ok(())
             }
             Sink::File(w) => Ok(w.write(block)?),
+            Sink::MeasuredFile(f) => f.push(block),
+            Sink::Front(_) => unreachable!("the front sink takes unaligned blocks"),
         }
     }
 }
@@ -181,23 +280,29 @@ pub fn render(
 ) -> Result<RenderStats, Error> {
     let mut reader = AudioReader::open(input)?;
     let info = reader.info().clone();
+    // processed channels (a dual-mono deliverable is processed in mono and
+    // duplicated as it is written)
     let channels = info.channels;
+    let dual = output_channels(d, channels) > channels;
     let out_rate = d.output.sample_rate_hz;
     let fs = out_rate as f64;
-    let dither = matches!(sink, Sink::File(_));
+    let dither = matches!(sink, Sink::File(_) | Sink::MeasuredFile(_));
     let mut p = Pipeline::new(chain, d, fs, channels, dither);
     let mut resampler = if out_rate != info.sample_rate_hz {
         Some(Resampler::new(info.sample_rate_hz, out_rate, channels)?)
     } else {
         None
     };
-    let latency = p.limiter.latency_samples()
-        + p.compressor.as_ref().map_or(0, |c| c.latency_samples())
-        + p.fir.as_ref().map_or(0, |f| f.latency_samples());
+    let front_latency = p.front_latency();
+    let latency = p.limiter.latency_samples() + front_latency;
+    if let Sink::Front(r) = sink {
+        r.begin(front_latency, p.limiter.latency_samples());
+    }
     let mut state = Emit {
         skip: latency as u64,
         produced: 0,
         emitted: 0,
+        dual,
     };
     let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); channels];
     let mut rs: Vec<Vec<f64>> = vec![Vec::new(); channels];
@@ -222,19 +327,23 @@ pub fn render(
         let m = rs[0].len();
         state.run(&mut p, &mut rs, m, sink, false)?;
     }
-    // flush the limiter's delay with silence
+    // flush the delays with silence
     let mut zeros = vec![vec![0.0; CHUNK_FRAMES]; channels];
     while state.emitted < state.produced {
         zeros.iter_mut().for_each(|z| z.fill(0.0));
         let m = (latency as u64 + state.produced - state.emitted).min(CHUNK_FRAMES as u64) as usize;
         state.run(&mut p, &mut zeros, m, sink, true)?;
     }
+    if let Sink::Front(r) = sink {
+        r.end(state.produced);
+    }
     Ok(RenderStats {
         frames: state.emitted,
         max_gain_reduction_db: p.limiter.max_gain_reduction_db(),
         clipped_samples: match sink {
             Sink::File(w) => w.clipped_samples(),
-            Sink::Loudness(_) => 0,
+            Sink::MeasuredFile(f) => f.writer.clipped_samples(),
+            _ => 0,
         },
     })
 }
@@ -244,6 +353,8 @@ struct Emit {
     skip: u64,
     produced: u64,
     emitted: u64,
+    /// Write the one channel twice (dual mono).
+    dual: bool,
 }
 
 impl Emit {
@@ -258,10 +369,21 @@ impl Emit {
         if n == 0 {
             return Ok(());
         }
-        p.process(PlanarMut::new(bufs, 0..n).channels());
         if !flushing {
             self.produced += n as u64;
         }
+        if let Sink::Front(r) = sink {
+            // the search records the front's whole output stream
+            p.front(PlanarMut::new(bufs, 0..n).channels());
+            let block: Vec<&[f64]> = bufs.iter().map(|c| &c[..n]).collect();
+            r.push(&block);
+            let skip = self.skip.min(n as u64);
+            self.skip -= skip;
+            let want = self.produced - self.emitted;
+            self.emitted += (n as u64 - skip).min(want);
+            return Ok(());
+        }
+        p.process(PlanarMut::new(bufs, 0..n).channels());
         let skip = self.skip.min(n as u64) as usize;
         self.skip -= skip as u64;
         let want = (self.produced - self.emitted) as usize;
@@ -272,7 +394,10 @@ impl Emit {
         if let Some(d) = &mut p.dither {
             d.process(PlanarMut::new(bufs, skip..end).channels());
         }
-        let block: Vec<&[f64]> = bufs.iter().map(|c| &c[skip..end]).collect();
+        let mut block: Vec<&[f64]> = bufs.iter().map(|c| &c[skip..end]).collect();
+        if self.dual {
+            block.push(block[0]);
+        }
         sink.push(&block)?;
         self.emitted += (end - skip) as u64;
         Ok(())
@@ -280,14 +405,18 @@ impl Emit {
 }
 
 /// Integrated loudness (LUFS) of the rendered deliverable, without writing
-/// a file (the planner's gain search). `None` for silence.
+/// a file (the gain search for inputs too long to record). `None` for
+/// silence.
 pub fn measure_loudness(
     input: &Path,
     chain: &Chain,
     d: &Deliverable,
 ) -> Result<(Option<f64>, RenderStats), Error> {
     let info = AudioReader::open(input)?.info().clone();
-    let mut meter = LoudnessMeter::new(d.output.sample_rate_hz as f64, info.channels);
+    let mut meter = LoudnessMeter::new(
+        d.output.sample_rate_hz as f64,
+        output_channels(d, info.channels),
+    );
     let stats = render(input, chain, d, &mut Sink::Loudness(&mut meter))?;
     Ok((meter.integrated_lufs(), stats))
 }
@@ -322,17 +451,27 @@ pub fn write_spec(path: &Path, d: &Deliverable, channels: usize) -> Result<Write
 }
 
 /// Renders deliverable `d` to `out` (atomically: nothing appears under
-/// `out` unless the whole render succeeds).
+/// `out` unless the whole render succeeds), measuring the samples as
+/// written (loudness, LRA, true peak: what reading the file back would
+/// measure).
 pub fn render_to_file(
     input: &Path,
     chain: &Chain,
     d: &Deliverable,
     out: &Path,
-) -> Result<(PathBuf, RenderStats), Error> {
+) -> Result<(PathBuf, RenderStats, Measured), Error> {
     let info = AudioReader::open(input)?.info().clone();
-    let spec = write_spec(out, d, info.channels)?;
-    let mut w = AudioWriter::create(out, spec, &[input])?;
-    let stats = render(input, chain, d, &mut Sink::File(&mut w))?;
-    let path = w.finish()?;
-    Ok((path, stats))
+    let spec = write_spec(out, d, output_channels(d, info.channels))?;
+    let w = AudioWriter::create(out, spec, &[input])?;
+    let mut f = MeasuredFile::new(w, &spec);
+    let stats = render(input, chain, d, &mut Sink::MeasuredFile(&mut f))?;
+    let (path, measured, clipped) = f.finish()?;
+    Ok((
+        path,
+        RenderStats {
+            clipped_samples: clipped,
+            ..stats
+        },
+        measured,
+    ))
 }

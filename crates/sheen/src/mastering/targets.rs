@@ -26,6 +26,11 @@ pub struct Target {
     /// Dither when reducing the word length (always done for 16 bits).
     #[serde(default)]
     pub dither: bool,
+    /// The deliverable is stereo by definition (CD audio): a mono input is
+    /// written as dual mono (the same signal in both channels). Other
+    /// targets keep the input's channel count.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stereo: bool,
     /// Where the figures come from.
     #[serde(default)]
     pub notes: String,

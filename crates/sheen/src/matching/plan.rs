@@ -284,6 +284,23 @@ pub struct SpectrumRow {
 /// render into a loudness meter). Returns the passes made.
 pub fn search_gain(input: &Path, c: &mut MatchChain) -> Result<usize, Error> {
     let target = c.loudness.target_lufs;
+    // one recorded pass of the front and a search on the prediction
+    // (crate::mastering::search); long inputs measure render passes
+    if let Some(rec) = super::render::record_front(input, c)? {
+        let fs = rec_rate(input)?;
+        if let Some(f) = crate::mastering::search::search(&rec, target, &c.limiter.params, fs, 60.0)
+        {
+            c.loudness.gain_db = f.gain_db;
+            c.loudness.reason.push_str(&format!(
+                "; predicted after the limiter from one recorded pass ({} evaluation{}): gain {:+.2} dB lands {:+.3} LU from the target",
+                f.evaluations,
+                if f.evaluations == 1 { "" } else { "s" },
+                f.gain_db,
+                f.error_lu
+            ));
+            return Ok(1);
+        }
+    }
     let mut pts: Vec<(f64, f64)> = Vec::new();
     let mut best: Option<(f64, f64)> = None;
     let mut passes = 0;
@@ -316,6 +333,10 @@ pub fn search_gain(input: &Path, c: &mut MatchChain) -> Result<usize, Error> {
         ));
     }
     Ok(passes)
+}
+
+fn rec_rate(input: &Path) -> Result<f64, Error> {
+    Ok(sheen_io::AudioReader::open(input)?.info().sample_rate_hz as f64)
 }
 
 /// Renders `c` to `out`, verifies, and corrects once (gain for loudness,

@@ -194,8 +194,27 @@ impl Pipeline {
         self.limiter.max_gain_reduction_db()
     }
 
+    /// Delay of the stages before the gain (FIR, compressor), samples.
+    pub fn front_latency(&self) -> usize {
+        self.mid.latency_samples() + self.comp.as_ref().map_or(0, |c| c.latency_samples())
+    }
+
+    /// The limiter's delay, samples.
+    pub fn limiter_latency(&self) -> usize {
+        self.limiter.latency_samples()
+    }
+
     /// Processes a block (≤ [`CHUNK_FRAMES`] frames) in place.
     pub fn process(&mut self, block: &mut [&mut [f64]]) {
+        self.front(block);
+        for ch in block.iter_mut() {
+            ch.iter_mut().for_each(|x| *x *= self.gain);
+        }
+        self.limiter.process(block);
+    }
+
+    /// The stages before the gain: M/S FIR and compressor.
+    pub fn front(&mut self, block: &mut [&mut [f64]]) {
         let n = block[0].len();
         if self.stereo {
             let (m, s) = (&mut self.m[..n], &mut self.s[..n]);
@@ -218,10 +237,6 @@ impl Pipeline {
         if let Some(c) = &mut self.comp {
             c.process(block);
         }
-        for ch in block.iter_mut() {
-            ch.iter_mut().for_each(|x| *x *= self.gain);
-        }
-        self.limiter.process(block);
     }
 }
 
@@ -308,6 +323,50 @@ pub fn render(input: &Path, c: &MatchChain, sink: &mut BlockSink<'_>) -> Result<
     }
     al.flush(&mut p, info.channels, sink)?;
     Ok(p.max_gain_reduction_db())
+}
+
+/// Records the front of `c` over `input` for the gain search
+/// (`crate::mastering::search`): the whole stream, the flush included.
+/// `None` when the input is too long to record.
+pub fn record_front(
+    input: &Path,
+    c: &MatchChain,
+) -> Result<Option<crate::mastering::search::Recorder>, Error> {
+    let mut reader = AudioReader::open(input)?;
+    let info = reader.info().clone();
+    let fs = info.sample_rate_hz as f64;
+    if info.frames.unwrap_or(0) as usize > crate::mastering::search::MAX_RECORD_FRAMES {
+        return Ok(None);
+    }
+    let mut p = Pipeline::new(c, fs, info.channels);
+    let (f, d) = (p.front_latency(), p.limiter_latency());
+    let mut rec =
+        crate::mastering::search::Recorder::new(&c.limiter.params, fs, info.channels, false);
+    rec.begin(f, d);
+    let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
+    let mut frames = 0u64;
+    loop {
+        let n = reader.read(&mut buf, CHUNK_FRAMES)?;
+        if n == 0 {
+            break;
+        }
+        frames += n as u64;
+        p.front(PlanarMut::new(&mut buf, 0..n).channels());
+        let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
+        rec.push(&block);
+    }
+    let mut rest = f + d;
+    let mut zeros = vec![vec![0.0; CHUNK_FRAMES]; info.channels];
+    while rest > 0 {
+        let m = rest.min(CHUNK_FRAMES);
+        zeros.iter_mut().for_each(|z| z.fill(0.0));
+        p.front(PlanarMut::new(&mut zeros, 0..m).channels());
+        let block: Vec<&[f64]> = zeros.iter().map(|c| &c[..m]).collect();
+        rec.push(&block);
+        rest -= m;
+    }
+    rec.end(frames);
+    Ok((!rec.overflowed()).then_some(rec))
 }
 
 /// Integrated loudness (LUFS) of `c` rendered over `input`, nothing
