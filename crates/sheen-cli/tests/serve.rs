@@ -695,5 +695,29 @@ async fn browser_page_upload_and_screenshot() {
         out.display(),
         png.len()
     );
+    // The job's HTML report (sheen-report), opened from its download link
+    // and rendered by the same browser.
+    let report = c
+        .find(Locator::Css("#downloads a[data-kind=report-html]"))
+        .await
+        .unwrap();
+    let href = report.attr("href").await.unwrap().expect("report link");
+    let href = if href.starts_with("http") {
+        href
+    } else {
+        s.url(&href)
+    };
+    c.goto(&href).await.unwrap();
+    let body = c.source().await.unwrap();
+    assert!(body.contains("PASS"), "report verdict");
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"));
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/service_report.png");
+    std::fs::write(&out, &png).unwrap();
+    println!(
+        "serve browser: report screenshot {} ({} bytes)",
+        out.display(),
+        png.len()
+    );
     c.close().await.unwrap();
 }
