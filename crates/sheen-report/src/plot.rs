@@ -146,6 +146,34 @@ macro_rules! draw_lines {
     }};
 }
 
+/// Mesh, lines and legend of a built chart (the same for linear and
+/// log-frequency axes, whose coordinate types differ).
+macro_rules! draw_chart {
+    ($chart:expr, $axes:expr, $lines:expr, $label:expr, $desc:expr) => {{
+        $chart
+            .configure_mesh()
+            .x_desc($axes.x_desc)
+            .y_desc($axes.y_desc)
+            .label_style($label)
+            .axis_desc_style($desc)
+            .light_line_style(RGBColor(240, 240, 240))
+            .bold_line_style(RGBColor(215, 215, 215))
+            .x_label_formatter($axes.x_fmt)
+            .y_label_formatter($axes.y_fmt)
+            .draw()
+            .map_err(|e| e.to_string())?;
+        draw_lines!($chart, $lines, $axes.y);
+        $chart
+            .configure_series_labels()
+            .position($axes.legend.clone())
+            .background_style(WHITE.mix(0.85))
+            .border_style(RGBColor(180, 180, 180))
+            .label_font((FAMILY, 13).into_font())
+            .draw()
+            .map_err(|e| e.to_string())?;
+    }};
+}
+
 fn draw(axes: &Axes<'_>, lines: &[Line]) -> Result<String, String> {
     register_font();
     let mut svg = String::new();
@@ -164,52 +192,12 @@ fn draw(axes: &Axes<'_>, lines: &[Line]) -> Result<String, String> {
             let mut chart = builder
                 .build_cartesian_2d((axes.x.0..axes.x.1).log_scale(), axes.y.0..axes.y.1)
                 .map_err(|e| e.to_string())?;
-            chart
-                .configure_mesh()
-                .x_desc(axes.x_desc)
-                .y_desc(axes.y_desc)
-                .label_style(label)
-                .axis_desc_style(desc)
-                .light_line_style(RGBColor(240, 240, 240))
-                .bold_line_style(RGBColor(215, 215, 215))
-                .x_label_formatter(axes.x_fmt)
-                .y_label_formatter(axes.y_fmt)
-                .draw()
-                .map_err(|e| e.to_string())?;
-            draw_lines!(chart, lines, axes.y);
-            chart
-                .configure_series_labels()
-                .position(axes.legend.clone())
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(180, 180, 180))
-                .label_font((FAMILY, 13).into_font())
-                .draw()
-                .map_err(|e| e.to_string())?;
+            draw_chart!(chart, axes, lines, label, desc);
         } else {
             let mut chart = builder
                 .build_cartesian_2d(axes.x.0..axes.x.1, axes.y.0..axes.y.1)
                 .map_err(|e| e.to_string())?;
-            chart
-                .configure_mesh()
-                .x_desc(axes.x_desc)
-                .y_desc(axes.y_desc)
-                .label_style(label)
-                .axis_desc_style(desc)
-                .light_line_style(RGBColor(240, 240, 240))
-                .bold_line_style(RGBColor(215, 215, 215))
-                .x_label_formatter(axes.x_fmt)
-                .y_label_formatter(axes.y_fmt)
-                .draw()
-                .map_err(|e| e.to_string())?;
-            draw_lines!(chart, lines, axes.y);
-            chart
-                .configure_series_labels()
-                .position(axes.legend.clone())
-                .background_style(WHITE.mix(0.85))
-                .border_style(RGBColor(180, 180, 180))
-                .label_font((FAMILY, 13).into_font())
-                .draw()
-                .map_err(|e| e.to_string())?;
+            draw_chart!(chart, axes, lines, label, desc);
         }
         root.present().map_err(|e| e.to_string())?;
     }
