@@ -50,8 +50,9 @@ pub struct ReferenceArgs {
     /// True-peak ceiling, dBTP.
     #[arg(long, default_value_t = -1.0, allow_hyphen_values = true)]
     pub ceiling: f64,
-    /// Largest EQ boost or cut per band, dB.
-    #[arg(long, default_value_t = 12.0)]
+    /// Largest EQ boost or cut per band relative to the curve's centre, dB
+    /// (the centre is 0 dB unless the curve spans more than twice this).
+    #[arg(long, default_value_t = 15.0)]
     pub cap: f64,
 }
 

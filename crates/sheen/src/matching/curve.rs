@@ -7,7 +7,9 @@
 //! either file is), the per-band difference `reference − input` is smoothed
 //! across bands (weights 0.1 0.8 0.1 by default,
 //! [`CurveOptions::smoothing`], edges renormalised), capped to
-//! ±[`CurveOptions::cap_db`] and scaled by the `tone` amount. The side
+//! ±[`CurveOptions::cap_db`] around the curve's centre ([`cap_centre`]: 0 dB
+//! unless the curve spans more than twice the cap) and scaled by the `tone`
+//! amount. The side
 //! signal gets the mid curve plus, scaled by the `width` amount, the
 //! per-band change of side relative to mid (so `width=1` also matches the
 //! reference's stereo image band by band; bands whose side is more than
@@ -98,7 +100,8 @@ impl std::str::FromStr for MatchAmounts {
 /// Options of the curve.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct CurveOptions {
-    /// Largest boost or cut, dB.
+    /// Largest boost or cut relative to the curve's centre, dB (see
+    /// [`cap_centre`]).
     pub cap_db: f64,
     /// Lowest band centre matched, Hz (below it the curve holds flat).
     pub low_hz: f64,
@@ -112,7 +115,7 @@ pub struct CurveOptions {
 impl Default for CurveOptions {
     fn default() -> Self {
         Self {
-            cap_db: 12.0,
+            cap_db: 15.0,
             low_hz: 31.5,
             high_hz: 16_000.0,
             smoothing: 0.1,
@@ -285,15 +288,21 @@ pub fn mid_curve(
     let input_rel = relative(&input.mid_db[..nb], lufs);
     let d = raw_difference(&target.hz[..nb], &input_rel, &target.mid_rel_db[..nb], opts);
     let s = smooth_defined(&d, opts.smoothing);
+    let matched: Vec<f64> = (0..nb).filter(|&b| d[b].is_some()).map(|b| s[b]).collect();
+    let centre = cap_centre(&matched, opts.cap_db);
     (0..nb)
         .map(|b| {
-            let capped = s[b].clamp(-opts.cap_db, opts.cap_db);
+            let capped = s[b].clamp(centre - opts.cap_db, centre + opts.cap_db);
             let g = round2(amount * capped);
             let reason = match d[b] {
                 Some(raw) => format!(
                     "mid {:.1} dB re loudness vs reference {:.1} dB: difference {raw:+.1} dB, smoothed {:+.1}{}, x tone {amount} -> {g:+.2} dB",
                     input_rel[b], target.mid_rel_db[b], s[b],
-                    if capped != s[b] { format!(", capped at {:+.1}", capped) } else { String::new() },
+                    if capped != s[b] {
+                        format!(", capped at {:+.1} (+/-{} dB around the curve's centre {:+.1} dB)", capped, opts.cap_db, centre)
+                    } else {
+                        String::new()
+                    },
                 ),
                 None => "outside the matched range or no energy: 0 dB".into(),
             };
@@ -348,7 +357,7 @@ pub fn side_curve(
     (0..nb)
         .map(|b| {
             let w = round2(width * s[b].clamp(-opts.cap_db, opts.cap_db));
-            let g = round2((mid[b].gain_db + w).clamp(-2.0 * opts.cap_db, 2.0 * opts.cap_db));
+            let g = round2(mid[b].gain_db + w);
             let reason = match d[b] {
                 Some(raw) => format!(
                     "mid curve {:+.2} dB; side re mid changes by {raw:+.1} dB to the reference (smoothed {:+.1}), x width {width} -> {w:+.2} dB; total {g:+.2} dB",
@@ -368,6 +377,37 @@ pub fn side_curve(
             }
         })
         .collect()
+}
+
+/// The centre `c` of the tone cap: the curve is limited to `c ± cap` dB.
+///
+/// A constant gain over all bands only changes the level, which the
+/// loudness stage sets anyway, so the cap limits the curve's *shape*: `c`
+/// minimises the total difference the cap removes,
+/// `Σ max(0, |d_b − c| − cap)` over the matched bands `d`, and among the
+/// minimisers (an interval, the cost being convex) the one nearest 0 dB is
+/// taken. So a curve that fits within ±cap keeps `c = 0` (unchanged), and a
+/// curve spanning more than `2·cap` (a far reference) loses as little of
+/// its shape as the cap allows, instead of being clipped on one side only.
+pub fn cap_centre(d: &[f64], cap: f64) -> f64 {
+    let cost = |c: f64| -> f64 { d.iter().map(|&x| ((x - c).abs() - cap).max(0.0)).sum() };
+    if d.is_empty() || cost(0.0) == 0.0 {
+        return 0.0;
+    }
+    // the cost is piecewise linear with breakpoints at d_b ± cap
+    let mut cands: Vec<f64> = d.iter().flat_map(|&x| [x - cap, x + cap]).collect();
+    cands.sort_by(f64::total_cmp);
+    let costs: Vec<f64> = cands.iter().map(|&c| cost(c)).collect();
+    let best = costs.iter().copied().fold(f64::INFINITY, f64::min);
+    let tol = 1e-9 * (1.0 + best);
+    let on: Vec<f64> = cands
+        .iter()
+        .zip(&costs)
+        .filter(|(_, &k)| k <= best + tol)
+        .map(|(&c, _)| c)
+        .collect();
+    let (lo, hi) = (on[0], on[on.len() - 1]);
+    0.0f64.clamp(lo, hi)
 }
 
 fn round2(x: f64) -> f64 {
@@ -491,7 +531,7 @@ mod tests {
 
     /// Same input and reference give a 0 dB curve (tolerance 0.01 dB); a
     /// low-passed input matched to white noise gets a rising curve (8 kHz
-    /// at least 3 dB above 250 Hz), every band within the default cap (±12 dB), and
+    /// at least 3 dB above 250 Hz), every band within the default cap (±15 dB), and
     /// `tone = 0.5` gives half of `tone = 1` in every band (0.011 dB:
     /// rounding to 0.01 dB).
     #[test]
@@ -524,6 +564,29 @@ mod tests {
             assert!((f.gain_db * 0.5 - h.gain_db).abs() <= 0.011, "{f:?} {h:?}");
             assert!(f.gain_db.abs() <= CurveOptions::default().cap_db);
         }
+    }
+
+    /// The cap centre (reference: the cost `Σ max(0, |d − c| − cap)` worked
+    /// by hand): a curve within ±cap keeps centre 0; one spanning −20…+4 dB
+    /// with cap 12 is centred at −8 (nothing capped: the span is 24 dB); a
+    /// span of −30…+4 centres where the cost is least (checked against a
+    /// 0.1 dB grid), with ties resolved toward 0 dB.
+    #[test]
+    fn cap_centre_limits_shape_not_level() {
+        assert_eq!(cap_centre(&[-5.0, 3.0, 11.9], 12.0), 0.0);
+        assert_eq!(cap_centre(&[], 12.0), 0.0);
+        // span 24 dB: the only cost-free centre is -8
+        assert!((cap_centre(&[-20.0, -3.0, 4.0], 12.0) + 8.0).abs() < 1e-12);
+        // span 34 dB, bands -30, -28, 0, 4 (cap 12): cost(-8) = 10 + 8 = 18,
+        // cost(-12) = 6 + 4 + 4 = 14, cost(-16) = 2 + 4 + 8 = 14: the
+        // minimisers are [-16, -12], the one nearest 0 dB is -12
+        let d = [-30.0, -28.0, 0.0, 4.0];
+        let c = cap_centre(&d, 12.0);
+        let cost = |c: f64| -> f64 { d.iter().map(|&x| ((x - c).abs() - 12.0).max(0.0)).sum() };
+        for k in -400..=400 {
+            assert!(cost(c) <= cost(k as f64 * 0.1) + 1e-9, "c {c}");
+        }
+        assert!((c + 12.0).abs() < 1e-12, "{c}");
     }
 
     /// The FIR fit: a curve with ±2 dB steps between adjacent bands below

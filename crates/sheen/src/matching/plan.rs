@@ -164,7 +164,7 @@ pub fn plan_match(input: &Profile, target: &ReferenceTarget, opts: &MatchOptions
         eq: MatchEq {
             taps,
             reason: format!(
-                "loudness-normalised 1/3-octave mid/side spectra compared over {}-{} Hz, smoothed (neighbour weight {}), capped at +/-{} dB, x tone {}: {n_boost} bands boosted (up to {max_b:+.1} dB), {n_cut} cut (down to {max_c:+.1} dB); linear-phase FIR of {taps} taps fitted to the band targets through the input's own spectrum",
+                "loudness-normalised 1/3-octave mid/side spectra compared over {}-{} Hz, smoothed (neighbour weight {}), capped at +/-{} dB around the curve centre, x tone {}: {n_boost} bands boosted (up to {max_b:+.1} dB), {n_cut} cut (down to {max_c:+.1} dB); linear-phase FIR of {taps} taps fitted to the band targets through the input's own spectrum",
                 opts.curve.low_hz, opts.curve.high_hz, opts.curve.smoothing, opts.curve.cap_db, a.tone
             ),
             mid,
