@@ -9,14 +9,9 @@
 # default /tmp/sheen-bench). Prints wall time, the ratio ffmpeg/sheen and the
 # peak RSS of each tool (GNU time). Needs ffmpeg and /usr/bin/time.
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
+. "$(dirname "$0")/lib.sh"
 WORK="${1:-/tmp/sheen-bench}"
 mkdir -p "$WORK"
-EX="$ROOT/../shared/excerpts"
-
-(cd "$ROOT" && cargo build --release -q -p sheen-cli)
-SHEEN="$ROOT/target/release/sheen"
 
 make_input() { # seconds out
   [ -f "$2" ] || ffmpeg -nostdin -v error -stream_loop -1 -i "$EX/fdr_hellfortresstwo.flac" \
@@ -25,19 +20,11 @@ make_input() { # seconds out
 make_input 60 "$WORK/in_60s.wav"
 make_input 7200 "$WORK/in_2h.wav"
 
-measure() { # label cmd... -> "seconds rss_mb"
-  local tf
-  tf=$(mktemp)
-  /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>&1
-  tail -n 1 "$tf" | awk '{printf "%.2f %.1f", $1, $2/1024}'
-  rm -f "$tf"
-}
-
 printf '%-10s %-8s %10s %10s %10s %10s %8s\n' input tool seconds rss_MB x_realtime "" ""
 for f in in_60s in_2h; do
   dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$WORK/$f.wav")
-  read -r s_t s_m <<<"$(measure "$SHEEN" analyze --json "$WORK/$f.wav")"
-  read -r f_t f_m <<<"$(measure ffmpeg -nostdin -nostats -i "$WORK/$f.wav" -af ebur128=peak=true -f null -)"
+  read -r s_t s_m _ <<<"$(measure "$SHEEN" analyze --json "$WORK/$f.wav")"
+  read -r f_t f_m _ <<<"$(measure ffmpeg -nostdin -nostats -i "$WORK/$f.wav" -af ebur128=peak=true -f null -)"
   printf '%-10s %-8s %10s %10s %10.0f\n' "$f" sheen "$s_t" "$s_m" "$(echo "$dur / $s_t" | bc -l)"
   printf '%-10s %-8s %10s %10s %10.0f\n' "$f" ffmpeg "$f_t" "$f_m" "$(echo "$dur / $f_t" | bc -l)"
   printf '%-10s speed ratio ffmpeg/sheen: %.2f\n' "$f" "$(echo "$f_t / $s_t" | bc -l)"

@@ -9,19 +9,10 @@
 #
 #   bench/master_corpus_ffmpeg.sh CORPUS_DIR [WORK_DIR]
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
+. "$(dirname "$0")/lib.sh"
 CORPUS="${1:?usage: master_corpus_ffmpeg.sh CORPUS_DIR [WORK_DIR]}"
 WORK="${2:-/tmp/sheen-master-corpus}"
 mkdir -p "$WORK"
-(cd "$ROOT" && cargo build --release -q -p sheen-cli)
-SHEEN="$ROOT/target/release/sheen"
-
-measure() { # file -> "I TP"
-  ffmpeg -nostdin -nostats -hide_banner -i "$1" \
-    -af "ebur128=peak=true:metadata=1,ametadata=mode=print:file=-" -f null - 2>/dev/null |
-    awk -F= '/^lavfi.r128.I=/{i=$2} /^lavfi.r128.true_peak=/{if($2+0>tp+0)tp=$2} END{printf "%.3f %.3f", i, 20*log(tp)/log(10)}'
-}
 
 targets="spotify:-14:-1 apple:-16:-1 ebu-r128:-23:-1 cd:-9:-0.3"
 pass=0; fail=0
@@ -32,7 +23,7 @@ while IFS= read -r f; do
     IFS=: read -r tn tl tc <<<"$t"
     out="$WORK/$name.$tn.wav"
     "$SHEEN" master "$f" -o "$out" --target "$tn" >/dev/null
-    read -r i tp <<<"$(measure "$out")"
+    read -r i tp <<<"$(ffmpeg_loudness_fine "$out")"
     err=$(echo "$i - ($tl)" | bc -l)
     ok=$(echo "define abs(x){if(x<0)return -x;return x}; abs($err) <= 0.1 && $tp <= $tc" | bc -l)
     if [ "$ok" = 1 ]; then v=PASS; pass=$((pass+1)); else v=FAIL; fail=$((fail+1)); fi

@@ -16,14 +16,9 @@
 # Makes its input from ../shared/excerpts. Needs ffmpeg, /usr/bin/time,
 # python3 with matchering (skipped with a message if missing).
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
+. "$(dirname "$0")/lib.sh"
 WORK="${1:-/tmp/sheen-bench-master}"
 mkdir -p "$WORK"
-EX="$ROOT/../shared/excerpts"
-
-(cd "$ROOT" && cargo build --release -q -p sheen-cli)
-SHEEN="$ROOT/target/release/sheen"
 
 loop60() { # src out
   [ -f "$2" ] || ffmpeg -nostdin -v error -stream_loop -1 -i "$1" -t 60 -c:a pcm_s24le "$2"
@@ -32,21 +27,6 @@ IN="$WORK/in_60s.wav"
 REF="$WORK/ref_60s.wav"
 loop60 "$EX/wes_loyalists.flac" "$IN"
 loop60 "$EX/fdr_hellfortresstwo.flac" "$REF"
-
-# measure LABEL CMD... : runs CMD under GNU time, prints "seconds rss_MB"
-measure() {
-  local log="$WORK/time.log"
-  /usr/bin/time -v "$@" >/dev/null 2>"$log" || { echo "FAILED"; tail -n 5 "$log" >&2; return 1; }
-  local secs rss
-  secs=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
-  rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2/1024}' "$log")
-  echo "$secs $rss"
-}
-
-loudness() { # file -> "I TP"
-  ffmpeg -nostdin -nostats -hide_banner -i "$1" -af ebur128=peak=true -f null - 2>&1 |
-    awk '/Summary:/ {s=1} s && /I:/ {i=$2} s && /Peak:/ {p=$2} END {print i, p}'
-}
 
 ffmpeg_two_pass() { # in out
   local j
@@ -65,12 +45,12 @@ ffmpeg_two_pass() { # in out
 export -f ffmpeg_two_pass
 
 printf '%-11s %9s %9s %12s %10s %10s\n' tool seconds rss_MB ratio_vs_sheen I_LUFS TP_dBTP
-read -r s_t s_m <<<"$(measure "$SHEEN" master "$IN" -o "$WORK/sheen.wav" --target spotify)"
-read -r s_i s_p <<<"$(loudness "$WORK/sheen.wav")"
+read -r s_t s_m _ <<<"$(measure "$SHEEN" master "$IN" -o "$WORK/sheen.wav" --target spotify)"
+read -r s_i s_p <<<"$(ffmpeg_loudness "$WORK/sheen.wav")"
 printf '%-11s %9s %9s %12s %10s %10s\n' sheen "$s_t" "$s_m" 1.00 "$s_i" "$s_p"
 
-read -r f_t f_m <<<"$(measure bash -c 'ffmpeg_two_pass "$0" "$1"' "$IN" "$WORK/ffmpeg.wav")"
-read -r f_i f_p <<<"$(loudness "$WORK/ffmpeg.wav")"
+read -r f_t f_m _ <<<"$(measure bash -c 'ffmpeg_two_pass "$0" "$1"' "$IN" "$WORK/ffmpeg.wav")"
+read -r f_i f_p <<<"$(ffmpeg_loudness "$WORK/ffmpeg.wav")"
 printf '%-11s %9s %9s %12.2f %10s %10s\n' ffmpeg "$f_t" "$f_m" "$(echo "$f_t / $s_t" | bc -l)" "$f_i" "$f_p"
 
 if python3 -c "import matchering" 2>/dev/null; then
@@ -80,8 +60,8 @@ import matchering as mg
 mg.log(lambda *a: None)
 mg.process(target=sys.argv[1], reference=sys.argv[2], results=[mg.pcm24(sys.argv[3])])
 PY
-  read -r m_t m_m <<<"$(measure python3 "$WORK/mg.py" "$IN" "$REF" "$WORK/matchering.wav")"
-  read -r m_i m_p <<<"$(loudness "$WORK/matchering.wav")"
+  read -r m_t m_m _ <<<"$(measure python3 "$WORK/mg.py" "$IN" "$REF" "$WORK/matchering.wav")"
+  read -r m_i m_p <<<"$(ffmpeg_loudness "$WORK/matchering.wav")"
   printf '%-11s %9s %9s %12.2f %10s %10s\n' matchering "$m_t" "$m_m" "$(echo "$m_t / $s_t" | bc -l)" "$m_i" "$m_p"
   echo "(matchering matches the reference's loudness, not -14 LUFS)"
 else

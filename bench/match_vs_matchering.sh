@@ -17,31 +17,17 @@
 # 30-minute variant (GNU time). Installs Matchering into a venv in WORK_DIR
 # with pip when missing.
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
+. "$(dirname "$0")/lib.sh"
 WORK="${1:-/tmp/sheen-match-bench}"
 CORPUS="${CORPUS:-/work/corpus}"
 mkdir -p "$WORK"
 
-(cd "$ROOT" && cargo build --release -q -p sheen-cli)
-SHEEN="$ROOT/target/release/sheen"
 PY="${MATCHERING_PY:-$WORK/venv/bin/python}"
 if ! "$PY" -c 'import matchering' 2>/dev/null; then
   python3 -m venv "$WORK/venv"
   "$WORK/venv/bin/pip" install -q matchering
   PY="$WORK/venv/bin/python"
 fi
-
-measure() { # cmd... -> "seconds rss_mb"
-  local tf
-  tf=$(mktemp)
-  /usr/bin/time -o "$tf" -f "%e %M" "$@" >/dev/null 2>"$WORK/last_stderr" || {
-    cat "$WORK/last_stderr" >&2
-    return 1
-  }
-  tail -n 1 "$tf" | awk '{printf "%.2f %.1f", $1, $2/1024}'
-  rm -f "$tf"
-}
 
 mapfile -t MIXES < <(ls "$CORPUS"/mixes/48k/*.wav | sort)
 n=${#MIXES[@]}
@@ -79,8 +65,8 @@ ref60="$WORK/ref_60s.wav"
 [ -f "$in60" ] || ffmpeg -nostdin -v error -ss 30 -t 60 -i "${MIXES[0]}" -c:a pcm_s24le "$in60"
 [ -f "$ref60" ] || ffmpeg -nostdin -v error -ss 30 -t 60 -i "${MIXES[1]}" -c:a pcm_s24le "$ref60"
 rm -f "$WORK/o60.sheen.wav" "$WORK/o60.mg.wav"
-read -r s_t s_m <<<"$(measure "$SHEEN" match "$in60" --reference "$ref60" -o "$WORK/o60.sheen.wav")"
-read -r m_t m_m <<<"$(measure "$PY" "$HERE/matchering_run.py" "$in60" "$ref60" "$WORK/o60.mg.wav")"
+read -r s_t s_m _ <<<"$(measure "$SHEEN" match "$in60" --reference "$ref60" -o "$WORK/o60.sheen.wav")"
+read -r m_t m_m _ <<<"$(measure "$PY" "$HERE/matchering_run.py" "$in60" "$ref60" "$WORK/o60.mg.wav")"
 printf '60 s excerpt: sheen %.2f s (%.0f MB), matchering %.2f s (%.0f MB), matchering/sheen = %.1fx\n' \
   "$s_t" "$s_m" "$m_t" "$m_m" "$(awk -v a="$m_t" -v b="$s_t" 'BEGIN{print a/b}')"
 
@@ -88,7 +74,7 @@ printf '60 s excerpt: sheen %.2f s (%.0f MB), matchering %.2f s (%.0f MB), match
 long="$CORPUS/variants/long_30min.wav"
 if [ -f "$long" ]; then
   rm -f "$WORK/long.sheen.wav"
-  read -r l_t l_m <<<"$(measure "$SHEEN" match "$long" --reference "${MIXES[1]}" -o "$WORK/long.sheen.wav")"
+  read -r l_t l_m _ <<<"$(measure "$SHEEN" match "$long" --reference "${MIXES[1]}" -o "$WORK/long.sheen.wav")"
   printf '30 min input: sheen match %.1f s, peak RSS %.0f MB\n' "$l_t" "$l_m"
   rm -f "$WORK/long.sheen.wav"
 fi

@@ -19,15 +19,11 @@
 # Needs python3 with venv (pedalboard, numpy and soundfile are installed
 # into WORK_DIR/venv from PyPI) and GNU time for peak memory.
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
+. "$(dirname "$0")/lib.sh"
 WORK="${1:-/tmp/sheen-bench-mix}"
 N=16
 SECONDS_LONG=60
 mkdir -p "$WORK/stems"
-
-(cd "$ROOT" && cargo build --release -q -p sheen-cli)
-SHEEN="$ROOT/target/release/sheen"
 
 if [ ! -x "$WORK/venv/bin/python" ]; then
   python3 -m venv "$WORK/venv"
@@ -126,14 +122,6 @@ echo = Pedalboard([Delay(delay_seconds=0.25, feedback=0.35, mix=1.0)])(buses["ec
 mix = (buses["drums"] + buses["music"]) * g(-3.0) + verb + echo
 sf.write(out, mix.T, fs, subtype="FLOAT")
 PYEOF
-
-measure() { # cmd... -> "seconds rss_mb cpu_seconds"
-  local tf
-  tf=$(mktemp)
-  /usr/bin/time -o "$tf" -f "%e %M %U %S" "$@" >/dev/null 2>&1
-  tail -n 1 "$tf" | awk '{printf "%.2f %.1f %.2f", $1, $2/1024, $3 + $4}'
-  rm -f "$tf"
-}
 
 echo "sheen mix vs pedalboard: $N stereo stems x ${SECONDS_LONG} s at 48 kHz, EQ + compressor per track, 2 buses, reverb + delay sends ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
 printf '%-28s %10s %10s %12s %10s\n' tool seconds rss_MB x_realtime cpu_s

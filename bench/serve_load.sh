@@ -11,16 +11,12 @@
 # plus its job processes (sampled every 50 ms from /proc). Needs ffmpeg, curl
 # and python3.
 set -euo pipefail
-HERE="$(cd "$(dirname "$0")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
+. "$(dirname "$0")/lib.sh"
 JOBS="${1:-40}"
 WORKERS="${2:-$(nproc)}"
 WORK="${3:-/tmp/sheen-bench-serve}"
 rm -rf "$WORK/data"; mkdir -p "$WORK"
-EX="$ROOT/../shared/excerpts"
 
-(cd "$ROOT" && cargo build --release -q -p sheen-cli)
-SHEEN="$ROOT/target/release/sheen"
 MIX="$WORK/song.wav"
 [ -f "$MIX" ] || ffmpeg -nostdin -v error -i "$(ls "$EX"/*.flac | head -n 1)" -t 30 -c:a pcm_s24le "$MIX"
 
