@@ -236,13 +236,7 @@ impl MeasuredFile {
 /// `f32` for float files).
 #[inline]
 pub fn stored_value(x: f64, format: SampleFormat) -> f64 {
-    let bits = match format {
-        SampleFormat::I16 => 16,
-        SampleFormat::I24 => 24,
-        _ => return f64::from(x.clamp(-f32::MAX as f64, f32::MAX as f64) as f32),
-    };
-    let scale = (1i64 << (bits - 1)) as f64;
-    (x * scale).round().clamp(-scale, scale - 1.0) / scale
+    sheen_io::stored_value(x, format)
 }
 
 /// Where rendered blocks go.
