@@ -342,6 +342,64 @@ pub fn render(
     })
 }
 
+/// Runs deliverable `d` of `chain` from a recording of its front
+/// (`rec`, made by [`render`] into [`Sink::Front`] for a deliverable of the
+/// same rate, channels and limiter look-ahead, with
+/// [`Recorder::keep_front`]) into `sink`: the limiter, dither and sink
+/// only. The front is deterministic and every stage independent of the
+/// block partition, so the output is bit-identical to [`render`]'s.
+///
+/// # Panics
+/// If `rec` holds no front stream.
+pub fn render_recorded(
+    rec: &Recorder,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+) -> Result<RenderStats, Error> {
+    let front = rec.front().expect("a recording with its front stream");
+    let channels = front.len();
+    let dual = output_channels(d, channels) > channels;
+    let fs = d.output.sample_rate_hz as f64;
+    let dither = matches!(sink, Sink::File(_) | Sink::MeasuredFile(_));
+    let mut p = Pipeline::new(chain, d, fs, channels, dither);
+    let latency = p.limiter.latency_samples() + rec.front_latency();
+    let frames = rec.frames();
+    // output frame k is the limiter's output at stream frame latency + k
+    let (first, end) = (latency, latency + frames);
+    let mut buf: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_FRAMES]; channels];
+    let mut start = 0;
+    while start < end {
+        let stop = (start + CHUNK_FRAMES).min(end);
+        let n = stop - start;
+        for (b, f) in buf.iter_mut().zip(front) {
+            b[..n].copy_from_slice(&f[start..stop]);
+        }
+        p.limiter.process(PlanarMut::new(&mut buf, 0..n).channels());
+        let from = first.max(start) - start;
+        if from < n {
+            if let Some(dt) = &mut p.dither {
+                dt.process(PlanarMut::new(&mut buf, from..n).channels());
+            }
+            let mut block: Vec<&[f64]> = buf.iter().map(|c| &c[from..n]).collect();
+            if dual {
+                block.push(block[0]);
+            }
+            sink.push(&block)?;
+        }
+        start = stop;
+    }
+    Ok(RenderStats {
+        frames: frames as u64,
+        max_gain_reduction_db: p.limiter.max_gain_reduction_db(),
+        clipped_samples: match sink {
+            Sink::File(w) => w.clipped_samples(),
+            Sink::MeasuredFile(f) => f.writer.clipped_samples(),
+            _ => 0,
+        },
+    })
+}
+
 /// Latency bookkeeping: input frames produced, output frames emitted.
 struct Emit {
     skip: u64,
@@ -447,18 +505,24 @@ pub fn write_spec(path: &Path, d: &Deliverable, channels: usize) -> Result<Write
 /// Renders deliverable `d` to `out` (atomically: nothing appears under
 /// `out` unless the whole render succeeds), measuring the samples as
 /// written (loudness, LRA, true peak: what reading the file back would
-/// measure).
+/// measure); from `recorded` (its front, see [`render_recorded`]) when
+/// given, else from `input`.
 pub fn render_to_file(
     input: &Path,
     chain: &Chain,
     d: &Deliverable,
     out: &Path,
+    recorded: Option<&Recorder>,
 ) -> Result<(PathBuf, RenderStats, Measured), Error> {
     let info = AudioReader::open(input)?.info().clone();
     let spec = write_spec(out, d, output_channels(d, info.channels))?;
     let w = AudioWriter::create(out, spec, &[input])?;
     let mut f = MeasuredFile::new(w, &spec);
-    let stats = render(input, chain, d, &mut Sink::MeasuredFile(&mut f))?;
+    let mut sink = Sink::MeasuredFile(&mut f);
+    let stats = match recorded.filter(|r| r.front().is_some()) {
+        Some(r) => render_recorded(r, chain, d, &mut sink)?,
+        None => render(input, chain, d, &mut sink)?,
+    };
     let (path, measured, clipped) = f.finish()?;
     Ok((
         path,

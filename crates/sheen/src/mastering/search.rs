@@ -65,6 +65,9 @@ pub struct Recorder {
     /// Output frames (set by [`Recorder::end`]).
     frames: usize,
     overflow: bool,
+    /// The front's whole output stream, kept when asked
+    /// ([`Recorder::keep_front`]) so the render can start at the limiter.
+    front: Option<Vec<Vec<f64>>>,
 }
 
 impl Recorder {
@@ -100,7 +103,43 @@ impl Recorder {
             seen: 0,
             frames: 0,
             overflow: false,
+            front: None,
         }
+    }
+
+    /// Also keeps the front's output stream itself (`f64`, exactly what the
+    /// limiter of a render sees), room reserved for `frames` stream frames:
+    /// a render from the recording ([`Recorder::front`]) skips decoding and
+    /// the front. Costs 8 bytes per frame and channel.
+    pub fn keep_front(&mut self, frames: usize) {
+        self.front = Some(
+            (0..self.filters.len())
+                .map(|_| Vec::with_capacity(frames))
+                .collect(),
+        );
+    }
+
+    /// The front's output stream (the flush included, up to the last frame
+    /// a render emits), when kept and recorded whole.
+    pub fn front(&self) -> Option<&[Vec<f64>]> {
+        self.front.as_deref().filter(|_| !self.overflow)
+    }
+
+    /// Delay of the front, stream frames (set by [`Recorder::begin`]).
+    pub fn front_latency(&self) -> usize {
+        self.front_latency
+    }
+
+    /// Output frames of the recorded render (set by [`Recorder::end`]).
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Frees what only the search needs (the detected peaks and the
+    /// K-weighted power), keeping the front's stream.
+    pub fn release_search(&mut self) {
+        self.d = Vec::new();
+        self.kw = Vec::new();
     }
 
     /// Called by the render before the first block.
@@ -125,7 +164,13 @@ impl Recorder {
             self.overflow = true;
             self.d = Vec::new();
             self.kw = Vec::new();
+            self.front = None;
             return;
+        }
+        if let Some(f) = &mut self.front {
+            for (f, c) in f.iter_mut().zip(block) {
+                f.extend_from_slice(c);
+            }
         }
         let mut start = 0;
         while start < n {
@@ -166,6 +211,9 @@ impl Recorder {
         self.d.resize(need, 0.0);
         self.d.shrink_to_fit();
         self.kw.shrink_to_fit();
+        if let Some(f) = &mut self.front {
+            f.iter_mut().for_each(|c| c.resize(need, 0.0));
+        }
     }
 
     /// Integrated loudness of the front's output (no gain, no limiter),
