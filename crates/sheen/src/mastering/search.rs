@@ -265,15 +265,24 @@ impl Recorder {
                 detect_into(&mut det2, front, warm, split, &mut sink);
                 let mut tail = Vec::with_capacity(need - split);
                 detect_into(&mut det2, front, split, need, &mut tail);
-                let mut kw = vec![0.0f64; frames];
-                for ((c, f), w) in front.iter().zip(filters).zip(weights) {
-                    let mut f = *f;
-                    for (a, &x) in kw.iter_mut().zip(&c[fl.min(c.len())..]) {
-                        let y = f.tick(k, x);
-                        *a += w * (y * y);
+                // in chunks (a small f64 accumulator, no second whole-stream
+                // buffer), channels in order within each frame as in `push`
+                let mut kw: Vec<f32> = Vec::with_capacity(frames);
+                let mut fs: Vec<KFilter> = filters.clone();
+                let mut acc = [0.0f64; 4096];
+                let mut at = fl;
+                while at < fl + frames {
+                    let m = (fl + frames - at).min(acc.len());
+                    acc[..m].fill(0.0);
+                    for ((c, f), w) in front.iter().zip(&mut fs).zip(weights) {
+                        for (a, &x) in acc[..m].iter_mut().zip(&c[at..at + m]) {
+                            let y = f.tick(k, x);
+                            *a += w * (y * y);
+                        }
                     }
+                    kw.extend(acc[..m].iter().map(|&a| a as f32));
+                    at += m;
                 }
-                let kw: Vec<f32> = kw.into_iter().map(|a| a as f32).collect();
                 (tail, kw)
             });
             let mut head = Vec::with_capacity(need);
