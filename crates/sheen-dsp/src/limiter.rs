@@ -254,6 +254,29 @@ unsafe fn detect_channel_avx(
     detect_channel(phases, bound, skip, threshold, w, len, out)
 }
 
+/// The detection kernel's signature ([`detect_channel`]).
+type Kernel = fn(&[[f64; TAPS_PER_PHASE]], f64, bool, f64, &[f64], usize, &mut [f64]);
+
+/// [`detect_channel_avx`] behind a safe signature, for a detector that has
+/// checked the CPU ([`PeakDetector::avx`] is set only when it reports AVX).
+fn detect_avx(
+    phases: &[[f64; TAPS_PER_PHASE]],
+    bound: f64,
+    skip: bool,
+    threshold: f64,
+    w: &[f64],
+    len: usize,
+    out: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: only selected when `has_avx()` returned true.
+        unsafe { detect_channel_avx(phases, bound, skip, threshold, w, len, out) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    detect_channel(phases, bound, skip, threshold, w, len, out)
+}
+
 fn has_avx() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
@@ -317,26 +340,10 @@ impl PeakDetector {
         let len = block.first().map_or(0, |c| c.len());
         assert!(len <= STRETCH, "at most {STRETCH} frames per call");
         out[..len].fill(0.0);
+        let kernel: Kernel = if self.avx { detect_avx } else { detect_channel };
         for (w, x) in self.work.iter_mut().zip(block) {
             w[H..H + len].copy_from_slice(x);
-            #[cfg(target_arch = "x86_64")]
-            if self.avx {
-                // SAFETY: `avx` is set only when the CPU reports AVX.
-                unsafe {
-                    detect_channel_avx(
-                        &self.phases,
-                        self.bound,
-                        self.skip,
-                        threshold,
-                        &w[..H + len],
-                        len,
-                        out,
-                    )
-                };
-                w.copy_within(len..len + H, 0);
-                continue;
-            }
-            detect_channel(
+            kernel(
                 &self.phases,
                 self.bound,
                 self.skip,

@@ -1,4 +1,11 @@
-//! Writing WAV (hound) and FLAC (flacenc, streamed) files atomically.
+//! Writing WAV and FLAC (flacenc, streamed) files atomically.
+//!
+//! WAV: the header is hound's (written by hound into memory at creation,
+//! its two size fields patched on finish exactly as hound's `finalize`
+//! does); the samples are converted a block at a time into one byte buffer
+//! (little-endian, as hound writes them), so the files are byte-identical
+//! to hound's while costing one buffered write per block instead of one
+//! call per sample.
 //!
 //! Follows the "Foundation" issue's rules:
 //!
@@ -22,7 +29,7 @@ use crate::flac::{FlacError, FlacStream};
 use crate::read::{MAX_CHANNELS, MAX_RATE_HZ, MIN_RATE_HZ};
 use crate::Error;
 use std::fs::{File, OpenOptions};
-use std::io::BufWriter;
+use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -86,10 +93,11 @@ pub struct WriteSpec {
 
 enum Encoder {
     Wav {
-        writer: hound::WavWriter<BufWriter<File>>,
-        /// A second handle on the temporary file, for fsync after hound's
-        /// `finalize` consumed the writer.
-        file: File,
+        out: BufWriter<File>,
+        /// Offset of the data chunk's size field (hound's header: 40 or 64).
+        data_len_offset: u64,
+        /// Bytes of sample data written.
+        data_bytes: u64,
     },
     Flac(Box<FlacStream<BufWriter<File>>>),
 }
@@ -109,6 +117,8 @@ pub struct AudioWriter {
     max_frames: u64,
     clipped: u64,
     interleaved: Vec<i32>,
+    /// WAV sample bytes of the current block.
+    bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for AudioWriter {
@@ -168,22 +178,21 @@ impl AudioWriter {
         let bytes_per_frame = u64::from(spec.format.bits() / 8) * spec.channels as u64;
         let (encoder, max_frames) = match spec.container {
             Container::Wav => {
-                let dup = file.try_clone().map_err(|e| cleanup(write_err(e)))?;
-                let wav_spec = hound::WavSpec {
-                    channels: spec.channels as u16,
-                    sample_rate: spec.sample_rate_hz,
-                    bits_per_sample: spec.format.bits() as u16,
-                    sample_format: match spec.format {
-                        SampleFormat::F32 => hound::SampleFormat::Float,
-                        _ => hound::SampleFormat::Int,
-                    },
-                };
-                let writer = hound::WavWriter::new(BufWriter::new(dup), wav_spec)
-                    .map_err(|e| cleanup(hound_error(path, e)))?;
+                let header = wav_header(&spec).map_err(|e| cleanup(hound_error(path, e)))?;
+                let mut out = BufWriter::with_capacity(1 << 16, file);
+                out.write_all(&header).map_err(|e| cleanup(write_err(e)))?;
                 // RIFF sizes are 32-bit: the data chunk and the whole file
                 // must stay below 4 GiB (header: at most 68 bytes).
                 let max = (u64::from(u32::MAX) - 68) / bytes_per_frame;
-                (Encoder::Wav { writer, file }, max)
+                let data_len_offset = header.len() as u64 - 4;
+                (
+                    Encoder::Wav {
+                        out,
+                        data_len_offset,
+                        data_bytes: 0,
+                    },
+                    max,
+                )
             }
             Container::Flac => {
                 let stream = FlacStream::new(
@@ -208,6 +217,7 @@ impl AudioWriter {
             max_frames,
             clipped: 0,
             interleaved: Vec::new(),
+            bytes: Vec::new(),
         })
     }
 
@@ -267,32 +277,16 @@ impl AudioWriter {
             None => return Err(self.invalid_block("the writer is finished".into())),
         };
         match encoder {
-            Encoder::Wav { writer, .. } => {
-                let res = match self.spec.format {
-                    SampleFormat::F32 => write_wav_f32(writer, block, frames, &mut self.clipped),
-                    SampleFormat::I16 | SampleFormat::I24 => {
-                        let bits = self.spec.format.bits();
-                        let mut res = Ok(());
-                        'frames: for i in 0..frames {
-                            for ch in block {
-                                let s = quantize(ch[i], bits, &mut self.clipped);
-                                res = if bits == 16 {
-                                    writer.write_sample(s as i16)
-                                } else {
-                                    writer.write_sample(s)
-                                };
-                                if res.is_err() {
-                                    break 'frames;
-                                }
-                            }
-                        }
-                        res
-                    }
-                };
-                if let Err(e) = res {
+            Encoder::Wav {
+                out, data_bytes, ..
+            } => {
+                self.bytes.clear();
+                wav_bytes(self.spec.format, block, &mut self.bytes, &mut self.clipped);
+                if let Err(e) = out.write_all(&self.bytes) {
                     self.failed = true;
-                    return Err(hound_error(&path, e));
+                    return Err(Error::Write { path, source: e });
                 }
+                *data_bytes += self.bytes.len() as u64;
             }
             Encoder::Flac(stream) => {
                 let bits = self.spec.format.bits();
@@ -333,9 +327,22 @@ impl AudioWriter {
             source,
         };
         let file = match self.encoder.take() {
-            Some(Encoder::Wav { writer, file }) => {
-                writer.finalize().map_err(|e| hound_error(&path, e))?;
-                file
+            Some(Encoder::Wav {
+                mut out,
+                data_len_offset,
+                data_bytes,
+            }) => {
+                // hound's `update_header`: RIFF size = data + header − 8,
+                // then the data chunk's size (both fit: see `max_frames`)
+                let riff = data_bytes + data_len_offset + 4 - 8;
+                out.seek(SeekFrom::Start(4)).map_err(write_err)?;
+                out.write_all(&(riff as u32).to_le_bytes())
+                    .map_err(write_err)?;
+                out.seek(SeekFrom::Start(data_len_offset))
+                    .map_err(write_err)?;
+                out.write_all(&(data_bytes as u32).to_le_bytes())
+                    .map_err(write_err)?;
+                out.into_inner().map_err(|e| write_err(e.into_error()))?
             }
             Some(Encoder::Flac(stream)) => {
                 let out = stream.finish().map_err(|e| flac_error(&path, e))?;
@@ -587,13 +594,78 @@ pub fn encode_in_memory(spec: WriteSpec, planar: &[Vec<f64>]) -> Result<(Vec<u8>
     }
 }
 
+/// hound's WAV header for `spec` with an empty data chunk (44 or 68 bytes;
+/// the size fields are patched when the file is finished).
+fn wav_header(spec: &WriteSpec) -> Result<Vec<u8>, hound::Error> {
+    let wav_spec = hound::WavSpec {
+        channels: spec.channels as u16,
+        sample_rate: spec.sample_rate_hz,
+        bits_per_sample: spec.format.bits() as u16,
+        sample_format: match spec.format {
+            SampleFormat::F32 => hound::SampleFormat::Float,
+            _ => hound::SampleFormat::Int,
+        },
+    };
+    let mut cur = std::io::Cursor::new(Vec::new());
+    hound::WavWriter::new(&mut cur, wav_spec)?.finalize()?;
+    Ok(cur.into_inner())
+}
+
+/// Appends the WAV data bytes of planar `block` (interleaved, little
+/// endian; integers quantised with [`quantize`], floats as `f32` clamped
+/// to its range) to `out`, counting clamped samples: the bytes hound's
+/// `write_sample` writes for the same values.
+fn wav_bytes(format: SampleFormat, block: &[&[f64]], out: &mut Vec<u8>, clipped: &mut u64) {
+    let frames = block.first().map_or(0, |c| c.len());
+    let width = (format.bits() / 8) as usize;
+    out.reserve(frames * block.len() * width);
+    match format {
+        SampleFormat::I16 => {
+            for i in 0..frames {
+                for ch in block {
+                    let s = quantize(ch[i], 16, clipped) as i16;
+                    out.extend_from_slice(&s.to_le_bytes());
+                }
+            }
+        }
+        SampleFormat::I24 => {
+            for i in 0..frames {
+                for ch in block {
+                    let s = quantize(ch[i], 24, clipped);
+                    out.extend_from_slice(&s.to_le_bytes()[..3]);
+                }
+            }
+        }
+        SampleFormat::F32 => {
+            let max = f64::from(f32::MAX);
+            for i in 0..frames {
+                for ch in block {
+                    let x = ch[i];
+                    let y = if x.abs() > max {
+                        *clipped += 1;
+                        max.copysign(x)
+                    } else {
+                        x
+                    };
+                    out.extend_from_slice(&(y as f32).to_bits().to_le_bytes());
+                }
+            }
+        }
+    }
+}
+
 /// `round(x · 2^(bits−1))` clamped to the signed `bits`-bit range; counts
 /// clamped samples in `clipped`.
 #[inline]
 pub(crate) fn quantize(x: f64, bits: u32, clipped: &mut u64) -> i32 {
     let scale = (1i64 << (bits - 1)) as f64;
-    let v = (x * scale).round();
     let (min, max) = (-scale, scale - 1.0);
+    // clamping to one step beyond the range first keeps every decision
+    // below (round(y) > max ⇔ round(min(y, max + 1)) > max, likewise for
+    // min) and bounds `y` for the integer rounding
+    let y = (x * scale).clamp(min - 1.0, max + 1.0);
+    let v = round_half_away(y);
+    let (min, max) = (min as i64, max as i64);
     if v > max {
         *clipped += 1;
         max as i32
@@ -603,6 +675,34 @@ pub(crate) fn quantize(x: f64, bits: u32, clipped: &mut u64) -> i32 {
     } else {
         v as i32
     }
+}
+
+/// The value sample `x` (finite) reads back as after being stored in
+/// `format` by [`AudioWriter`]: `quantize(x) / 2^(bits−1)` for integers,
+/// `f32` (clamped to its range) for float files.
+#[inline]
+pub fn stored_value(x: f64, format: SampleFormat) -> f64 {
+    let bits = match format {
+        SampleFormat::I16 => 16,
+        SampleFormat::I24 => 24,
+        SampleFormat::F32 => {
+            let max = f64::from(f32::MAX);
+            return f64::from(x.clamp(-max, max) as f32);
+        }
+    };
+    let scale = (1i64 << (bits - 1)) as f64;
+    let mut unused = 0;
+    f64::from(quantize(x, bits, &mut unused)) / scale
+}
+
+/// `y.round()` (nearest, ties away from zero) as an integer, for
+/// `|y| < 2^52`, without a library call or a branch on the fraction: the
+/// truncation is exact, and so is `y − trunc(y)`.
+#[inline]
+fn round_half_away(y: f64) -> i64 {
+    let t = y as i64;
+    let f = y - t as f64;
+    t + i64::from(f >= 0.5) - i64::from(f <= -0.5)
 }
 
 fn write_wav_f32<W: std::io::Write + std::io::Seek>(
@@ -827,6 +927,38 @@ mod tests {
         assert_eq!(quantize(7.0, 24, &mut clipped), (1 << 23) - 1);
         assert_eq!(quantize(f64::MAX, 24, &mut clipped), (1 << 23) - 1);
         assert_eq!(clipped, 4);
+    }
+
+    /// The library-free rounding equals `f64::round` (ties away from zero)
+    /// on halves, near-halves and pseudo-random values across the 24-bit
+    /// range. Reference: `f64::round`'s definition.
+    #[test]
+    fn fast_rounding_equals_round() {
+        let mut vals = vec![
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            -2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+        ];
+        for k in -40i64..40 {
+            let h = k as f64 + 0.5;
+            vals.extend([h, h.next_up(), h.next_down(), k as f64]);
+        }
+        let mut z = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..100_000 {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+            vals.push((u * 2.0 - 1.0) * 8_388_609.0);
+        }
+        for v in vals {
+            assert_eq!(round_half_away(v) as f64, v.round(), "{v}");
+        }
     }
 
     /// Clipped samples are counted per sample and per channel, and clamped

@@ -89,6 +89,7 @@ pub fn render_and_verify(
     outputs: &[PathBuf],
     before: Measured,
     warnings: &mut Vec<String>,
+    recordings: &plan::Recordings,
 ) -> Result<Vec<DeliverableReport>, Error> {
     assert_eq!(
         chain.deliverables.len(),
@@ -109,7 +110,8 @@ pub fn render_and_verify(
                     .iter()
                     .map(|&i| {
                         let out = &outputs[i];
-                        s.spawn(move || render_one(input, shared, i, out, before))
+                        let rec = recordings.get(i);
+                        s.spawn(move || render_one(input, shared, i, out, before, rec))
                     })
                     .collect();
                 jobs.into_iter()
@@ -166,10 +168,11 @@ fn render_one(
     i: usize,
     out: &Path,
     before: Measured,
+    rec: Option<&search::Recorder>,
 ) -> RenderOutcome {
     let mut written = Vec::new();
     let mut d = chain.deliverables[i].clone();
-    let result = render_one_inner(input, chain, &mut d, out, before, &mut written);
+    let result = render_one_inner(input, chain, &mut d, out, before, &mut written, rec);
     RenderOutcome { result, written }
 }
 
@@ -180,13 +183,14 @@ fn render_one_inner(
     out: &Path,
     before: Measured,
     written: &mut Vec<PathBuf>,
+    rec: Option<&search::Recorder>,
 ) -> Result<(DeliverableReport, Vec<String>), Error> {
     let mut renders = 0;
     let mut warnings = Vec::new();
     loop {
         renders += 1;
         let d = dm.clone();
-        let (path, stats, after) = render::render_to_file(input, chain, &d, out)?;
+        let (path, stats, after) = render::render_to_file(input, chain, &d, out, rec)?;
         if !written.contains(&path) {
             written.push(path.clone());
         }
@@ -269,9 +273,11 @@ pub fn master_file(
     let Plan {
         mut chain,
         mut warnings,
+        recordings,
     } = plan(&a, targets, style)?;
     let b = before(&a);
-    let deliverables = render_and_verify(input, &mut chain, outputs, b, &mut warnings)?;
+    let deliverables =
+        render_and_verify(input, &mut chain, outputs, b, &mut warnings, &recordings)?;
     Ok(MasterReport {
         input: input.display().to_string(),
         before: b,
@@ -292,7 +298,8 @@ pub fn master_with_chain(
     plan::check_input(&a)?;
     let b = before(&a);
     let mut warnings = Vec::new();
-    let deliverables = render_and_verify(input, &mut chain, outputs, b, &mut warnings)?;
+    let none = plan::Recordings::default();
+    let deliverables = render_and_verify(input, &mut chain, outputs, b, &mut warnings, &none)?;
     Ok(MasterReport {
         input: input.display().to_string(),
         before: b,

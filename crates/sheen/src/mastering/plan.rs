@@ -27,7 +27,7 @@
 
 use super::analyse::{MixAnalysis, LOW_END_HZ};
 use super::chain::*;
-use super::render::{limiter_params, measure_loudness, output_channels, render, Sink};
+use super::render::{self, limiter_params, measure_loudness, output_channels, render, Sink};
 use super::search::{self, Recorder};
 use super::targets::Target;
 use crate::Error;
@@ -35,6 +35,7 @@ use sheen_dsp::compressor::CompressorParams;
 use sheen_dsp::dither::NoiseShaping;
 use sheen_dsp::dynamics::Detector;
 use sheen_meter::BandLevel;
+use std::sync::Arc;
 
 /// Reference tilt of the neutral tonal curve, dB per octave of 1/3-octave
 /// band level.
@@ -91,7 +92,34 @@ fn settings(style: Style) -> StyleSettings {
 pub struct Plan {
     pub chain: Chain,
     pub warnings: Vec<String>,
+    /// The gain search's recordings of the front, one per deliverable
+    /// (shared within a group), for rendering without decoding again.
+    pub recordings: Recordings,
 }
+
+/// Front recordings per deliverable (`None`: render from the input).
+#[derive(Clone, Default)]
+pub struct Recordings(pub Vec<Option<Arc<Recorder>>>);
+
+impl Recordings {
+    /// The recording for deliverable `i`, if any.
+    pub fn get(&self, i: usize) -> Option<&Recorder> {
+        self.0.get(i).and_then(|r| r.as_deref())
+    }
+}
+
+impl std::fmt::Debug for Recordings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|r| r.as_ref().map(|r| r.frames())))
+            .finish()
+    }
+}
+
+/// Longest front stream a recording keeps, samples (all channels): 256 MB
+/// of `f64`, 5.8 minutes of stereo at 48 kHz. Longer inputs render from
+/// the file.
+pub const MAX_FRONT_SAMPLES: usize = 1 << 25;
 
 /// Checks the input can be mastered: not silent, mono or stereo.
 pub fn check_input(a: &MixAnalysis) -> Result<f64, Error> {
@@ -157,8 +185,12 @@ pub fn plan(a: &MixAnalysis, targets: &[(String, Target)], style: Style) -> Resu
         let d = plan_deliverable(a, &chain, name, t, &s, integrated)?;
         chain.deliverables.push(d);
     }
-    search_gains(a, &mut chain, integrated, &mut warnings)?;
-    Ok(Plan { chain, warnings })
+    let recordings = search_gains(a, &mut chain, integrated, &mut warnings)?;
+    Ok(Plan {
+        chain,
+        warnings,
+        recordings,
+    })
 }
 
 fn band_mean(dev: &[(f64, f64)], lo: f64, hi: f64) -> Option<f64> {
@@ -465,9 +497,10 @@ fn search_gains(
     chain: &mut Chain,
     integrated: f64,
     warnings: &mut Vec<String>,
-) -> Result<(), Error> {
+) -> Result<Recordings, Error> {
     let n = chain.deliverables.len();
     let mut done = vec![false; n];
+    let mut recordings = Recordings(vec![None; n]);
     for i in 0..n {
         if done[i] {
             continue;
@@ -489,6 +522,10 @@ fn search_gains(
         let mut rec = Recorder::new(&limiter_params(&d0), fs, a.channels, k.1 > a.channels);
         let expected = a.frames as f64 * fs / a.sample_rate_hz as f64;
         let recorded = if expected <= search::MAX_RECORD_FRAMES as f64 {
+            let stream = expected as usize + 2 * render::CHUNK_FRAMES;
+            if stream * a.channels <= MAX_FRONT_SAMPLES {
+                rec.keep_front(stream);
+            }
             render(&a.path, chain, &d0, &mut Sink::Front(&mut rec))?;
             !rec.overflowed()
         } else {
@@ -517,6 +554,8 @@ fn search_gains(
                     .collect()
             })
         };
+        rec.release_search();
+        let rec = (recorded && rec.front().is_some()).then(|| Arc::new(rec));
         for (&j, r) in group.iter().zip(results) {
             let (gain, reason, w) = r?;
             let d = &mut chain.deliverables[j];
@@ -524,9 +563,10 @@ fn search_gains(
             d.gain.reason = reason;
             warnings.extend(w);
             done[j] = true;
+            recordings.0[j] = rec.clone();
         }
     }
-    Ok(())
+    Ok(recordings)
 }
 
 /// A deliverable's gain (dB), its reason and warnings.

@@ -175,17 +175,57 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
 /// A file writer that measures what it writes: the samples as stored
 /// (quantised to the file's format exactly as `sheen-io` does, so the
 /// figures equal a measurement of the file read back).
+///
+/// With more than one core the writing and measuring run on a worker
+/// thread fed with copies of the blocks (bounded queue, recycled buffers),
+/// overlapping the render; the file and the figures are the same either
+/// way (writer and meters do not depend on the block partition).
 pub struct MeasuredFile {
+    state: MeasuredState,
+    channels: usize,
+}
+
+/// The writer and its meter (on whichever thread runs them).
+struct WriteAndMeasure {
     writer: AudioWriter,
     analyzer: Analyzer,
     format: SampleFormat,
     scratch: Vec<Vec<f64>>,
 }
 
+impl WriteAndMeasure {
+    fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+        self.writer.write(block)?;
+        for (s, c) in self.scratch.iter_mut().zip(block) {
+            s.clear();
+            s.extend(c.iter().map(|&x| stored_value(x, self.format)));
+        }
+        let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
+        self.analyzer.push(&view);
+        Ok(())
+    }
+}
+
+/// A block handed to the worker (`data[ch][..len]`).
+struct Handoff {
+    data: Vec<Vec<f64>>,
+    len: usize,
+}
+
+enum MeasuredState {
+    Inline(Box<WriteAndMeasure>),
+    Worker {
+        tx: Option<std::sync::mpsc::SyncSender<Handoff>>,
+        recycled: std::sync::mpsc::Receiver<Handoff>,
+        handle: Option<std::thread::JoinHandle<Result<WriteAndMeasure, Error>>>,
+    },
+}
+
 impl MeasuredFile {
     /// Wraps `writer` (format `spec`).
     pub fn new(writer: AudioWriter, spec: &WriteSpec) -> Self {
-        Self {
+        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let inner = WriteAndMeasure {
             writer,
             analyzer: Analyzer::new(
                 spec.sample_rate_hz as f64,
@@ -198,26 +238,83 @@ impl MeasuredFile {
             ),
             format: spec.format,
             scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
+        };
+        let state = if parallel {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Handoff>(2);
+            let (back, recycled) = std::sync::mpsc::channel::<Handoff>();
+            let mut inner = inner;
+            match std::thread::Builder::new()
+                .name("sheen-write".into())
+                .spawn(move || {
+                    while let Ok(h) = rx.recv() {
+                        let view: Vec<&[f64]> = h.data.iter().map(|c| &c[..h.len]).collect();
+                        inner.push(&view)?;
+                        drop(view);
+                        let _ = back.send(h);
+                    }
+                    Ok(inner)
+                }) {
+                Ok(handle) => MeasuredState::Worker {
+                    tx: Some(tx),
+                    recycled,
+                    handle: Some(handle),
+                },
+                Err(e) => panic!("cannot start the writer thread: {e}"),
+            }
+        } else {
+            MeasuredState::Inline(Box::new(inner))
+        };
+        Self {
+            state,
+            channels: spec.channels,
         }
     }
 
     fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
-        self.writer.write(block)?;
-        for (s, c) in self.scratch.iter_mut().zip(block) {
-            s.clear();
-            s.extend(c.iter().map(|&x| stored_value(x, self.format)));
+        match &mut self.state {
+            MeasuredState::Inline(w) => w.push(block),
+            MeasuredState::Worker { tx, recycled, .. } => {
+                let n = block.first().map_or(0, |c| c.len());
+                let mut h = recycled.try_recv().unwrap_or_else(|_| Handoff {
+                    data: vec![Vec::with_capacity(CHUNK_FRAMES); self.channels],
+                    len: 0,
+                });
+                for (d, c) in h.data.iter_mut().zip(block) {
+                    d.clear();
+                    d.extend_from_slice(c);
+                }
+                h.len = n;
+                let failed = match tx {
+                    Some(t) => t.send(h).is_err(),
+                    None => true,
+                };
+                if failed {
+                    // the worker stopped on an error: it is reported by
+                    // `finish`
+                    *tx = None;
+                }
+                Ok(())
+            }
         }
-        let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
-        self.analyzer.push(&view);
-        Ok(())
     }
 
     /// Completes the file; returns its final path, the measurement and the
     /// samples the writer clamped.
     pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
-        let clipped = self.writer.clipped_samples();
-        let path = self.writer.finish()?;
-        let r = self.analyzer.finish();
+        let inner = match self.state {
+            MeasuredState::Inline(w) => *w,
+            MeasuredState::Worker { tx, mut handle, .. } => {
+                drop(tx);
+                let h = handle.take().expect("joined once");
+                match h.join() {
+                    Ok(r) => r?,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        };
+        let clipped = inner.writer.clipped_samples();
+        let path = inner.writer.finish()?;
+        let r = inner.analyzer.finish();
         Ok((
             path,
             Measured {
@@ -236,13 +333,7 @@ impl MeasuredFile {
 /// `f32` for float files).
 #[inline]
 pub fn stored_value(x: f64, format: SampleFormat) -> f64 {
-    let bits = match format {
-        SampleFormat::I16 => 16,
-        SampleFormat::I24 => 24,
-        _ => return f64::from(x.clamp(-f32::MAX as f64, f32::MAX as f64) as f32),
-    };
-    let scale = (1i64 << (bits - 1)) as f64;
-    (x * scale).round().clamp(-scale, scale - 1.0) / scale
+    sheen_io::stored_value(x, format)
 }
 
 /// Where rendered blocks go.
@@ -342,7 +433,67 @@ pub fn render(
         max_gain_reduction_db: p.limiter.max_gain_reduction_db(),
         clipped_samples: match sink {
             Sink::File(w) => w.clipped_samples(),
-            Sink::MeasuredFile(f) => f.writer.clipped_samples(),
+            // counted when the file is finished
+            Sink::MeasuredFile(_) => 0,
+            _ => 0,
+        },
+    })
+}
+
+/// Runs deliverable `d` of `chain` from a recording of its front
+/// (`rec`, made by [`render`] into [`Sink::Front`] for a deliverable of the
+/// same rate, channels and limiter look-ahead, with
+/// [`Recorder::keep_front`]) into `sink`: the limiter, dither and sink
+/// only. The front is deterministic and every stage independent of the
+/// block partition, so the output is bit-identical to [`render`]'s.
+///
+/// # Panics
+/// If `rec` holds no front stream.
+pub fn render_recorded(
+    rec: &Recorder,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+) -> Result<RenderStats, Error> {
+    let front = rec.front().expect("a recording with its front stream");
+    let channels = front.len();
+    let dual = output_channels(d, channels) > channels;
+    let fs = d.output.sample_rate_hz as f64;
+    let dither = matches!(sink, Sink::File(_) | Sink::MeasuredFile(_));
+    let mut p = Pipeline::new(chain, d, fs, channels, dither);
+    let latency = p.limiter.latency_samples() + rec.front_latency();
+    let frames = rec.frames();
+    // output frame k is the limiter's output at stream frame latency + k
+    let (first, end) = (latency, latency + frames);
+    let mut buf: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_FRAMES]; channels];
+    let mut start = 0;
+    while start < end {
+        let stop = (start + CHUNK_FRAMES).min(end);
+        let n = stop - start;
+        for (b, f) in buf.iter_mut().zip(front) {
+            b[..n].copy_from_slice(&f[start..stop]);
+        }
+        p.limiter.process(PlanarMut::new(&mut buf, 0..n).channels());
+        let from = first.max(start) - start;
+        if from < n {
+            if let Some(dt) = &mut p.dither {
+                dt.process(PlanarMut::new(&mut buf, from..n).channels());
+            }
+            let mut block: Vec<&[f64]> = buf.iter().map(|c| &c[from..n]).collect();
+            if dual {
+                block.push(block[0]);
+            }
+            sink.push(&block)?;
+        }
+        start = stop;
+    }
+    Ok(RenderStats {
+        frames: frames as u64,
+        max_gain_reduction_db: p.limiter.max_gain_reduction_db(),
+        clipped_samples: match sink {
+            Sink::File(w) => w.clipped_samples(),
+            // counted when the file is finished
+            Sink::MeasuredFile(_) => 0,
             _ => 0,
         },
     })
@@ -453,18 +604,24 @@ pub fn write_spec(path: &Path, d: &Deliverable, channels: usize) -> Result<Write
 /// Renders deliverable `d` to `out` (atomically: nothing appears under
 /// `out` unless the whole render succeeds), measuring the samples as
 /// written (loudness, LRA, true peak: what reading the file back would
-/// measure).
+/// measure); from `recorded` (its front, see [`render_recorded`]) when
+/// given, else from `input`.
 pub fn render_to_file(
     input: &Path,
     chain: &Chain,
     d: &Deliverable,
     out: &Path,
+    recorded: Option<&Recorder>,
 ) -> Result<(PathBuf, RenderStats, Measured), Error> {
     let info = AudioReader::open(input)?.info().clone();
     let spec = write_spec(out, d, output_channels(d, info.channels))?;
     let w = AudioWriter::create(out, spec, &[input])?;
     let mut f = MeasuredFile::new(w, &spec);
-    let stats = render(input, chain, d, &mut Sink::MeasuredFile(&mut f))?;
+    let mut sink = Sink::MeasuredFile(&mut f);
+    let stats = match recorded.filter(|r| r.front().is_some()) {
+        Some(r) => render_recorded(r, chain, d, &mut sink)?,
+        None => render(input, chain, d, &mut sink)?,
+    };
     let (path, measured, clipped) = f.finish()?;
     Ok((
         path,

@@ -47,6 +47,29 @@ pub const MAX_EVALUATIONS: usize = 24;
 /// says so).
 pub const MAX_LIMITING_DB: f64 = 20.0;
 
+/// Frames of history the 4× detection depends on (taps per phase − 1).
+const TAPS_PER_PHASE_HISTORY: usize = 15;
+
+/// Appends the detected peak (`f32`) of stream frames `from..to` of
+/// `front` to `out`, continuing `det`'s history.
+fn detect_into(
+    det: &mut PeakDetector,
+    front: &[Vec<f64>],
+    from: usize,
+    to: usize,
+    out: &mut Vec<f32>,
+) {
+    let mut peaks = [0.0f64; PeakDetector::MAX_FRAMES];
+    let mut start = from;
+    while start < to {
+        let end = (start + PeakDetector::MAX_FRAMES).min(to);
+        let views: Vec<&[f64]> = front.iter().map(|c| &c[start..end]).collect();
+        det.detect(&views, 0.0, &mut peaks);
+        out.extend(peaks[..end - start].iter().map(|&p| p as f32));
+        start = end;
+    }
+}
+
 /// Records the front's output for the search (see the module docs).
 pub struct Recorder {
     detector: PeakDetector,
@@ -65,6 +88,9 @@ pub struct Recorder {
     /// Output frames (set by [`Recorder::end`]).
     frames: usize,
     overflow: bool,
+    /// The front's whole output stream, kept when asked
+    /// ([`Recorder::keep_front`]) so the render can start at the limiter.
+    front: Option<Vec<Vec<f64>>>,
 }
 
 impl Recorder {
@@ -100,7 +126,43 @@ impl Recorder {
             seen: 0,
             frames: 0,
             overflow: false,
+            front: None,
         }
+    }
+
+    /// Also keeps the front's output stream itself (`f64`, exactly what the
+    /// limiter of a render sees), room reserved for `frames` stream frames:
+    /// a render from the recording ([`Recorder::front`]) skips decoding and
+    /// the front. Costs 8 bytes per frame and channel.
+    pub fn keep_front(&mut self, frames: usize) {
+        self.front = Some(
+            (0..self.filters.len())
+                .map(|_| Vec::with_capacity(frames))
+                .collect(),
+        );
+    }
+
+    /// The front's output stream (the flush included, up to the last frame
+    /// a render emits), when kept and recorded whole.
+    pub fn front(&self) -> Option<&[Vec<f64>]> {
+        self.front.as_deref().filter(|_| !self.overflow)
+    }
+
+    /// Delay of the front, stream frames (set by [`Recorder::begin`]).
+    pub fn front_latency(&self) -> usize {
+        self.front_latency
+    }
+
+    /// Output frames of the recorded render (set by [`Recorder::end`]).
+    pub fn frames(&self) -> usize {
+        self.frames
+    }
+
+    /// Frees what only the search needs (the detected peaks and the
+    /// K-weighted power), keeping the front's stream.
+    pub fn release_search(&mut self) {
+        self.d = Vec::new();
+        self.kw = Vec::new();
     }
 
     /// Called by the render before the first block.
@@ -121,10 +183,20 @@ impl Recorder {
             return;
         }
         let n = block.first().map_or(0, |c| c.len());
-        if self.d.len() + n > MAX_RECORD_FRAMES + self.front_latency + self.limiter_delay {
+        if self.seen + n > MAX_RECORD_FRAMES + self.front_latency + self.limiter_delay {
             self.overflow = true;
             self.d = Vec::new();
             self.kw = Vec::new();
+            self.front = None;
+            return;
+        }
+        if let Some(f) = &mut self.front {
+            // kept whole: detection and K-weighting run at the end, on two
+            // threads
+            for (f, c) in f.iter_mut().zip(block) {
+                f.extend_from_slice(c);
+            }
+            self.seen += n;
             return;
         }
         let mut start = 0;
@@ -160,12 +232,70 @@ impl Recorder {
             return;
         }
         self.frames = frames as usize;
-        self.kw.truncate(self.frames);
         let need = self.frames + self.front_latency + self.limiter_delay;
+        if let Some(f) = &mut self.front {
+            f.iter_mut().for_each(|c| c.resize(need, 0.0));
+            self.analyse_front();
+        }
+        self.kw.truncate(self.frames);
         self.d.truncate(need);
         self.d.resize(need, 0.0);
         self.d.shrink_to_fit();
         self.kw.shrink_to_fit();
+    }
+
+    /// The detected peaks and K-weighted power of the kept front stream
+    /// (what [`Recorder::push`] computes block by block, value for value):
+    /// the K-weighting and the detection of the last quarter on a second
+    /// thread, the rest of the detection here. Detection at frame `n`
+    /// depends only on frames `n − 15 ..= n`, so a detector started 15
+    /// frames early gives the same values.
+    fn analyse_front(&mut self) {
+        let front = self.front.as_deref().expect("front kept");
+        let need = front.first().map_or(0, Vec::len);
+        let split = need * 3 / 4;
+        let (fl, frames) = (self.front_latency, self.frames);
+        let (k, filters, weights) = (&self.k, &self.filters, &self.weights);
+        let mut det = self.detector.clone();
+        let mut det2 = self.detector.clone();
+        let (head, (tail, kw)) = std::thread::scope(|s| {
+            let job = s.spawn(move || {
+                let warm = split.saturating_sub(TAPS_PER_PHASE_HISTORY);
+                let mut sink = Vec::new();
+                detect_into(&mut det2, front, warm, split, &mut sink);
+                let mut tail = Vec::with_capacity(need - split);
+                detect_into(&mut det2, front, split, need, &mut tail);
+                // in chunks (a small f64 accumulator, no second whole-stream
+                // buffer), channels in order within each frame as in `push`
+                let mut kw: Vec<f32> = Vec::with_capacity(frames);
+                let mut fs: Vec<KFilter> = filters.clone();
+                let mut acc = [0.0f64; 4096];
+                let mut at = fl;
+                while at < fl + frames {
+                    let m = (fl + frames - at).min(acc.len());
+                    acc[..m].fill(0.0);
+                    for ((c, f), w) in front.iter().zip(&mut fs).zip(weights) {
+                        for (a, &x) in acc[..m].iter_mut().zip(&c[at..at + m]) {
+                            let y = f.tick(k, x);
+                            *a += w * (y * y);
+                        }
+                    }
+                    kw.extend(acc[..m].iter().map(|&a| a as f32));
+                    at += m;
+                }
+                (tail, kw)
+            });
+            let mut head = Vec::with_capacity(need);
+            detect_into(&mut det, front, 0, split, &mut head);
+            (
+                head,
+                job.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            )
+        });
+        let mut d = head;
+        d.extend(tail);
+        self.d = d;
+        self.kw = kw;
     }
 
     /// Integrated loudness of the front's output (no gain, no limiter),
@@ -312,6 +442,55 @@ pub fn search(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keeping the front (detection and K-weighting at the end, on two
+    /// threads, the detection split with a warm-up) records exactly what
+    /// block-by-block recording does. Reference: [`Recorder::push`]'s own
+    /// per-block results, compared value for value, on a noisy stereo
+    /// signal pushed in odd blocks, with a front and limiter latency.
+    #[test]
+    fn kept_front_records_the_same() {
+        let fs = 48_000.0;
+        let mut z = 1u64;
+        let mut noise = || {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 1.6
+        };
+        let n = 50_001;
+        let x: Vec<Vec<f64>> = (0..2).map(|_| (0..n).map(|_| noise()).collect()).collect();
+        let p = LimiterParams::default();
+        let delay = TruePeakLimiter::delay_for(&p, fs);
+        let mut recs = [
+            Recorder::new(&p, fs, 2, false),
+            Recorder::new(&p, fs, 2, false),
+        ];
+        recs[1].keep_front(n);
+        for r in &mut recs {
+            r.begin(37, delay);
+            let mut start = 0;
+            while start < n {
+                let end = (start + 777).min(n);
+                r.push(&[&x[0][start..end], &x[1][start..end]]);
+                start = end;
+            }
+            r.end((n - 37 - delay) as u64);
+        }
+        assert!(recs[1].front().is_some());
+        assert_eq!(recs[0].d.len(), recs[1].d.len());
+        assert!(recs[0]
+            .d
+            .iter()
+            .zip(&recs[1].d)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert_eq!(recs[0].kw.len(), recs[1].kw.len());
+        assert!(recs[0]
+            .kw
+            .iter()
+            .zip(&recs[1].kw)
+            .all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
 
     /// A recording of a signal fed straight in (no front): the prediction
     /// without limiting is the measured loudness plus the gain (BS.1770

@@ -12,6 +12,7 @@ use super::render::{
     measure_loudness, render_to_file, DynamicsStage, LimiterStage, LoudnessStage, MatchChain,
     MatchEq, WidthNote, Written, MATCH_CHAIN_VERSION,
 };
+use crate::mastering::search::Recorder;
 use crate::Error;
 use serde::Serialize;
 use sheen_dsp::compressor::{CompressorParams, Detector};
@@ -283,10 +284,19 @@ pub struct SpectrumRow {
 /// on `c.loudness.target_lufs` (secant on measured loudness, each step one
 /// render into a loudness meter). Returns the passes made.
 pub fn search_gain(input: &Path, c: &mut MatchChain) -> Result<usize, Error> {
+    search_gain_recorded(input, c).map(|(passes, _)| passes)
+}
+
+/// As [`search_gain`], also returning the recording of the front (when the
+/// input was short enough to record), for [`render_verified`].
+pub fn search_gain_recorded(
+    input: &Path,
+    c: &mut MatchChain,
+) -> Result<(usize, Option<Recorder>), Error> {
     let target = c.loudness.target_lufs;
     // one recorded pass of the front and a search on the prediction
     // (crate::mastering::search); long inputs measure render passes
-    if let Some(rec) = super::render::record_front(input, c)? {
+    if let Some(mut rec) = super::render::record_front(input, c)? {
         let fs = rec_rate(input)?;
         if let Some(f) = crate::mastering::search::search(&rec, target, &c.limiter.params, fs, 60.0)
         {
@@ -298,7 +308,8 @@ pub fn search_gain(input: &Path, c: &mut MatchChain) -> Result<usize, Error> {
                 f.gain_db,
                 f.error_lu
             ));
-            return Ok(1);
+            rec.release_search();
+            return Ok((1, rec.front().is_some().then_some(rec)));
         }
     }
     let mut pts: Vec<(f64, f64)> = Vec::new();
@@ -332,7 +343,7 @@ pub fn search_gain(input: &Path, c: &mut MatchChain) -> Result<usize, Error> {
             if passes == 1 { "" } else { "es" }
         ));
     }
-    Ok(passes)
+    Ok((passes, None))
 }
 
 fn rec_rate(input: &Path) -> Result<f64, Error> {
@@ -341,15 +352,22 @@ fn rec_rate(input: &Path) -> Result<f64, Error> {
 
 /// Renders `c` to `out`, verifies, and corrects once (gain for loudness,
 /// limiter safety for true peak). Returns the measurements and renders.
+/// From `recorded` (the gain search's recording of the front, see
+/// `super::render::render_recorded`) when given: bit-identical, without
+/// decoding again.
 pub fn render_verified(
     input: &Path,
     c: &mut MatchChain,
     out: &Path,
+    recorded: Option<&Recorder>,
 ) -> Result<(PathBuf, (Written, Profile), usize), Error> {
     let mut renders = 0;
     loop {
         renders += 1;
-        let (path, w, after) = render_to_file(input, c, out)?;
+        let (path, w, after) = match recorded {
+            Some(r) => super::render::render_recorded_to_file(input, r, c, out)?,
+            None => render_to_file(input, c, out)?,
+        };
         let err = w.integrated_lufs.map(|l| l - c.loudness.target_lufs);
         let over = w
             .true_peak_dbtp
@@ -480,8 +498,9 @@ pub fn master_with_target(
 ) -> Result<MatchReport, Error> {
     let warnings = Vec::new();
     let mut chain = plan_match(&before, target, opts);
-    let searched = search_gain(input, &mut chain)?;
-    let (path, (after, after_profile), renders) = render_verified(input, &mut chain, out)?;
+    let (searched, rec) = search_gain_recorded(input, &mut chain)?;
+    let (path, (after, after_profile), renders) =
+        render_verified(input, &mut chain, out, rec.as_ref())?;
     Ok(make_report(
         input,
         before,

@@ -342,6 +342,11 @@ pub fn record_front(
     let (f, d) = (p.front_latency(), p.limiter_latency());
     let mut rec =
         crate::mastering::search::Recorder::new(&c.limiter.params, fs, info.channels, false);
+    // kept whole, the stream's detection and K-weighting run on two threads
+    let stream = info.frames.unwrap_or(0) as usize + f + d + CHUNK_FRAMES;
+    if stream * info.channels <= crate::mastering::plan::MAX_FRONT_SAMPLES {
+        rec.keep_front(stream);
+    }
     rec.begin(f, d);
     let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
     let mut frames = 0u64;
@@ -432,6 +437,51 @@ pub fn render_to_file(
     })?;
     let (path, written, r) = finish_file(w, a, gr)?;
     Ok((path, written, r))
+}
+
+/// As [`render_to_file`], from `rec` ([`record_front`] of the same chain
+/// front over `input`, kept whole): the gain and limiter run over the
+/// recorded front stream. The front is deterministic and every stage
+/// independent of the block partition, so the file is bit-identical.
+///
+/// # Panics
+/// If `rec` holds no front stream.
+pub fn render_recorded_to_file(
+    input: &Path,
+    rec: &crate::mastering::search::Recorder,
+    c: &MatchChain,
+    out: &Path,
+) -> Result<(PathBuf, Written, Profile), Error> {
+    let info = AudioReader::open(input)?.info().clone();
+    let front = rec.front().expect("a recording with its front stream");
+    let spec = write_spec(out, c.bits, info.sample_rate_hz, info.channels)?;
+    let mut w = AudioWriter::create(out, spec, &[input])?;
+    let fs = info.sample_rate_hz as f64;
+    let mut a = ProfileBuilder::new(&out.display().to_string(), fs, info.channels);
+    let gain = db_to_gain(c.loudness.gain_db);
+    let mut limiter = TruePeakLimiter::new(c.limiter.params, fs, info.channels);
+    let first = rec.front_latency() + limiter.latency_samples();
+    let end = first + rec.frames();
+    let mut buf: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_FRAMES]; info.channels];
+    let mut start = 0;
+    while start < end {
+        let stop = (start + CHUNK_FRAMES).min(end);
+        let n = stop - start;
+        for (b, f) in buf.iter_mut().zip(front) {
+            for (y, &x) in b[..n].iter_mut().zip(&f[start..stop]) {
+                *y = x * gain;
+            }
+        }
+        limiter.process(PlanarMut::new(&mut buf, 0..n).channels());
+        let from = first.max(start) - start;
+        if from < n {
+            let block: Vec<&[f64]> = buf.iter().map(|c| &c[from..n]).collect();
+            a.push(&block);
+            w.write(&block)?;
+        }
+        start = stop;
+    }
+    finish_file(w, a, limiter.max_gain_reduction_db())
 }
 
 /// Finishes a writer and the profile measured of what it was given.
