@@ -266,17 +266,33 @@ fn run_pair<const N: usize>(
     a: &mut [f64],
     b: &mut [f64],
 ) {
-    let mut s = *st;
+    // the two channels side by side in `[f64; 2]` lanes (one SSE2 vector
+    // per operation)
+    let mut s1: [[f64; 2]; N] = std::array::from_fn(|k| [st[k][0].s1, st[k][1].s1]);
+    let mut s2: [[f64; 2]; N] = std::array::from_fn(|k| [st[k][0].s2, st[k][1].s2]);
     for (x0, x1) in a.iter_mut().zip(b.iter_mut()) {
-        let (mut v0, mut v1) = (*x0, *x1);
+        let mut v = [*x0, *x1];
         for k in 0..N {
-            v0 = s[k][0].tick(&c[k], v0);
-            v1 = s[k][1].tick(&c[k], v1);
+            let c = &c[k];
+            let y = [c.b0 * v[0] + s1[k][0], c.b0 * v[1] + s1[k][1]];
+            s1[k] = [
+                c.b1 * v[0] - c.a1 * y[0] + s2[k][0],
+                c.b1 * v[1] - c.a1 * y[1] + s2[k][1],
+            ];
+            s2[k] = [c.b2 * v[0] - c.a2 * y[0], c.b2 * v[1] - c.a2 * y[1]];
+            v = y;
         }
-        *x0 = v0;
-        *x1 = v1;
+        *x0 = v[0];
+        *x1 = v[1];
     }
-    *st = s;
+    for k in 0..N {
+        for ch in 0..2 {
+            st[k][ch] = BiquadState {
+                s1: s1[k][ch],
+                s2: s2[k][ch],
+            };
+        }
+    }
 }
 
 /// [`run_pair`] for one channel.

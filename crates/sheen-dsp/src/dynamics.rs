@@ -179,6 +179,7 @@ impl LevelDetector {
     /// their levels in dB, in place. Call it for every key channel with
     /// the same length, then [`LevelDetector::advance_by`] once; the result
     /// is identical to the per-sample calls.
+    #[inline(always)]
     pub fn levels_db(&mut self, ch: usize, xs: &mut [f64]) {
         match self.mode {
             Detector::Peak => {

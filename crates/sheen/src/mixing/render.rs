@@ -286,6 +286,14 @@ struct TrackState {
     strip: StripState,
 }
 
+/// A track's outputs of the block waiting for the bus stage (swapped out
+/// of the track's strip, see [`Engine::next_block`]).
+struct Staged {
+    buf: Vec<Vec<f64>>,
+    pre: Option<Vec<Vec<f64>>>,
+    outs: Vec<Vec<Vec<f64>>>,
+}
+
 /// Where a bus input comes from.
 #[derive(Clone, Copy)]
 enum From {
@@ -305,6 +313,9 @@ pub struct Engine {
     length: u64,
     latency: u64,
     t: u64,
+    staged: Vec<Staged>,
+    /// The block whose track stage is done but whose bus stage is not.
+    pending: Option<(u64, usize)>,
 }
 
 /// One output block: the mix (aligned) or a node's post-fader signal.
@@ -368,7 +379,17 @@ impl Engine {
                 path: plan.session_path.clone(),
                 problem: format!("cannot start render threads: {e}"),
             })?;
+        let staged = tracks
+            .iter()
+            .map(|t| Staged {
+                buf: t.strip.buf.clone(),
+                pre: t.strip.pre.clone(),
+                outs: t.strip.outs.iter().map(|e| e.buf.clone()).collect(),
+            })
+            .collect();
         Ok(Self {
+            staged,
+            pending: None,
             tracks,
             levels: plan.tracks.iter().map(|t| t.level).collect(),
             buses,
@@ -391,89 +412,155 @@ impl Engine {
         self.t.saturating_sub(self.latency).min(self.length)
     }
 
-    /// Renders the next block; `None` once the mix is complete.
-    pub fn next_block(&mut self) -> Result<Option<Blocks<'_>>, Error> {
+    /// The frame range of the block starting at render frame `t0`, if any.
+    fn block_at(&self, t0: u64) -> Option<(u64, usize)> {
         let total = self.length + self.latency;
-        if self.t >= total {
+        (t0 < total).then(|| (t0, (total - t0).min(self.block as u64) as usize))
+    }
+
+    /// Renders the next block; `None` once the mix is complete.
+    ///
+    /// Pipelined: the bus stage of block `k` (sums, bus and return strips,
+    /// master) runs at the same time as the track stage of block `k + 1`.
+    /// The track outputs of block `k` are moved (buffer swap, no copy) into
+    /// `staged` first, so both stages see exactly the data of the serial
+    /// order and every sum keeps its order: the bytes do not change.
+    pub fn next_block(&mut self) -> Result<Option<Blocks<'_>>, Error> {
+        if self.pending.is_none() {
+            if let Some(b) = self.block_at(self.t) {
+                let Self {
+                    tracks,
+                    levels,
+                    pool,
+                    ..
+                } = self;
+                pool.install(|| run_tracks(tracks, levels, b.0, b.1))?;
+                self.pending = Some(b);
+            }
+        }
+        let Some((t0, n)) = self.pending.take() else {
             return Ok(None);
-        }
-        let t0 = self.t;
-        let n = (total - t0).min(self.block as u64) as usize;
-        let max_level = self.levels.iter().copied().max().unwrap_or(0);
-        for level in 0..=max_level {
-            for t in 0..self.tracks.len() {
-                if self.levels[t] != level {
-                    continue;
-                }
-                for s in 0..self.tracks[t].strip.inserts.len() {
-                    let Some(mut key) = self.tracks[t].strip.inserts[s].key.take() else {
-                        continue;
-                    };
-                    copy_key(&mut key, &self.tracks, n);
-                    self.tracks[t].strip.inserts[s].key = Some(key);
-                }
+        };
+        for (tr, st) in self.tracks.iter_mut().zip(&mut self.staged) {
+            std::mem::swap(&mut tr.strip.buf, &mut st.buf);
+            if let (Some(a), Some(b)) = (&mut tr.strip.pre, &mut st.pre) {
+                std::mem::swap(a, b);
             }
-            let levels = &self.levels;
-            self.pool.install(|| {
-                self.tracks
-                    .par_iter_mut()
-                    .enumerate()
-                    .filter(|(i, _)| levels[*i] == level)
-                    .try_for_each(|(_, tr)| -> Result<(), Error> {
-                        if let Some(src) = &mut tr.source {
-                            src.fill(&mut tr.strip.buf, t0, n)?;
-                        }
-                        tr.strip.process(t0, n);
-                        Ok(())
-                    })
-            })?;
-        }
-        for b in 0..self.buses.len() {
-            let (done, rest) = self.buses.split_at_mut(b);
-            let bus = &mut rest[0];
-            for slot in &mut bus.inserts {
-                if let Some(key) = &mut slot.key {
-                    copy_key(key, &self.tracks, n);
-                }
+            for (e, b) in tr.strip.outs.iter_mut().zip(&mut st.outs) {
+                std::mem::swap(&mut e.buf, b);
             }
-            bus.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
-            for from in &self.inputs[b] {
-                let e = match *from {
-                    From::Track(i, k) => &self.tracks[i].strip.outs[k],
-                    From::Bus(i, k) => &done[i].outs[k],
-                };
-                for (d, s) in bus.buf.iter_mut().zip(&e.buf) {
-                    for (a, x) in d[..n].iter_mut().zip(&s[..n]) {
-                        *a += x;
-                    }
-                }
-            }
-            bus.process(t0, n);
         }
-        self.t += n as u64;
+        let next = self.block_at(t0 + n as u64);
+        {
+            let Self {
+                tracks,
+                levels,
+                buses,
+                inputs,
+                staged,
+                pool,
+                ..
+            } = self;
+            let (r, ()) = pool.install(|| {
+                rayon::join(
+                    || match next {
+                        Some((t1, n1)) => run_tracks(tracks, levels, t1, n1),
+                        None => Ok(()),
+                    },
+                    || run_buses(buses, inputs, staged, t0, n),
+                )
+            });
+            r?;
+        }
+        self.pending = next;
+        self.t = t0 + n as u64;
         let (length, latency) = (self.length, self.latency);
         let master = self.buses.last().expect("master");
         let r = aligned(t0, n, latency, length);
         let mix = [&master.buf[0][r.clone()], &master.buf[1][r]];
-        fn node(s: &StripState, t0: u64, n: usize, length: u64) -> [&[f64]; 2] {
-            let r = aligned(t0, n, s.latency_out as u64, length);
-            [&s.buf[0][r.clone()], &s.buf[1][r]]
+        fn node(buf: &[Vec<f64>], lat: i64, t0: u64, n: usize, length: u64) -> [&[f64]; 2] {
+            let r = aligned(t0, n, lat as u64, length);
+            [&buf[0][r.clone()], &buf[1][r]]
         }
         let last = self.buses.len() - 1;
         let nodes = self
             .tracks
             .iter()
-            .map(|t| node(&t.strip, t0, n, length))
-            .chain(self.buses[..last].iter().map(|b| node(b, t0, n, length)))
+            .zip(&self.staged)
+            .map(|(t, s)| node(&s.buf, t.strip.latency_out, t0, n, length))
+            .chain(
+                self.buses[..last]
+                    .iter()
+                    .map(|b| node(&b.buf, b.latency_out, t0, n, length)),
+            )
             .collect();
         Ok(Some(Blocks { mix, nodes }))
     }
 }
 
+/// The track stage of one block: side-chain levels in order, the tracks of
+/// a level in parallel.
+fn run_tracks(tracks: &mut [TrackState], levels: &[usize], t0: u64, n: usize) -> Result<(), Error> {
+    let max_level = levels.iter().copied().max().unwrap_or(0);
+    for level in 0..=max_level {
+        for t in 0..tracks.len() {
+            if levels[t] != level {
+                continue;
+            }
+            for s in 0..tracks[t].strip.inserts.len() {
+                let Some(mut key) = tracks[t].strip.inserts[s].key.take() else {
+                    continue;
+                };
+                let src = &tracks[key.track].strip;
+                copy_key(&mut key, src.pre.as_ref().unwrap_or(&src.buf), n);
+                tracks[t].strip.inserts[s].key = Some(key);
+            }
+        }
+        tracks
+            .par_iter_mut()
+            .enumerate()
+            .filter(|(i, _)| levels[*i] == level)
+            .try_for_each(|(_, tr)| -> Result<(), Error> {
+                if let Some(src) = &mut tr.source {
+                    src.fill(&mut tr.strip.buf, t0, n)?;
+                }
+                tr.strip.process(t0, n);
+                Ok(())
+            })?;
+    }
+    Ok(())
+}
+
+/// The bus stage of one block: every bus in processing order sums its
+/// inputs (the staged track outputs, then earlier buses) and runs its strip.
+fn run_buses(buses: &mut [StripState], inputs: &[Vec<From>], staged: &[Staged], t0: u64, n: usize) {
+    for (b, ins) in inputs.iter().enumerate() {
+        let (done, rest) = buses.split_at_mut(b);
+        let bus = &mut rest[0];
+        for slot in &mut bus.inserts {
+            if let Some(key) = &mut slot.key {
+                let src = &staged[key.track];
+                copy_key(key, src.pre.as_ref().unwrap_or(&src.buf), n);
+            }
+        }
+        bus.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+        for from in ins {
+            let e = match *from {
+                From::Track(i, k) => &staged[i].outs[k],
+                From::Bus(i, k) => &done[i].outs[k].buf,
+            };
+            for (d, s) in bus.buf.iter_mut().zip(e) {
+                for (a, x) in d[..n].iter_mut().zip(&s[..n]) {
+                    *a += x;
+                }
+            }
+        }
+        bus.process(t0, n);
+    }
+}
+
 /// Copies the key track's pre-fader signal of this block into `key`.
-fn copy_key(key: &mut KeyIn, tracks: &[TrackState], n: usize) {
-    let src = &tracks[key.track].strip;
-    let from = src.pre.as_ref().unwrap_or(&src.buf);
+fn copy_key(key: &mut KeyIn, from: &[Vec<f64>], n: usize) {
     for (d, s) in key.buf.iter_mut().zip(from) {
         d[..n].copy_from_slice(&s[..n]);
     }

@@ -74,7 +74,13 @@ impl StemSource {
         }
         while self.available() < want && !self.eof {
             let got = self.reader.read(&mut self.read_buf, READ_FRAMES)?;
+            let empty = self.available() == 0;
             match &mut self.resampler {
+                // an empty queue takes the decoded buffers whole (no copy)
+                None if got > 0 && empty => {
+                    std::mem::swap(&mut self.fifo, &mut self.read_buf);
+                    self.fifo_pos = 0;
+                }
                 None if got > 0 => {
                     for (f, r) in self.fifo.iter_mut().zip(&self.read_buf) {
                         f.extend_from_slice(r);
