@@ -10,7 +10,9 @@
 //!    holds the same masters; a restarted server still serves the job.
 //! 2. `browser_page_upload_and_screenshot`: headless Chromium through
 //!    chromedriver (WebDriver, fantoccini) loads the page, sets the files,
-//!    submits, waits for completion and saves `docs/service.png`. Skipped
+//!    submits, waits for completion and saves a screenshot (into `docs/`
+//!    with `SHEEN_UPDATE_SCREENSHOTS=1`, else beside the test's temporary
+//!    files, so a test run leaves the checkout clean). Skipped
 //!    with a notice when chromium/chromedriver are absent, unless
 //!    `SHEEN_REQUIRE_BROWSER=1`.
 //! 3. `bad_requests_get_json_4xx`: oversize upload, no files, a non-audio
@@ -688,7 +690,7 @@ async fn browser_page_upload_and_screenshot() {
     assert_eq!(links.len(), 2);
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"));
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/service.png");
+    let out = screenshot_path("service.png");
     std::fs::write(&out, &png).unwrap();
     println!(
         "serve browser: page upload done, screenshot {} ({} bytes)",
@@ -712,7 +714,7 @@ async fn browser_page_upload_and_screenshot() {
     assert!(body.contains("PASS"), "report verdict");
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"));
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/service_report.png");
+    let out = screenshot_path("service_report.png");
     std::fs::write(&out, &png).unwrap();
     println!(
         "serve browser: report screenshot {} ({} bytes)",
@@ -720,4 +722,17 @@ async fn browser_page_upload_and_screenshot() {
         png.len()
     );
     c.close().await.unwrap();
+}
+
+/// Where a browser screenshot goes: `docs/NAME` when
+/// `SHEEN_UPDATE_SCREENSHOTS=1` (to refresh the README's pictures), else
+/// cargo's temporary folder for integration tests.
+fn screenshot_path(name: &str) -> std::path::PathBuf {
+    if std::env::var("SHEEN_UPDATE_SCREENSHOTS").as_deref() == Ok("1") {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../docs")
+            .join(name)
+    } else {
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(name)
+    }
 }
