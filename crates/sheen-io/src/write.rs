@@ -532,38 +532,18 @@ pub fn encode_in_memory(spec: WriteSpec, planar: &[Vec<f64>]) -> Result<(Vec<u8>
     let mut clipped = 0u64;
     match spec.container {
         Container::Wav => {
-            let wav_spec = hound::WavSpec {
-                channels: spec.channels as u16,
-                sample_rate: spec.sample_rate_hz,
-                bits_per_sample: bits as u16,
-                sample_format: match spec.format {
-                    SampleFormat::F32 => hound::SampleFormat::Float,
-                    _ => hound::SampleFormat::Int,
-                },
-            };
-            let mut cur = Cursor::new(Vec::new());
-            let mut w =
-                hound::WavWriter::new(&mut cur, wav_spec).map_err(|e| hound_error(path, e))?;
+            let mut bytes = wav_header(&spec).map_err(|e| hound_error(path, e))?;
+            let data_len_offset = bytes.len() - 4;
             let block: Vec<&[f64]> = planar.iter().map(Vec::as_slice).collect();
-            let res = match spec.format {
-                SampleFormat::F32 => write_wav_f32(&mut w, &block, frames, &mut clipped),
-                _ => (|| {
-                    for i in 0..frames {
-                        for ch in &block {
-                            let s = quantize(ch[i], bits, &mut clipped);
-                            if bits == 16 {
-                                w.write_sample(s as i16)?;
-                            } else {
-                                w.write_sample(s)?;
-                            }
-                        }
-                    }
-                    Ok(())
-                })(),
-            };
-            res.map_err(|e| hound_error(path, e))?;
-            w.finalize().map_err(|e| hound_error(path, e))?;
-            Ok((cur.into_inner(), clipped))
+            wav_bytes(spec.format, &block, &mut bytes, &mut clipped);
+            let data_bytes = bytes.len() - data_len_offset - 4;
+            let riff = u32::try_from(bytes.len() - 8)
+                .map_err(|_| invalid("too long for a WAV file (4 GiB)".into()))?;
+            // the sizes hound's `update_header` writes (see `finish`)
+            bytes[4..8].copy_from_slice(&riff.to_le_bytes());
+            bytes[data_len_offset..data_len_offset + 4]
+                .copy_from_slice(&(data_bytes as u32).to_le_bytes());
+            Ok((bytes, clipped))
         }
         Container::Flac => {
             if spec.format == SampleFormat::F32 {
@@ -703,28 +683,6 @@ fn round_half_away(y: f64) -> i64 {
     let t = y as i64;
     let f = y - t as f64;
     t + i64::from(f >= 0.5) - i64::from(f <= -0.5)
-}
-
-fn write_wav_f32<W: std::io::Write + std::io::Seek>(
-    writer: &mut hound::WavWriter<W>,
-    block: &[&[f64]],
-    frames: usize,
-    clipped: &mut u64,
-) -> Result<(), hound::Error> {
-    let max = f64::from(f32::MAX);
-    for i in 0..frames {
-        for ch in block {
-            let x = ch[i];
-            let y = if x.abs() > max {
-                *clipped += 1;
-                max.copysign(x)
-            } else {
-                x
-            };
-            writer.write_sample(y as f32)?;
-        }
-    }
-    Ok(())
 }
 
 fn hound_error(path: &Path, e: hound::Error) -> Error {
@@ -893,8 +851,42 @@ mod tests {
         }
     }
 
+    /// hound's own writer, one `write_sample` per sample (the values
+    /// [`quantize`]d, floats clamped to the `f32` range): the independent
+    /// reference for the block writer's WAV bytes.
+    fn hound_wav(spec: WriteSpec, x: &[Vec<f64>]) -> Vec<u8> {
+        let bits = spec.format.bits();
+        let wav_spec = hound::WavSpec {
+            channels: spec.channels as u16,
+            sample_rate: spec.sample_rate_hz,
+            bits_per_sample: bits as u16,
+            sample_format: match spec.format {
+                SampleFormat::F32 => hound::SampleFormat::Float,
+                _ => hound::SampleFormat::Int,
+            },
+        };
+        let mut cur = std::io::Cursor::new(Vec::new());
+        let mut w = hound::WavWriter::new(&mut cur, wav_spec).unwrap();
+        let mut clipped = 0;
+        let max = f64::from(f32::MAX);
+        for i in 0..x[0].len() {
+            for ch in x {
+                match spec.format {
+                    SampleFormat::F32 => w.write_sample(ch[i].clamp(-max, max) as f32),
+                    SampleFormat::I16 => w.write_sample(quantize(ch[i], 16, &mut clipped) as i16),
+                    SampleFormat::I24 => w.write_sample(quantize(ch[i], 24, &mut clipped)),
+                }
+                .unwrap();
+            }
+        }
+        w.finalize().unwrap();
+        cur.into_inner()
+    }
+
     /// Reference: [`write_all`] — the in-memory encoder gives exactly the
-    /// bytes of the file [`AudioWriter`] writes, for every format.
+    /// bytes of the file [`AudioWriter`] writes, for every format; and for
+    /// WAV both are the bytes of hound's own per-sample writer
+    /// ([`hound_wav`]).
     #[test]
     fn in_memory_equals_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -905,6 +897,9 @@ mod tests {
             let (bytes, clipped) = encode_in_memory(spec(48_000, 2, fmt), &x).unwrap();
             assert_eq!(clipped, 0);
             assert_eq!(bytes, std::fs::read(&path).unwrap(), "{fmt:?}");
+            if fmt.0 == Container::Wav {
+                assert_eq!(bytes, hound_wav(spec(48_000, 2, fmt), &x), "{fmt:?}");
+            }
         }
         let bad = encode_in_memory(spec(48_000, 1, FORMATS[0]), &[vec![f64::NAN]]);
         assert!(bad.unwrap_err().to_string().contains("<memory>"));
