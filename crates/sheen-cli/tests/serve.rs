@@ -690,13 +690,7 @@ async fn browser_page_upload_and_screenshot() {
     assert_eq!(links.len(), 2);
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"));
-    let out = screenshot_path("service.png");
-    std::fs::write(&out, &png).unwrap();
-    println!(
-        "serve browser: page upload done, screenshot {} ({} bytes)",
-        out.display(),
-        png.len()
-    );
+    save_screenshot(&png, "service.png", "page upload done, screenshot");
     // The job's HTML report (sheen-report), opened from its download link
     // and rendered by the same browser.
     let report = c
@@ -714,14 +708,19 @@ async fn browser_page_upload_and_screenshot() {
     assert!(body.contains("PASS"), "report verdict");
     let png = c.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"));
-    let out = screenshot_path("service_report.png");
-    std::fs::write(&out, &png).unwrap();
+    save_screenshot(&png, "service_report.png", "report screenshot");
+    c.close().await.unwrap();
+}
+
+/// Writes a browser screenshot to [`screenshot_path`] and says where.
+fn save_screenshot(png: &[u8], name: &str, what: &str) {
+    let out = screenshot_path(name);
+    std::fs::write(&out, png).unwrap();
     println!(
-        "serve browser: report screenshot {} ({} bytes)",
+        "serve browser: {what} {} ({} bytes)",
         out.display(),
         png.len()
     );
-    c.close().await.unwrap();
 }
 
 /// Where a browser screenshot goes: `docs/NAME` when

@@ -359,15 +359,7 @@ mod tests {
         let (onsets, p) = temporal(&tone, fs, 4096);
         assert!(p > 0.99, "tone pitchedness {p}");
         assert_eq!(onsets, 1, "a steady tone has one onset, at its start");
-        let mut s = 1u64;
-        let noise: Vec<f64> = (0..96_000)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s as f64 / u64::MAX as f64 - 0.5) * 0.5
-            })
-            .collect();
+        let noise = super::super::test_noise(96_000, 1);
         let (_, pn) = temporal(&noise, fs, 4096);
         assert!(pn < 0.3, "noise pitchedness {pn}");
     }

@@ -9,6 +9,21 @@ pub mod rules;
 pub mod session;
 pub mod timbre;
 
+/// White noise for the feature tests: xorshift64 from `seed`, uniform in
+/// ±0.25 (full scale 1.0).
+#[cfg(test)]
+pub(crate) fn test_noise(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s as f64 / u64::MAX as f64 - 0.5) * 0.5
+        })
+        .collect()
+}
+
 pub use classify::{classify, classify_set, Classification, StemClass};
 pub use features::{measure_stem, StemFeatures};
 pub use rules::{decide, StemDecision, StemInput};

@@ -443,15 +443,7 @@ mod tests {
     /// White noise has no clear period (share near 0).
     #[test]
     fn noise_is_not_pitched() {
-        let mut s = 7u64;
-        let x: Vec<f64> = (0..96_000)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s as f64 / u64::MAX as f64 - 0.5) * 0.5
-            })
-            .collect();
+        let x = super::super::test_noise(96_000, 7);
         let a = analyse(&x, 48_000.0, 1024);
         assert!(a.mono_pitch_share < 0.05, "{a:?}");
     }
