@@ -36,12 +36,12 @@
 //! All state is `f64`, channels share one gain (stereo link), processing
 //! allocates nothing and gives the same result for any block partition.
 
-use crate::oversample::Upsampler;
+use crate::oversample::{
+    bound_gain, branch_at, branch_group, branches, has_avx, Branch, Upsampler,
+    KERNEL_GROUP as GROUP, KERNEL_TAPS as TAPS_PER_PHASE,
+};
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::units::{db_to_gain, gain_to_db};
-
-/// Taps per phase of the detection interpolator (as `sheen-meter`).
-const TAPS_PER_PHASE: usize = 16;
 
 /// Limiter settings.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -130,9 +130,6 @@ impl SlidingMin {
 /// its gain computer over it).
 const STRETCH: usize = 256;
 
-/// Frames per register group of the detection kernel.
-const GROUP: usize = 8;
-
 /// Polyphase true-peak detection with the phases of sheen's [`Upsampler`]
 /// (4×, plus `factor`× when above 4), evaluated over stretches of frames in
 /// register groups the compiler vectorises (each interpolated value is the
@@ -146,7 +143,7 @@ const GROUP: usize = 8;
 #[derive(Clone, Debug)]
 pub struct PeakDetector {
     /// Phases: `h[p][j]` multiplies `x[n − j]`.
-    phases: Vec<[f64; TAPS_PER_PHASE]>,
+    phases: Vec<Branch>,
     /// `max_p Σ_j |h_p[j]|`, with a margin for rounding.
     bound: f64,
     /// Per channel: the `TAPS_PER_PHASE − 1` previous inputs followed by
@@ -161,25 +158,13 @@ pub struct PeakDetector {
 }
 
 /// `max_p |Σ_j h_p[j] · win[T − 1 − j + k]|` for the `GROUP` frames `k` of
-/// one register group, each sum in tap order.
+/// one register group, each sum in tap order (sheen-dsp's shared
+/// [`branch_group`]).
 #[inline(always)]
-fn group_peaks(
-    phases: &[[f64; TAPS_PER_PHASE]],
-    win: &[f64; TAPS_PER_PHASE - 1 + GROUP],
-) -> [f64; GROUP] {
-    const T: usize = TAPS_PER_PHASE;
+fn group_peaks(phases: &[Branch], win: &[f64; TAPS_PER_PHASE - 1 + GROUP]) -> [f64; GROUP] {
     let mut peak = [0.0f64; GROUP];
     for h in phases {
-        let mut a = [0.0f64; GROUP];
-        for (j, &hj) in h.iter().enumerate() {
-            let x: &[f64; GROUP] = win[T - 1 - j..T - 1 - j + GROUP]
-                .try_into()
-                .expect("group length");
-            for (acc, &v) in a.iter_mut().zip(x) {
-                *acc += hj * v;
-            }
-        }
-        for (p, v) in peak.iter_mut().zip(a) {
+        for (p, v) in peak.iter_mut().zip(branch_group(h, win)) {
             *p = p.max(v.abs());
         }
     }
@@ -191,7 +176,7 @@ fn group_peaks(
 /// bound cannot exceed `threshold` skipped (when `skip`).
 #[inline(always)]
 fn detect_channel(
-    phases: &[[f64; TAPS_PER_PHASE]],
+    phases: &[Branch],
     bound: f64,
     skip: bool,
     threshold: f64,
@@ -219,14 +204,9 @@ fn detect_channel(
             }
         } else {
             for k in 0..g {
-                let mut peak = 0.0f64;
-                for h in phases {
-                    let mut acc = 0.0f64;
-                    for (j, &hj) in h.iter().enumerate() {
-                        acc += hj * span[T - 1 + k - j];
-                    }
-                    peak = peak.max(acc.abs());
-                }
+                let peak = phases
+                    .iter()
+                    .fold(0.0f64, |m, h| m.max(branch_at(h, span, T - 1 + k).abs()));
                 out[n + k] = out[n + k].max(peak);
             }
         }
@@ -243,7 +223,7 @@ fn detect_channel(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn detect_channel_avx(
-    phases: &[[f64; TAPS_PER_PHASE]],
+    phases: &[Branch],
     bound: f64,
     skip: bool,
     threshold: f64,
@@ -255,12 +235,12 @@ unsafe fn detect_channel_avx(
 }
 
 /// The detection kernel's signature ([`detect_channel`]).
-type Kernel = fn(&[[f64; TAPS_PER_PHASE]], f64, bool, f64, &[f64], usize, &mut [f64]);
+type Kernel = fn(&[Branch], f64, bool, f64, &[f64], usize, &mut [f64]);
 
 /// [`detect_channel_avx`] behind a safe signature, for a detector that has
 /// checked the CPU ([`PeakDetector::avx`] is set only when it reports AVX).
 fn detect_avx(
-    phases: &[[f64; TAPS_PER_PHASE]],
+    phases: &[Branch],
     bound: f64,
     skip: bool,
     threshold: f64,
@@ -277,17 +257,6 @@ fn detect_avx(
     detect_channel(phases, bound, skip, threshold, w, len, out)
 }
 
-fn has_avx() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 impl PeakDetector {
     /// A detector at 4× (plus `factor`× when `factor` > 4) for `channels`.
     pub fn new(factor: usize, channels: usize) -> Self {
@@ -295,23 +264,10 @@ impl PeakDetector {
         let mut latency = 0;
         let factors: &[usize] = if factor > 4 { &[4, factor] } else { &[4] };
         for &f in factors {
-            let mut up = Upsampler::new(f, TAPS_PER_PHASE, 1);
-            latency = up.latency_samples();
-            let mut out = [[0.0f64; 16]; 1];
-            let mut h = vec![[0.0f64; TAPS_PER_PHASE]; f];
-            for j in 0..TAPS_PER_PHASE {
-                up.push_frame(&[if j == 0 { 1.0 } else { 0.0 }], &mut out);
-                for (p, hp) in h.iter_mut().enumerate() {
-                    hp[j] = out[0][p];
-                }
-            }
-            phases.extend(h);
+            latency = Upsampler::new(f, TAPS_PER_PHASE, 1).latency_samples();
+            phases.extend(branches(f));
         }
-        let bound = phases
-            .iter()
-            .map(|h| h.iter().map(|v| v.abs()).sum::<f64>())
-            .fold(1.0, f64::max)
-            * (1.0 + 1e-9);
+        let bound = bound_gain(&phases);
         Self {
             phases,
             bound,

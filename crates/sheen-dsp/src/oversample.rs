@@ -312,6 +312,91 @@ pub fn true_peak_factor(sample_rate_hz: f64) -> usize {
     }
 }
 
+/// Taps per branch of the fixed-size peak kernel ([`branches`],
+/// [`branch_group`]): sheen's default interpolator quality, shared by the
+/// true-peak meter (`sheen-meter`) and the true-peak limiter.
+pub const KERNEL_TAPS: usize = 16;
+
+/// Outputs per register group of [`branch_group`].
+pub const KERNEL_GROUP: usize = 8;
+
+/// One polyphase branch of the peak kernel: `h[j]` multiplies `x[n − j]`.
+pub type Branch = [f64; KERNEL_TAPS];
+
+/// The `factor` (≥ 2) polyphase branches of the [`Upsampler`] with
+/// [`KERNEL_TAPS`] taps per phase, read back as its impulse response
+/// (branch `p` gives output phase `p`; branch 0 reproduces the input).
+pub fn branches(factor: usize) -> Vec<Branch> {
+    assert!(factor >= 2, "the peak kernel interpolates (factor ≥ 2)");
+    let mut up = Upsampler::new(factor, KERNEL_TAPS, 1);
+    let mut out = [[0.0f64; 16]; 1];
+    let mut h = vec![[0.0f64; KERNEL_TAPS]; factor];
+    for j in 0..KERNEL_TAPS {
+        up.push_frame(&[if j == 0 { 1.0 } else { 0.0 }], &mut out);
+        for (p, hp) in h.iter_mut().enumerate() {
+            hp[j] = out[0][p];
+        }
+    }
+    h
+}
+
+/// `max(1, max_p Σ_j |h_p[j]|)` with a margin of 1e-9 for rounding: no
+/// interpolated value of a signal bounded by `m` exceeds `m` times this, so
+/// a stretch whose bound cannot matter may be skipped without changing any
+/// decision taken on the values.
+pub fn bound_gain(branches: &[Branch]) -> f64 {
+    branches
+        .iter()
+        .map(|h| h.iter().map(|v| v.abs()).sum::<f64>())
+        .fold(1.0, f64::max)
+        * (1.0 + 1e-9)
+}
+
+/// `y[k] = Σ_j h[j] · win[T − 1 − j + k]` for the [`KERNEL_GROUP`] outputs
+/// of one register group (`T` = [`KERNEL_TAPS`]), each sum in tap order
+/// with no fused multiply-add, so a caller compiled for AVX gets the same
+/// bits as the portable build and as [`branch_at`].
+#[inline(always)]
+pub fn branch_group(
+    h: &Branch,
+    win: &[f64; KERNEL_TAPS - 1 + KERNEL_GROUP],
+) -> [f64; KERNEL_GROUP] {
+    const T: usize = KERNEL_TAPS;
+    let mut a = [0.0f64; KERNEL_GROUP];
+    for (j, &hj) in h.iter().enumerate() {
+        let x: &[f64; KERNEL_GROUP] = win[T - 1 - j..T - 1 - j + KERNEL_GROUP]
+            .try_into()
+            .expect("group length");
+        for (acc, &v) in a.iter_mut().zip(x) {
+            *acc += hj * v;
+        }
+    }
+    a
+}
+
+/// One output, `Σ_j h[j] · w[i − j]` in tap order (`i ≥ KERNEL_TAPS − 1`):
+/// the same value [`branch_group`] gives for it.
+#[inline(always)]
+pub fn branch_at(h: &Branch, w: &[f64], i: usize) -> f64 {
+    let mut acc = 0.0f64;
+    for (j, &hj) in h.iter().enumerate() {
+        acc += hj * w[i - j];
+    }
+    acc
+}
+
+/// Whether the CPU runs AVX (callers build their kernel loop for it once).
+pub fn has_avx() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,6 +557,49 @@ mod tests {
             }
             eprintln!("up32/down64 {factor}x: pass band to 0.415 fs within {worst:.4} dB");
             assert!(worst < 0.01, "{factor}x: {worst}");
+        }
+    }
+
+    /// Reference: the Upsampler's own per-sample evaluation
+    /// ([`Upsampler::push_frame`]); the kernel's branches, group and single
+    /// forms give the same bits for every phase of a random signal.
+    #[test]
+    fn kernel_matches_upsampler() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let x: Vec<f64> = (0..200)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
+            })
+            .collect();
+        for factor in [2, 4, 8] {
+            let h = branches(factor);
+            let mut up = Upsampler::new(factor, KERNEL_TAPS, 1);
+            let mut out = [[0.0f64; 16]; 1];
+            // w: 15 zeros of history, then the signal
+            let mut w = vec![0.0; KERNEL_TAPS - 1];
+            w.extend_from_slice(&x);
+            for (n, &v) in x.iter().enumerate() {
+                up.push_frame(&[v], &mut out);
+                let i = KERNEL_TAPS - 1 + n;
+                for (p, hp) in h.iter().enumerate() {
+                    assert_eq!(branch_at(hp, &w, i).to_bits(), out[0][p].to_bits());
+                }
+            }
+            for g in (0..x.len() - KERNEL_GROUP).step_by(KERNEL_GROUP) {
+                let win: &[f64; KERNEL_TAPS - 1 + KERNEL_GROUP] =
+                    w[g..g + KERNEL_TAPS - 1 + KERNEL_GROUP].try_into().unwrap();
+                for hp in &h {
+                    let y = branch_group(hp, win);
+                    for (k, v) in y.iter().enumerate() {
+                        let i = KERNEL_TAPS - 1 + g + k;
+                        assert_eq!(v.to_bits(), branch_at(hp, &w, i).to_bits());
+                    }
+                }
+            }
+            assert!(bound_gain(&h) >= 1.0);
         }
     }
 }

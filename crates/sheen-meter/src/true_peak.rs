@@ -2,7 +2,8 @@
 //! §2.6: the largest absolute value of the signal oversampled by
 //! [`true_peak_factor`] (4× below 96 kHz, 2× below 192 kHz, 1× above, i.e.
 //! ≥ 176.4 kHz after oversampling) with the interpolation filter of
-//! sheen-dsp's polyphase windowed-sinc [`Upsampler`] (16 taps per phase,
+//! sheen-dsp's polyphase windowed-sinc
+//! [`Upsampler`](sheen_dsp::oversample::Upsampler) (16 taps per phase,
 //! Kaiser β = 8), in dBTP.
 //!
 //! The filter is sheen-dsp's: its polyphase branches are read back from the
@@ -21,10 +22,14 @@
 //! maximum, so the result equals full evaluation bit for bit, for any block
 //! partition. (Dense, limited masters skip little; sparse material a lot.)
 
-use sheen_dsp::oversample::{true_peak_factor, Upsampler};
+use sheen_dsp::oversample::true_peak_factor;
+use sheen_dsp::oversample::{
+    bound_gain, branch_at, branch_group, branches, has_avx, Branch, KERNEL_GROUP as GROUP,
+};
 
-/// Taps per polyphase branch (sheen-dsp's default quality).
-pub const TAPS_PER_PHASE: usize = 16;
+/// Taps per polyphase branch (sheen-dsp's default quality, its shared peak
+/// kernel).
+pub const TAPS_PER_PHASE: usize = sheen_dsp::oversample::KERNEL_TAPS;
 /// Samples per skip decision and per evaluation pass.
 const STRETCH: usize = 64;
 
@@ -57,20 +62,8 @@ impl Bank {
                 avx: false,
             };
         }
-        // Read the branches back as the impulse response of each phase.
-        let mut up = Upsampler::new(factor, TAPS_PER_PHASE, 1);
-        let mut out = [[0.0f64; 16]; 1];
-        let mut h = vec![[0.0f64; TAPS_PER_PHASE]; factor];
-        for j in 0..TAPS_PER_PHASE {
-            up.push_frame(&[if j == 0 { 1.0 } else { 0.0 }], &mut out);
-            for (p, hp) in h.iter_mut().enumerate() {
-                hp[j] = out[0][p];
-            }
-        }
-        let g = h
-            .iter()
-            .map(|hp| hp.iter().map(|v| v.abs()).sum::<f64>())
-            .fold(1.0, f64::max);
+        // the Upsampler's branches, read back as its impulse response
+        let h = branches(factor);
         let kernel = match factor {
             2 => Kernel::Two(Box::new([h[1]])),
             4 => Kernel::Four(Box::new([h[1], h[2], h[3]])),
@@ -79,45 +72,17 @@ impl Bank {
         Self {
             taps: TAPS_PER_PHASE,
             kernel,
-            bound_gain: g * (1.0 + 1e-9),
+            bound_gain: bound_gain(&h),
             avx: has_avx(),
         }
     }
-}
-
-/// Outputs per register block.
-const GROUP: usize = 8;
-
-/// `y[k] = Σ_j h[j] · win[T − 1 − j + k]` for the `GROUP` outputs of one
-/// register block, summed in tap order.
-#[inline(always)]
-fn branch_group(
-    h: &[f64; TAPS_PER_PHASE],
-    win: &[f64; TAPS_PER_PHASE - 1 + GROUP],
-) -> [f64; GROUP] {
-    const T: usize = TAPS_PER_PHASE;
-    let mut a = [0.0f64; GROUP];
-    for (j, &hj) in h.iter().enumerate() {
-        let x: &[f64; GROUP] = win[T - 1 - j..T - 1 - j + GROUP]
-            .try_into()
-            .expect("group length");
-        for (acc, &v) in a.iter_mut().zip(x) {
-            *acc += hj * v;
-        }
-    }
-    a
 }
 
 /// Largest `|y_p[n]|` over the branches `p` and the `len` outputs of a
 /// stretch, `y_p[n] = Σ_j h_p[j] · w[hist + n − j]` summed in tap order.
 /// Outputs are computed in register blocks of [`GROUP`].
 #[inline(always)]
-fn stretch_peak<const B: usize>(
-    h: &[[f64; TAPS_PER_PHASE]; B],
-    w: &[f64],
-    hist: usize,
-    len: usize,
-) -> f64 {
+fn stretch_peak<const B: usize>(h: &[Branch; B], w: &[f64], hist: usize, len: usize) -> f64 {
     const T: usize = TAPS_PER_PHASE;
     let mut peak = 0.0f64;
     let mut n = 0;
@@ -134,11 +99,7 @@ fn stretch_peak<const B: usize>(
     }
     while n < len {
         for hb in h {
-            let mut acc = 0.0f64;
-            for (j, &hj) in hb.iter().enumerate() {
-                acc += hj * w[hist + n - j];
-            }
-            peak = peak.max(acc.abs());
+            peak = peak.max(branch_at(hb, w, hist + n).abs());
         }
         n += 1;
     }
@@ -154,7 +115,7 @@ fn stretch_peak<const B: usize>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 unsafe fn stretch_peak_avx<const B: usize>(
-    h: &[[f64; TAPS_PER_PHASE]; B],
+    h: &[Branch; B],
     w: &[f64],
     hist: usize,
     len: usize,
@@ -166,7 +127,7 @@ unsafe fn stretch_peak_avx<const B: usize>(
 #[inline]
 fn stretch_peak_dispatch<const B: usize>(
     avx: bool,
-    h: &[[f64; TAPS_PER_PHASE]; B],
+    h: &[Branch; B],
     w: &[f64],
     hist: usize,
     len: usize,
@@ -181,27 +142,15 @@ fn stretch_peak_dispatch<const B: usize>(
     stretch_peak(h, w, hist, len)
 }
 
-/// Whether the AVX kernel can be used on this CPU.
-fn has_avx() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// The interpolation branches, by oversampling factor.
 #[derive(Clone, Debug)]
 enum Kernel {
     /// 1×: the input itself.
     Identity,
     /// 2×: one branch besides the input.
-    Two(Box<[[f64; TAPS_PER_PHASE]; 1]>),
+    Two(Box<[Branch; 1]>),
     /// 4×: three branches besides the input.
-    Four(Box<[[f64; TAPS_PER_PHASE]; 3]>),
+    Four(Box<[Branch; 3]>),
 }
 
 #[derive(Clone, Debug)]
@@ -330,6 +279,7 @@ impl TruePeakMeter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sheen_dsp::oversample::Upsampler;
 
     /// sheen-dsp's `Upsampler::push_peak` on every sample, then the tail.
     fn upsampler_reference(fs: f64, x: &[f64]) -> f64 {
