@@ -29,9 +29,10 @@
 //! assert_eq!(comp.static_gain_db(0.0), -15.0); // -20 + 20/4, hard above the knee
 //! ```
 
+use crate::delay_line::LookaheadDelay;
 use crate::dynamics::{
     compressor_curve_db, finite_or, ms_to_samples, ratio_or, smooth_branching, time_coeff,
-    KeyFilter, LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
+    KeyFilter, LevelDetector, LEVEL_FLOOR_DB,
 };
 use crate::fastmath;
 use crate::processor::{Processor, MAX_CHANNELS};
@@ -377,7 +378,6 @@ impl Compressor {
                     *v *= gv;
                 }
             }
-            self.delay.advance_by(m);
             self.last_gr_db = last_gr;
             self.max_gr_db = max_gr;
             start += m;

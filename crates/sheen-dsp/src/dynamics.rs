@@ -13,8 +13,8 @@
 //! - the "smooth branching" peak detector in the log domain, placed after the
 //!   gain computer (the design the paper recommends):
 //!   [`smooth_branching`];
-//! - side-chain filtering ([`KeyFilter`]) and look-ahead
-//!   ([`LookaheadDelay`]).
+//! - side-chain filtering ([`KeyFilter`]); the look-ahead delay of the audio
+//!   path is [`crate::delay_line::LookaheadDelay`].
 //!
 //! Levels are in dBFS of the detector signal: `20 log10 |x|` for
 //! [`Detector::Peak`], `10 log10 mean(x^2)` over a sliding window for
@@ -266,92 +266,6 @@ pub fn linked_level_db(levels: &[f64], max_db: f64, ch: usize, link: f64) -> f64
     }
     let own = levels[ch % levels.len()];
     own + link * (max_db - own)
-}
-
-/// A fixed whole-sample delay of the audio path for up to [`MAX_CHANNELS`]
-/// channels (look-ahead: the side chain sees the signal `len` samples before
-/// the gain is applied to it). Process one frame with
-/// [`LookaheadDelay::tick`] per channel, then [`LookaheadDelay::advance`].
-#[derive(Clone, Debug, Default)]
-pub struct LookaheadDelay {
-    len: usize,
-    buf: Vec<f64>,
-    pos: usize,
-}
-
-impl LookaheadDelay {
-    /// A delay of `len` samples (allocates).
-    pub fn new(len: usize) -> Self {
-        Self {
-            len,
-            buf: vec![0.0; len * MAX_CHANNELS],
-            pos: 0,
-        }
-    }
-
-    /// Delay in samples.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// True for a zero-sample delay.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Pushes `x` into channel `ch` and returns the sample from `len`
-    /// frames ago.
-    #[inline]
-    pub fn tick(&mut self, ch: usize, x: f64) -> f64 {
-        if self.len == 0 {
-            return x;
-        }
-        let slot = &mut self.buf[ch * self.len + self.pos];
-        std::mem::replace(slot, x)
-    }
-
-    /// Ends the frame.
-    #[inline]
-    pub fn advance(&mut self) {
-        if self.len > 0 {
-            self.pos += 1;
-            if self.pos == self.len {
-                self.pos = 0;
-            }
-        }
-    }
-
-    /// Block form of [`LookaheadDelay::tick`] for channel `ch`: delays the
-    /// frames `xs` (from the current position on) in place. Call it for
-    /// every channel with the same length, then
-    /// [`LookaheadDelay::advance_by`] once.
-    pub fn delay_block(&mut self, ch: usize, xs: &mut [f64]) {
-        if self.len == 0 {
-            return;
-        }
-        let ring = &mut self.buf[ch * self.len..(ch + 1) * self.len];
-        let mut pos = self.pos;
-        for x in xs.iter_mut() {
-            *x = std::mem::replace(&mut ring[pos], *x);
-            pos += 1;
-            if pos == self.len {
-                pos = 0;
-            }
-        }
-    }
-
-    /// Ends `frames` frames processed with [`LookaheadDelay::delay_block`].
-    pub fn advance_by(&mut self, frames: usize) {
-        if self.len > 0 {
-            self.pos = (self.pos + frames) % self.len;
-        }
-    }
-
-    /// Clears the history.
-    pub fn reset(&mut self) {
-        self.buf.fill(0.0);
-        self.pos = 0;
-    }
 }
 
 /// Side-chain ("key") filter: optional 2nd-order Butterworth high-pass and

@@ -10,9 +10,10 @@
 //! key filter (high-/low-pass on the detector input), look-ahead and
 //! external side chain ([`Gate::process_keyed`]).
 
+use crate::delay_line::LookaheadDelay;
 use crate::dynamics::{
     finite_or, linked_level_db, ms_to_samples, ratio_or, smooth_branching, time_coeff, KeyFilter,
-    LevelDetector, LookaheadDelay, LEVEL_FLOOR_DB,
+    LevelDetector, LEVEL_FLOOR_DB,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
 use crate::units::db_to_gain;
@@ -275,7 +276,6 @@ impl Gate {
                 let x = self.delay.tick(ch, chan[i]);
                 chan[i] = x * db_to_gain(-a);
             }
-            self.delay.advance();
             self.last_gr_db = frame_gr;
             self.max_gr_db = self.max_gr_db.max(frame_gr);
         }

@@ -8,6 +8,9 @@
 //! - [`biquad`]: the one second-order section with `f64` state and the RBJ
 //!   "Audio EQ Cookbook" designs;
 //! - [`smooth`]: the one parameter smoother;
+//! - [`delay_line`]: the one delay line ([`delay_line::DelayBuffer`]: exact
+//!   integer and Lagrange-interpolated fractional taps) and the fixed
+//!   multichannel [`delay_line::LookaheadDelay`] built on it;
 //! - [`oversample`]: the one polyphase windowed-sinc interpolator (true peak,
 //!   limiter, saturation) and its matching decimator
 //!   ([`oversample::Downsampler`]);
@@ -17,7 +20,7 @@
 //! Dynamics (Giannoulis, Massberg & Reiss 2012, JAES):
 //! - [`dynamics`]: shared side-chain blocks — peak/RMS level detector,
 //!   soft-knee compressor and expander curves, smooth branching
-//!   attack/release, key filter, look-ahead delay;
+//!   attack/release, key filter;
 //! - [`compressor`]: feed-forward [`compressor::Compressor`] with stereo
 //!   link, look-ahead, side-chain high-pass and external side chain;
 //! - [`gate`]: [`gate::Gate`], noise gate / downward expander with range,
@@ -42,6 +45,7 @@ pub mod biquad;
 pub mod compressor;
 pub mod crossover;
 pub mod deesser;
+pub mod delay_line;
 pub mod dither;
 pub mod dynamics;
 pub mod fastmath;

@@ -36,6 +36,7 @@
 //! All state is `f64`, channels share one gain (stereo link), processing
 //! allocates nothing and gives the same result for any block partition.
 
+use crate::delay_line::LookaheadDelay;
 use crate::oversample::{
     bound_gain, branch_at, branch_group, branches, has_avx, Branch, Upsampler,
     KERNEL_GROUP as GROUP, KERNEL_TAPS as TAPS_PER_PHASE,
@@ -438,9 +439,10 @@ pub struct TruePeakLimiter {
     threshold: f64,
     /// Detected peaks of the current stretch.
     peaks: Vec<f64>,
-    /// Audio delay line per channel (`delay + 1` long).
-    delay_buf: Vec<Vec<f64>>,
-    delay_pos: usize,
+    /// Gains of the current stretch (for the frames leaving the delay).
+    gains: Vec<f64>,
+    /// The audio path's delay line.
+    delay_line: LookaheadDelay,
     delay: usize,
 }
 
@@ -473,8 +475,8 @@ impl TruePeakLimiter {
             input_gain: 1.0,
             threshold: target,
             peaks: vec![0.0; STRETCH],
-            delay_buf: vec![vec![0.0; delay + 1]; channels],
-            delay_pos: 0,
+            gains: vec![0.0; STRETCH],
+            delay_line: LookaheadDelay::with_channels(delay, channels),
             delay,
         };
         l.reset();
@@ -530,7 +532,6 @@ impl Processor for TruePeakLimiter {
     fn process(&mut self, block: &mut [&mut [f64]]) {
         let len = block.first().map_or(0, |c| c.len());
         let n = self.channels;
-        let dlen = self.delay + 1;
         let mut start = 0;
         while start < len {
             let end = (start + STRETCH).min(len);
@@ -543,17 +544,16 @@ impl Processor for TruePeakLimiter {
                 self.detector
                     .detect(&views[..n], self.threshold, &mut self.peaks);
             }
-            for i in 0..m {
-                let r = required_gain(self.peaks[i], self.threshold, self.target, self.input_gain);
-                let gain = self.gain.push(r);
-                // delay line
-                let read = (self.delay_pos + 1) % dlen;
-                for (c, d) in block.iter_mut().zip(self.delay_buf.iter_mut()) {
-                    let x = &mut c[start + i];
-                    d[self.delay_pos] = *x;
-                    *x = (d[read] * self.input_gain) * gain;
+            for (g, &p) in self.gains[..m].iter_mut().zip(&self.peaks[..m]) {
+                let r = required_gain(p, self.threshold, self.target, self.input_gain);
+                *g = self.gain.push(r);
+            }
+            for (ch, c) in block.iter_mut().enumerate().take(n) {
+                let x = &mut c[start..end];
+                self.delay_line.delay_block(ch, x);
+                for (v, &g) in x.iter_mut().zip(&self.gains[..m]) {
+                    *v = (*v * self.input_gain) * g;
                 }
-                self.delay_pos = read;
             }
             start = end;
         }
@@ -566,8 +566,7 @@ impl Processor for TruePeakLimiter {
     fn reset(&mut self) {
         self.detector.reset();
         self.gain.reset();
-        self.delay_buf.iter_mut().for_each(|d| d.fill(0.0));
-        self.delay_pos = 0;
+        self.delay_line.reset();
     }
 }
 
