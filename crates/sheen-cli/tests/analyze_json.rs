@@ -2,7 +2,9 @@
 //! "Foundation": one object for one file, an array for several; `momentary`
 //! and `short_term` only with `--series`; silence gives `null` loudness).
 
-use std::process::Command;
+mod common;
+
+use common::{run_ok, sheen};
 
 const KEYS: [&str; 18] = [
     "file",
@@ -45,17 +47,7 @@ fn write_wav(path: &std::path::Path, samples: &[f32], channels: u16) {
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_sheen"))
-        .arg("analyze")
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(sheen().arg("analyze").arg("--json").args(args));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 

@@ -2,12 +2,10 @@
 //! a one-line error naming the file and the problem, a non-zero exit status,
 //! and no panic.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn sheen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sheen"))
-}
+use common::{run_ok, sheen};
+use std::path::{Path, PathBuf};
 
 /// A canonical 44-byte-header PCM/float WAV (RIFF, `fmt `, `data`).
 fn wav_bytes(format_tag: u16, bits: u16, channels: u16, rate: u32, data: &[u8]) -> Vec<u8> {
@@ -154,14 +152,5 @@ fn good_wav_analyses() {
     let d = tmp();
     let p = d.path().join("good.wav");
     std::fs::write(&p, wav_bytes(1, 16, 2, 48_000, &sine_i16(48_000))).unwrap();
-    let out = sheen()
-        .args(["analyze", "--json"])
-        .arg(&p)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(sheen().args(["analyze", "--json"]).arg(&p));
 }

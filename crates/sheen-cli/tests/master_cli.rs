@@ -8,71 +8,10 @@
 //! the last `lavfi.r128.I`, the largest `lavfi.r128.true_peak`); the Summary
 //! is printed alongside. Skipped with a printed reason when ffmpeg is absent.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn sheen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sheen"))
-}
-
-fn excerpts() -> Vec<PathBuf> {
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    let d = loop {
-        let cand = dir.join("shared").join("excerpts");
-        if cand.is_dir() {
-            break cand;
-        }
-        assert!(dir.pop(), "shared/excerpts not found");
-    };
-    let mut v: Vec<PathBuf> = std::fs::read_dir(d)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "flac"))
-        .collect();
-    v.sort();
-    v
-}
-
-fn have_ffmpeg() -> bool {
-    Command::new("ffmpeg").arg("-version").output().is_ok()
-}
-
-/// `(integrated LUFS, true peak dBTP, summary I, summary peak)` by ffmpeg.
-fn ffmpeg_ebur128(path: &Path) -> (f64, f64, String, String) {
-    let out = Command::new("ffmpeg")
-        .args(["-nostats", "-hide_banner", "-i"])
-        .arg(path)
-        .args([
-            "-af",
-            "ebur128=peak=true:metadata=1,ametadata=mode=print:file=-",
-            "-f",
-            "null",
-            "-",
-        ])
-        .output()
-        .expect("run ffmpeg");
-    let meta = String::from_utf8_lossy(&out.stdout);
-    let mut i = f64::NAN;
-    let mut tp = 0.0f64;
-    for l in meta.lines() {
-        if let Some(v) = l.strip_prefix("lavfi.r128.I=") {
-            i = v.trim().parse().unwrap();
-        }
-        if let Some(v) = l.strip_prefix("lavfi.r128.true_peak=") {
-            tp = tp.max(v.trim().parse().unwrap());
-        }
-    }
-    let text = String::from_utf8_lossy(&out.stderr);
-    let summary = text.split("Summary:").nth(1).expect("ffmpeg summary");
-    let field = |key: &str| -> String {
-        summary
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(key))
-            .map(|r| r.trim().to_string())
-            .unwrap_or_default()
-    };
-    (i, 20.0 * tp.log10(), field("I:"), field("Peak:"))
-}
+use common::{excerpts, ffmpeg_ebur128, have_ffmpeg, run_ok, sheen};
+use std::path::Path;
 
 /// Reference: ffmpeg `ebur128=peak=true`. All four excerpts, targets
 /// spotify (−14/−1), apple (−16/−1), ebu-r128 (−23/−1) and cd (−9/−0.3,
@@ -100,18 +39,19 @@ fn masters_pass_ffmpeg_ebur128() {
         }
         let report = tmp.path().join("report.json");
         cmd.arg("--report").arg(&report);
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_ok(&mut cmd);
         let r: serde_json::Value =
             serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
         let stem = f.file_stem().unwrap().to_string_lossy();
         for (k, (t, lufs, ceiling)) in targets.iter().enumerate() {
             let p = tmp.path().join(format!("{stem}.{t}.wav"));
-            let (i, tp, si, sp) = ffmpeg_ebur128(&p);
+            let m = ffmpeg_ebur128(&p);
+            let (i, tp, si, sp) = (
+                m.integrated,
+                m.true_peak,
+                m.summary_integrated,
+                m.summary_true_peak,
+            );
             let d = &r["deliverables"][k];
             let si_sheen = d["after"]["integrated_lufs"].as_f64().unwrap();
             let tp_sheen = d["after"]["true_peak_dbtp"].as_f64().unwrap();

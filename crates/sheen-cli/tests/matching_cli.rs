@@ -2,12 +2,10 @@
 //! command line (issue 6): the report's promises hold when re-measured with
 //! `sheen analyze`, the chain round-trips as TOML, errors are one line.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn sheen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sheen"))
-}
+use common::{run_ok, sheen};
+use std::path::Path;
 
 fn wav(path: &Path, seconds: f64, bright: f64, gain: f64, seed: u64) {
     let n = (seconds * 48_000.0) as usize;
@@ -42,13 +40,7 @@ fn wav(path: &Path, seconds: f64, bright: f64, gain: f64, seed: u64) {
 }
 
 fn analyze(path: &Path) -> serde_json::Value {
-    let o = sheen()
-        .arg("analyze")
-        .arg("--json")
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    let o = run_ok(sheen().arg("analyze").arg("--json").arg(path));
     serde_json::from_slice(&o.stdout).unwrap()
 }
 
@@ -65,20 +57,19 @@ fn master_reference_meets_its_promises() {
     wav(&rf, 8.0, 0.7, 0.4, 5);
     let out = d.path().join("out.wav");
     let chain = d.path().join("chain.toml");
-    let o = sheen()
-        .args(["master"])
-        .arg(&inp)
-        .arg("--reference")
-        .arg(&rf)
-        .args(["--match", "tone=1,dynamics=0.5"])
-        .arg("-o")
-        .arg(&out)
-        .arg("--save-chain")
-        .arg(&chain)
-        .args(["--report", "-"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run_ok(
+        sheen()
+            .args(["master"])
+            .arg(&inp)
+            .arg("--reference")
+            .arg(&rf)
+            .args(["--match", "tone=1,dynamics=0.5"])
+            .arg("-o")
+            .arg(&out)
+            .arg("--save-chain")
+            .arg(&chain)
+            .args(["--report", "-"]),
+    );
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert!(report["pass"].as_bool().unwrap());
     let rows = report["spectra"].as_array().unwrap();
@@ -131,15 +122,13 @@ fn album_cli_gapless() {
         })
         .collect();
     let dir = d.path().join("album");
-    let o = sheen()
-        .arg("album")
-        .args(&songs)
-        .arg("-o")
-        .arg(&dir)
-        .args(["--target", "spotify", "--gapless", "--tone-pull", "0.5"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    run_ok(sheen().arg("album").args(&songs).arg("-o").arg(&dir).args([
+        "--target",
+        "spotify",
+        "--gapless",
+        "--tone-pull",
+        "0.5",
+    ]));
     let l: Vec<f64> = (0..3)
         .map(|i| {
             let p = dir.join(format!("{:02}-s{i}.wav", i + 1));

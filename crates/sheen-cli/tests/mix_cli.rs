@@ -2,12 +2,10 @@
 //! error line with `file:line:col` and renders nothing; `--init` writes a
 //! session that renders; `--threads` does not change the bytes.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn sheen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sheen"))
-}
+use common::{run_ok, sheen};
+use std::path::Path;
 
 /// A 32-bit float stereo WAV of a deterministic signal.
 fn write_stem(path: &Path, frames: usize, seed: f64) {
@@ -62,17 +60,7 @@ fn init_then_mix_with_threads_is_deterministic() {
     let d = tempfile::tempdir().unwrap();
     write_stem(&d.path().join("drums.wav"), 48_000, 1.0);
     write_stem(&d.path().join("bass.wav"), 40_000, 0.5);
-    let out = sheen()
-        .arg("mix")
-        .arg("--init")
-        .arg(d.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(sheen().arg("mix").arg("--init").arg(d.path()));
     let s = d.path().join("session.toml");
     let text = std::fs::read_to_string(&s).unwrap();
     // make the starter's reverb send audible
@@ -80,18 +68,13 @@ fn init_then_mix_with_threads_is_deterministic() {
     let mut bytes = Vec::new();
     for threads in ["1", "2", "8"] {
         let o = d.path().join(format!("mix{threads}.wav"));
-        let out = sheen()
-            .args(["mix", "--threads", threads, "-o"])
-            .arg(&o)
-            .arg(&s)
-            .arg("--stems-out")
-            .arg(d.path().join(format!("stems{threads}")))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        let out = run_ok(
+            sheen()
+                .args(["mix", "--threads", threads, "-o"])
+                .arg(&o)
+                .arg(&s)
+                .arg("--stems-out")
+                .arg(d.path().join(format!("stems{threads}"))),
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("realtime"));
         assert!(d.path().join(format!("stems{threads}/verb.wav")).exists());
@@ -143,17 +126,7 @@ fn master_after_mix() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown target"));
     assert!(!d.path().join("mix.wav").exists(), "nothing rendered");
-    let out = sheen()
-        .arg("mix")
-        .arg(&s)
-        .args(["--master", "spotify"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(sheen().arg("mix").arg(&s).args(["--master", "spotify"]));
     assert!(d.path().join("mix.wav").exists());
     assert!(d.path().join("mix.spotify.wav").exists());
     assert!(

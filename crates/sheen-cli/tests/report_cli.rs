@@ -5,13 +5,11 @@
 //! written atomically, never over an input, and bad paths fail in one line
 //! before any work is done.
 
-use base64::Engine as _;
-use std::path::Path;
-use std::process::Command;
+mod common;
 
-fn sheen() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_sheen"))
-}
+use base64::Engine as _;
+use common::{assert_ok, sheen};
+use std::path::Path;
 
 /// 8 s of stereo "music": two tones and a pulsed noise-like mix, with the
 /// level changing over time (so the loudness series and LRA are not flat).
@@ -99,11 +97,7 @@ fn master_report_has_figures_marks_reasons_charts_and_audio() {
         "r.html",
     ];
     let out = run(&args, d);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let html = std::fs::read_to_string(d.join("r.html")).unwrap();
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.join("rep.json")).unwrap()).unwrap();
@@ -232,11 +226,7 @@ fn plain_analysis_report() {
     };
     sheen_io::write_all(&d.join("mono.flac"), spec, &[], &[x]).unwrap();
     let out = run(&["report", "a.wav", "mono.flac", "-o", "r.html"], d);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let html = std::fs::read_to_string(d.join("r.html")).unwrap();
     let out = run(&["analyze", "--json", "a.wav", "mono.flac"], d);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -280,11 +270,7 @@ fn automix_and_mix_reports() {
         ],
         d,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let html = std::fs::read_to_string(d.join("a.html")).unwrap();
     let session = std::fs::read_to_string(d.join("s.toml")).unwrap();
     for stem in ["bass", "vocal"] {
@@ -333,11 +319,7 @@ fn automix_and_mix_reports() {
         &["mix", "s.toml", "-o", "mix2.wav", "--report-html", "m.html"],
         d,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let html = std::fs::read_to_string(d.join("m.html")).unwrap();
     assert!(html.contains("as written in s.toml"));
     assert!(!html.contains("id=\"deliverables\""));
@@ -395,11 +377,7 @@ fn match_report_shows_the_reference() {
         ],
         d,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     let html = std::fs::read_to_string(d.join("r.html")).unwrap();
     assert!(html.contains("<b>reference</b> <span class=\"note\">(reference)</span>"));
     assert!(html.contains("<b>matched</b> <span class=\"note\">(after)</span>"));

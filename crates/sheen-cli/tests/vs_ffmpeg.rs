@@ -2,91 +2,27 @@
 //! (issue "Foundation", must-show 2): ffmpeg's `ebur128=peak=true` filter.
 //! Tolerances: integrated loudness within 0.1 LU, true peak within 0.2 dB,
 //! LRA within 0.5 LU (ffmpeg computes LRA from a histogram, sheen exactly).
+//! ffmpeg's integrated loudness and true peak are read from its per-frame
+//! metadata (three decimals), its LRA from the printed Summary.
 //!
 //! Material: the real-music excerpts in `../shared/excerpts` (four 15 s,
 //! 48 kHz 24-bit FLAC game-soundtrack excerpts), plus the corpus mixes when
 //! `SHEEN_CORPUS` points at a built corpus. Skipped with a printed reason
 //! only when ffmpeg is absent (`.ci/run` installs it).
 
+mod common;
+
+use common::{excerpts, ffmpeg_ebur128, have_ffmpeg, run_ok, sheen};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Finds `shared/excerpts` beside the checkout (walking up from this crate).
-pub fn excerpts_dir() -> Option<PathBuf> {
-    if let Ok(d) = std::env::var("SHEEN_EXCERPTS") {
-        return Some(PathBuf::from(d));
-    }
-    let mut dir = Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf();
-    loop {
-        let cand = dir.join("shared").join("excerpts");
-        if cand.is_dir() {
-            return Some(cand);
-        }
-        if !dir.pop() {
-            return None;
-        }
-    }
-}
-
-struct Ffmpeg {
-    integrated: f64,
-    lra: f64,
-    true_peak: f64,
-}
-
-fn ffmpeg_ebur128(path: &Path) -> Ffmpeg {
-    let out = Command::new("ffmpeg")
-        .args(["-nostats", "-hide_banner", "-i"])
-        .arg(path)
-        .args(["-af", "ebur128=peak=true", "-f", "null", "-"])
-        .output()
-        .expect("run ffmpeg");
-    let text = String::from_utf8_lossy(&out.stderr);
-    let summary = text.split("Summary:").nth(1).expect("ffmpeg summary");
-    let field = |key: &str| -> f64 {
-        summary
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(key))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("no {key} in ffmpeg summary: {summary}"))
-    };
-    Ffmpeg {
-        integrated: field("I:"),
-        lra: field("LRA:"),
-        true_peak: field("Peak:"),
-    }
-}
-
 fn sheen_json(path: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_sheen"))
-        .args(["analyze", "--json"])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(sheen().args(["analyze", "--json"]).arg(path));
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn have_ffmpeg() -> bool {
-    Command::new("ffmpeg").arg("-version").output().is_ok()
-}
-
 fn real_music() -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    if let Some(d) = excerpts_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(d)
-            .unwrap()
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "flac"))
-            .collect();
-        v.sort();
-        files.extend(v);
-    }
+    let mut files = excerpts();
     if let Ok(c) = std::env::var("SHEEN_CORPUS") {
         for rate in ["44.1k", "48k"] {
             if let Ok(rd) = std::fs::read_dir(Path::new(&c).join("mixes").join(rate)) {
@@ -121,7 +57,7 @@ fn matches_ffmpeg_ebur128_on_real_music() {
             f.display(),
             ff.integrated,
             ff.true_peak,
-            ff.lra
+            ff.summary_lra
         );
         assert!(
             (i - ff.integrated).abs() <= 0.1,
@@ -133,7 +69,7 @@ fn matches_ffmpeg_ebur128_on_real_music() {
             "{}: true peak",
             f.display()
         );
-        assert!((lra - ff.lra).abs() <= 0.5, "{}: LRA", f.display());
+        assert!((lra - ff.summary_lra).abs() <= 0.5, "{}: LRA", f.display());
     }
 }
 
