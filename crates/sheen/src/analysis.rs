@@ -4,7 +4,7 @@
 
 use crate::Error;
 use serde::Serialize;
-use sheen_io::AudioReader;
+use sheen_io::{AudioReader, MAX_CHANNELS};
 use sheen_meter::{Analyzer, AnalyzerOptions};
 use std::path::Path;
 
@@ -65,6 +65,41 @@ pub struct FileAnalysis {
     pub short_term: Option<Vec<[f64; 2]>>,
 }
 
+/// Decodes the rest of `reader` (opened from `path`) in blocks of at most
+/// [`CHUNK_FRAMES`] frames and calls `f` with each planar block (every
+/// channel the same length, ≥ 1 frame); memory is one block whatever the
+/// length. Returns the frames read.
+///
+/// Errors: a decoding error, or no audio at all ("contains no audio").
+pub fn stream_blocks(
+    reader: &mut AudioReader,
+    path: &Path,
+    mut f: impl FnMut(&[&[f64]]),
+) -> Result<u64, Error> {
+    let channels = reader.info().channels;
+    let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); channels];
+    let mut frames: u64 = 0;
+    loop {
+        let n = reader.read(&mut buf, CHUNK_FRAMES)?;
+        if n == 0 {
+            break;
+        }
+        let mut views: [&[f64]; MAX_CHANNELS] = [&[]; MAX_CHANNELS];
+        for (v, c) in views.iter_mut().zip(&buf) {
+            *v = &c[..n];
+        }
+        f(&views[..channels]);
+        frames += n as u64;
+    }
+    if frames == 0 {
+        return Err(Error::Content {
+            path: path.to_path_buf(),
+            problem: "contains no audio (0 frames)".into(),
+        });
+    }
+    Ok(frames)
+}
+
 /// Options for [`analyze_file`].
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AnalyzeOptions {
@@ -90,24 +125,12 @@ pub fn analyze_file(
             channel_weights: None,
         },
     );
-    let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
-    let mut frames: u64 = 0;
-    loop {
-        let n = reader.read(&mut buf, CHUNK_FRAMES)?;
-        if n == 0 {
-            break;
-        }
-        let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
-        analyzer.push(&block);
-        frames += n as u64;
-        progress(frames, info.frames);
-    }
-    if frames == 0 {
-        return Err(Error::Content {
-            path: path.to_path_buf(),
-            problem: "contains no audio (0 frames)".into(),
-        });
-    }
+    let mut done: u64 = 0;
+    let frames = stream_blocks(&mut reader, path, |block| {
+        analyzer.push(block);
+        done += block[0].len() as u64;
+        progress(done, info.frames);
+    })?;
     let a = analyzer.finish();
     Ok(FileAnalysis {
         file: path.display().to_string(),

@@ -52,16 +52,9 @@ pub fn measure(path: &Path, label: &str, role: Role) -> Result<Signal, Error> {
         },
     );
     let mut mid = SpectrumAnalyzer::new(fs);
-    let mut buf: Vec<Vec<f64>> = Vec::new();
     let mut m: Vec<f64> = Vec::new();
-    let mut frames = 0u64;
-    loop {
-        let n = reader.read(&mut buf, 8192)?;
-        if n == 0 {
-            break;
-        }
-        let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
-        analyzer.push(&block);
+    crate::analysis::stream_blocks(&mut reader, path, |block| {
+        analyzer.push(block);
         if block.len() >= 2 {
             m.clear();
             m.extend(block[0].iter().zip(block[1]).map(|(l, r)| 0.5 * (l + r)));
@@ -69,14 +62,7 @@ pub fn measure(path: &Path, label: &str, role: Role) -> Result<Signal, Error> {
         } else {
             mid.push(block[0]);
         }
-        frames += n as u64;
-    }
-    if frames == 0 {
-        return Err(Error::Content {
-            path: path.to_path_buf(),
-            problem: "contains no audio (0 frames)".into(),
-        });
-    }
+    })?;
     mid.finish();
     let a = analyzer.finish();
     Ok(Signal {

@@ -75,9 +75,6 @@ impl StemFeatures {
     }
 }
 
-/// Frames decoded per step.
-const CHUNK: usize = 8192;
-
 /// Streams `path` and measures its [`StemFeatures`].
 pub fn measure_stem(path: &Path) -> Result<StemFeatures, Error> {
     let mut reader = AudioReader::open(path)?;
@@ -94,30 +91,17 @@ pub fn measure_stem(path: &Path) -> Result<StemFeatures, Error> {
     );
     let mut temporal = TemporalFeatures::new(fs);
     let mut timbre = TimbreAnalyser::new(fs);
-    let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK); info.channels];
-    let mut mono = vec![0.0; CHUNK];
-    let mut frames = 0u64;
-    loop {
-        let n = reader.read(&mut buf, CHUNK)?;
-        if n == 0 {
-            break;
-        }
-        let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
-        analyzer.push(&block);
-        let k = 1.0 / info.channels as f64;
+    let mut mono = vec![0.0; crate::analysis::CHUNK_FRAMES];
+    let k = 1.0 / info.channels as f64;
+    let frames = crate::analysis::stream_blocks(&mut reader, path, |block| {
+        analyzer.push(block);
+        let n = block[0].len();
         for (i, m) in mono[..n].iter_mut().enumerate() {
-            *m = buf.iter().map(|c| c[i]).sum::<f64>() * k;
+            *m = block.iter().map(|c| c[i]).sum::<f64>() * k;
         }
         temporal.push(&mono[..n]);
         timbre.push(&mono[..n]);
-        frames += n as u64;
-    }
-    if frames == 0 {
-        return Err(Error::Content {
-            path: path.to_path_buf(),
-            problem: "contains no audio (0 frames)".into(),
-        });
-    }
+    })?;
     let a = analyzer.finish();
     let bands: Vec<(f64, f64)> = a.third_octave_db.iter().map(|b| (b.hz, b.db)).collect();
     let shape = SpectralShape::from_bands(&bands);
