@@ -227,27 +227,26 @@ impl DirectPcm {
         self.bytes.resize(n * fb, 0);
         self.file.read_exact(&mut self.bytes)?;
         self.left -= n as u64;
-        let w = self.layout.encoding.width();
-        for (ch, dst) in out.iter_mut().enumerate().take(self.layout.channels) {
-            let frames = self.bytes.chunks_exact(fb).map(|f| &f[ch * w..ch * w + w]);
+        let ch_n = self.layout.channels;
+        let bytes = &self.bytes[..];
+        for (ch, dst) in out.iter_mut().enumerate().take(ch_n) {
+            let at = dst.len();
+            dst.resize(at + n, 0.0);
+            let dst = &mut dst[at..];
             match self.layout.encoding {
-                Encoding::I16 => dst
-                    .extend(frames.map(|s| f64::from(i16::from_le_bytes([s[0], s[1]])) / 32_768.0)),
-                Encoding::I24 => dst.extend(frames.map(|s| {
-                    let v = (i32::from_le_bytes([0, s[0], s[1], s[2]])) >> 8;
-                    f64::from(v) / 8_388_608.0
-                })),
-                Encoding::I32 => dst.extend(frames.map(|s| {
-                    f64::from(i32::from_le_bytes([s[0], s[1], s[2], s[3]])) / 2_147_483_648.0
-                })),
-                Encoding::F32 => dst.extend(
-                    frames.map(|s| f64::from(f32::from_le_bytes([s[0], s[1], s[2], s[3]]))),
-                ),
-                Encoding::F64 => {
-                    dst.extend(frames.map(|s| {
-                        f64::from_le_bytes([s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]])
-                    }))
+                Encoding::I16 => deinterleave::<2>(bytes, ch_n, ch, dst, |s| {
+                    f64::from(i16::from_le_bytes(s)) / 32_768.0
+                }),
+                Encoding::I24 => deinterleave::<3>(bytes, ch_n, ch, dst, |s| {
+                    f64::from(i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) / 8_388_608.0
+                }),
+                Encoding::I32 => deinterleave::<4>(bytes, ch_n, ch, dst, |s| {
+                    f64::from(i32::from_le_bytes(s)) / 2_147_483_648.0
+                }),
+                Encoding::F32 => {
+                    deinterleave::<4>(bytes, ch_n, ch, dst, |s| f64::from(f32::from_le_bytes(s)))
                 }
+                Encoding::F64 => deinterleave::<8>(bytes, ch_n, ch, dst, f64::from_le_bytes),
             }
         }
         Ok(n)
@@ -466,6 +465,39 @@ mod tests {
             let (y, used) = read(&out, true, 4096).unwrap();
             assert!(used, "{codec}: direct reader not used");
             assert_eq!(bits(&y), bits(&reference), "{codec}");
+        }
+    }
+}
+
+/// `dst[i] = conv(sample ch of frame i)` for the interleaved `bytes` of
+/// `channels` samples of `W` bytes per frame.
+#[inline(always)]
+fn deinterleave<const W: usize>(
+    bytes: &[u8],
+    channels: usize,
+    ch: usize,
+    dst: &mut [f64],
+    conv: impl Fn([u8; W]) -> f64,
+) {
+    let fb = W * channels;
+    let off = ch * W;
+    assert!(off + W <= fb && bytes.len() == dst.len() * fb);
+    match channels {
+        // the common layouts with the frame size known to the compiler
+        1 => {
+            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(W)) {
+                *d = conv(f.try_into().expect("W bytes"));
+            }
+        }
+        2 => {
+            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(2 * W)) {
+                *d = conv(f[off..off + W].try_into().expect("W bytes"));
+            }
+        }
+        _ => {
+            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(fb)) {
+                *d = conv(f[off..off + W].try_into().expect("W bytes"));
+            }
         }
     }
 }
