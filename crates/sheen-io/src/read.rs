@@ -321,6 +321,18 @@ impl AudioReader {
         for c in buf.iter_mut() {
             c.clear();
         }
+        self.read_append(buf, max_frames)
+    }
+
+    /// [`Self::read`], but **appending** to `buf[..channels]` (which must
+    /// hold at least [`AudioInfo::channels`] vectors of equal length):
+    /// the same frames, with no intermediate copy.
+    ///
+    /// # Panics
+    /// If `buf` has fewer vectors than the file has channels.
+    pub fn read_append(&mut self, buf: &mut [Vec<f64>], max_frames: usize) -> Result<usize, Error> {
+        let buf = &mut buf[..self.info.channels];
+        let base = buf[0].len();
         let mut got = 0usize;
         while got < max_frames {
             let n = if self.pos < self.avail {
@@ -361,12 +373,12 @@ impl AudioReader {
             };
             // Float formats can hold NaN/Inf: find them while streaming.
             for (ch, samples) in buf.iter().enumerate() {
-                let s = &samples[got..got + n];
+                let s = &samples[base + got..base + got + n];
                 if s.iter().fold(true, |ok, x| ok & x.is_finite()) {
                     continue;
                 }
                 if let Some(i) = s.iter().position(|x| !x.is_finite()) {
-                    let x = samples[got + i];
+                    let x = s[i];
                     self.done = true;
                     return Err(Error::NonFiniteSample {
                         path: self.info.path.clone(),

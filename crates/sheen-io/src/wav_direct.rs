@@ -193,9 +193,11 @@ fn parse_fmt(b: &[u8]) -> Option<(Encoding, usize, u32)> {
 pub(crate) struct DirectPcm {
     file: File,
     layout: Layout,
-    /// Frames not yet read.
+    /// Frames not yet read from the file.
     left: u64,
+    /// Bytes read from the file, whole frames; `bytes[pos..]` not yet used.
     bytes: Vec<u8>,
+    pos: usize,
 }
 
 impl DirectPcm {
@@ -209,6 +211,7 @@ impl DirectPcm {
             layout,
             left: layout.frames.saturating_sub(from),
             bytes: Vec::new(),
+            pos: 0,
         })
     }
 
@@ -218,17 +221,21 @@ impl DirectPcm {
     /// [`std::io::ErrorKind::UnexpectedEof`].
     pub fn read(&mut self, out: &mut [Vec<f64>], max: usize) -> std::io::Result<usize> {
         let fb = self.layout.frame_bytes();
-        let n = (max as u64)
-            .min(self.left)
-            .min((BLOCK_BYTES / fb).max(1) as u64) as usize;
+        if self.pos == self.bytes.len() {
+            // refill with a large block (whole frames)
+            let k = self.left.min((BLOCK_BYTES / fb).max(1) as u64) as usize;
+            self.bytes.resize(k * fb, 0);
+            self.pos = 0;
+            self.file.read_exact(&mut self.bytes)?;
+            self.left -= k as u64;
+        }
+        let n = max.min((self.bytes.len() - self.pos) / fb);
         if n == 0 {
             return Ok(0);
         }
-        self.bytes.resize(n * fb, 0);
-        self.file.read_exact(&mut self.bytes)?;
-        self.left -= n as u64;
         let ch_n = self.layout.channels;
-        let bytes = &self.bytes[..];
+        let bytes = &self.bytes[self.pos..self.pos + n * fb];
+        self.pos += n * fb;
         for (ch, dst) in out.iter_mut().enumerate().take(ch_n) {
             let at = dst.len();
             dst.resize(at + n, 0.0);
