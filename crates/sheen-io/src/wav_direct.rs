@@ -260,6 +260,39 @@ impl DirectPcm {
     }
 }
 
+/// `dst[i] = conv(sample ch of frame i)` for the interleaved `bytes` of
+/// `channels` samples of `W` bytes per frame.
+#[inline(always)]
+fn deinterleave<const W: usize>(
+    bytes: &[u8],
+    channels: usize,
+    ch: usize,
+    dst: &mut [f64],
+    conv: impl Fn([u8; W]) -> f64,
+) {
+    let fb = W * channels;
+    let off = ch * W;
+    assert!(off + W <= fb && bytes.len() == dst.len() * fb);
+    match channels {
+        // the common layouts with the frame size known to the compiler
+        1 => {
+            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(W)) {
+                *d = conv(f.try_into().expect("W bytes"));
+            }
+        }
+        2 => {
+            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(2 * W)) {
+                *d = conv(f[off..off + W].try_into().expect("W bytes"));
+            }
+        }
+        _ => {
+            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(fb)) {
+                *d = conv(f[off..off + W].try_into().expect("W bytes"));
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,39 +505,6 @@ mod tests {
             let (y, used) = read(&out, true, 4096).unwrap();
             assert!(used, "{codec}: direct reader not used");
             assert_eq!(bits(&y), bits(&reference), "{codec}");
-        }
-    }
-}
-
-/// `dst[i] = conv(sample ch of frame i)` for the interleaved `bytes` of
-/// `channels` samples of `W` bytes per frame.
-#[inline(always)]
-fn deinterleave<const W: usize>(
-    bytes: &[u8],
-    channels: usize,
-    ch: usize,
-    dst: &mut [f64],
-    conv: impl Fn([u8; W]) -> f64,
-) {
-    let fb = W * channels;
-    let off = ch * W;
-    assert!(off + W <= fb && bytes.len() == dst.len() * fb);
-    match channels {
-        // the common layouts with the frame size known to the compiler
-        1 => {
-            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(W)) {
-                *d = conv(f.try_into().expect("W bytes"));
-            }
-        }
-        2 => {
-            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(2 * W)) {
-                *d = conv(f[off..off + W].try_into().expect("W bytes"));
-            }
-        }
-        _ => {
-            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(fb)) {
-                *d = conv(f[off..off + W].try_into().expect("W bytes"));
-            }
         }
     }
 }
