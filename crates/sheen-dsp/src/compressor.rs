@@ -31,8 +31,8 @@
 
 use crate::delay_line::LookaheadDelay;
 use crate::dynamics::{
-    compressor_curve_db, finite_or, ms_to_samples, ratio_or, smooth_branching, time_coeff,
-    KeyFilter, LevelDetector, LEVEL_FLOOR_DB,
+    compressor_curve_db, finite_or, ms_to_samples, ratio_or, time_coeff, KeyFilter, LevelDetector,
+    LEVEL_FLOOR_DB,
 };
 use crate::fastmath;
 use crate::processor::{Processor, MAX_CHANNELS};
@@ -328,36 +328,37 @@ impl Compressor {
             let maxes = &lv[0][..m];
             let (mut last_gr, mut max_gr) = (0.0f64, self.max_gr_db);
             let outs = if shared { 1 } else { n_ch };
+            // compressor_curve_db with all three segments computed and
+            // selected (no data-dependent branch): the gain-reduction target
+            let target = |level: f64| {
+                let d = level - t;
+                let above = t + d / r;
+                let u = d + w / 2.0;
+                let knee = level + (1.0 / r - 1.0) * u * u / (2.0 * w);
+                let in_knee = 2.0 * d.abs() <= w && w > 0.0;
+                let y = if in_knee { knee } else { above };
+                let y = if 2.0 * d < -w { level } else { y };
+                level - y
+            };
             for (ch, g) in gain.iter_mut().enumerate().take(outs) {
                 let g = &mut g[..m];
                 // targets (independent per frame), then the smoothing
                 // recursion alone with its state in a register
-                for (i, gi) in g.iter_mut().enumerate() {
-                    let level = if shared || link == 1.0 {
-                        maxes[i]
-                    } else {
-                        let own = match ch % k_ch {
-                            0 => own0[i],
-                            k => rest[k - 1][i],
-                        };
-                        own + link * (maxes[i] - own)
+                if shared || link == 1.0 {
+                    // one simple loop over the loudest level (vectorised)
+                    for (gi, l) in g.iter_mut().zip(maxes) {
+                        *gi = target(*l);
+                    }
+                } else {
+                    let own = match ch % k_ch {
+                        0 => &own0[..m],
+                        k => &rest[k - 1][..m],
                     };
-                    // compressor_curve_db with all three segments computed
-                    // and selected (no data-dependent branch)
-                    let d = level - t;
-                    let above = t + d / r;
-                    let u = d + w / 2.0;
-                    let knee = level + (1.0 / r - 1.0) * u * u / (2.0 * w);
-                    let in_knee = 2.0 * d.abs() <= w && w > 0.0;
-                    let y = if in_knee { knee } else { above };
-                    let y = if 2.0 * d < -w { level } else { y };
-                    *gi = level - y;
+                    for ((gi, o), mx) in g.iter_mut().zip(own).zip(maxes) {
+                        *gi = target(o + link * (mx - o));
+                    }
                 }
-                let mut env = self.env[ch];
-                for gi in g.iter_mut() {
-                    *gi = smooth_branching(&mut env, *gi, att, rel);
-                }
-                self.env[ch] = env;
+                smooth_run(&mut self.env[ch], g, att, rel);
                 let last = g[m - 1];
                 for (gi, mk) in g.iter_mut().zip(&makeup[..m]) {
                     max_gr = max_gr.max(*gi);
@@ -383,6 +384,35 @@ impl Compressor {
             start += m;
         }
     }
+}
+
+/// `g[i] = smooth_branching(env, g[i], rise, fall)` for every `i` in turn,
+/// bit for bit, with a shorter dependency chain: the loop carries the
+/// state *before* its flush to zero (`|s| < 1e-15`), and the next value is
+/// chosen between the one computed from that state and the one computed
+/// from `0.0` (the latter does not depend on the state), so the flush test
+/// runs beside the arithmetic instead of after it.
+#[inline(always)]
+fn smooth_run(env: &mut f64, g: &mut [f64], rise: f64, fall: f64) {
+    let step = |state: f64, target: f64| {
+        // smooth_branching's arithmetic, in the same order
+        let up = rise * state + (1.0 - rise) * target;
+        let down = fall * state + (1.0 - fall) * target;
+        if target > state {
+            up
+        } else {
+            down
+        }
+    };
+    let mut s = *env; // already flushed
+    for gi in g.iter_mut() {
+        let flushed = s.abs() < 1e-15;
+        let from_zero = step(0.0, *gi);
+        let from_s = step(s, *gi);
+        s = if flushed { from_zero } else { from_s };
+        *gi = if s.abs() < 1e-15 { 0.0 } else { s };
+    }
+    *env = if s.abs() < 1e-15 { 0.0 } else { s };
 }
 
 impl Processor for Compressor {
@@ -414,6 +444,46 @@ impl Processor for Compressor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dynamics::smooth_branching;
+
+    /// Reference: `dynamics::smooth_branching` applied sample by sample.
+    /// `smooth_run` gives the same bits on targets that rise, fall, sit at
+    /// zero, go slightly negative and hover around the 1e-15 flush level.
+    #[test]
+    fn smooth_run_matches_smooth_branching_bit_for_bit() {
+        let mut st = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            st ^= st << 13;
+            st ^= st >> 7;
+            st ^= st << 17;
+            (st >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let targets: Vec<f64> = (0..20_000)
+            .map(|i| match (i / 500) % 5 {
+                0 => 12.0 * next(),
+                1 => 0.0,
+                2 => -1e-16 * next(),
+                3 => 2e-15 * next(),
+                _ => 1e-300 * next(),
+            })
+            .collect();
+        for (rise, fall) in [(0.99, 0.999), (0.0, 0.5), (0.3, 0.0), (0.9999, 0.9999)] {
+            let mut env_ref = 0.0;
+            let want: Vec<f64> = targets
+                .iter()
+                .map(|t| smooth_branching(&mut env_ref, *t, rise, fall))
+                .collect();
+            let mut env = 0.0;
+            let mut got = targets.clone();
+            for chunk in got.chunks_mut(256) {
+                smooth_run(&mut env, chunk, rise, fall);
+            }
+            for (a, b) in got.iter().zip(&want) {
+                assert_eq!(a.to_bits(), b.to_bits(), "rise {rise} fall {fall}");
+            }
+            assert_eq!(env.to_bits(), env_ref.to_bits());
+        }
+    }
     use crate::gate::{Gate, GateParams};
     use crate::processor::PlanarMut;
     use crate::test_util::*;

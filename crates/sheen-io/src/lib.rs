@@ -21,6 +21,7 @@ mod error;
 mod flac;
 mod read;
 mod resample;
+mod wav_direct;
 mod write;
 
 #[cfg(test)]

@@ -25,6 +25,7 @@
 //!   [`Error::Truncated`]. Symphonia cannot return the frames of the last,
 //!   incomplete packet, so `decoded` counts the whole packets before it.
 
+use crate::wav_direct::{self, DirectPcm};
 use crate::Error;
 use std::fs::File;
 use std::io::Read as _;
@@ -99,6 +100,9 @@ pub struct AudioReader {
     done: bool,
     /// The codec is PCM or lossless: the declared length must be reached.
     exact_length: bool,
+    /// Plain PCM / float WAV: the frames after the first packet come from
+    /// the direct reader (see [`crate::wav_direct`]), same samples.
+    direct: Option<DirectPcm>,
 }
 
 impl std::fmt::Debug for AudioReader {
@@ -121,6 +125,12 @@ impl AudioReader {
     /// [`MAX_CHANNELS`] channels, a rate outside [`MIN_RATE_HZ`]…
     /// [`MAX_RATE_HZ`], zero frames, or a damaged first packet.
     pub fn open(path: &Path) -> Result<Self, Error> {
+        Self::open_with(path, true)
+    }
+
+    /// [`Self::open`]; `allow_direct = false` keeps symphonia's decode for
+    /// plain WAV too (the reference the direct reader is tested against).
+    pub(crate) fn open_with(path: &Path, allow_direct: bool) -> Result<Self, Error> {
         let meta = std::fs::metadata(path).map_err(|e| Error::from_open(path, e))?;
         if meta.is_dir() {
             return Err(Error::IsDirectory {
@@ -224,6 +234,7 @@ impl AudioReader {
             frames_decoded: 0,
             done: false,
             exact_length,
+            direct: None,
         };
 
         if declared_frames == Some(0) {
@@ -238,7 +249,51 @@ impl AudioReader {
                 path: path.to_path_buf(),
             });
         }
+        if allow_direct {
+            reader.direct = reader.try_direct();
+        }
         Ok(reader)
+    }
+
+    /// The direct reader for the rest of a plain PCM / float WAV file, if
+    /// its own header reading agrees with symphonia's on channels, rate,
+    /// bits and length, and it gives the same bits as symphonia's first
+    /// packet; `None` otherwise (symphonia keeps decoding).
+    fn try_direct(&self) -> Option<DirectPcm> {
+        let info = &self.info;
+        if info.container != "wave" || !self.exact_length {
+            return None;
+        }
+        let layout = wav_direct::probe(&info.path)?;
+        if layout.channels != info.channels
+            || layout.rate_hz != info.sample_rate_hz
+            || Some(layout.frames) != info.frames
+            || Some(layout.encoding.bits()) != info.bits_per_sample
+        {
+            return None;
+        }
+        let mut d = DirectPcm::open(&info.path, layout, 0).ok()?;
+        let n = self.avail;
+        let (mut mine, mut theirs) = (vec![Vec::new(); info.channels], Vec::new());
+        theirs.resize_with(info.channels, Vec::new);
+        copy_frames(&self.decoder.last_decoded(), 0, n, &mut theirs);
+        let mut got = 0;
+        while got < n {
+            match d.read(&mut mine, n - got) {
+                Ok(0) | Err(_) => return None,
+                Ok(k) => got += k,
+            }
+        }
+        let same = mine.iter().zip(&theirs).all(|(a, b)| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        });
+        same.then_some(d)
+    }
+
+    /// True when the samples come from the direct WAV reader (after the
+    /// first packet).
+    pub fn is_direct(&self) -> bool {
+        self.direct.is_some()
     }
 
     /// What the file holds.
@@ -266,21 +321,64 @@ impl AudioReader {
         for c in buf.iter_mut() {
             c.clear();
         }
+        self.read_append(buf, max_frames)
+    }
+
+    /// [`Self::read`], but **appending** to `buf[..channels]` (which must
+    /// hold at least [`AudioInfo::channels`] vectors of equal length):
+    /// the same frames, with no intermediate copy.
+    ///
+    /// # Panics
+    /// If `buf` has fewer vectors than the file has channels.
+    pub fn read_append(&mut self, buf: &mut [Vec<f64>], max_frames: usize) -> Result<usize, Error> {
+        let buf = &mut buf[..self.info.channels];
+        let base = buf[0].len();
         let mut got = 0usize;
         while got < max_frames {
-            if self.pos >= self.avail {
+            let n = if self.pos < self.avail {
+                let n = (max_frames - got).min(self.avail - self.pos);
+                copy_frames(&self.decoder.last_decoded(), self.pos, n, buf);
+                self.pos += n;
+                n
+            } else if let Some(d) = &mut self.direct {
+                if self.done {
+                    break;
+                }
+                match d.read(buf, max_frames - got) {
+                    Ok(0) => {
+                        self.done = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        self.frames_decoded += n as u64;
+                        n
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Err(if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                            self.truncated()
+                        } else {
+                            Error::Read {
+                                path: self.info.path.clone(),
+                                source: e,
+                            }
+                        });
+                    }
+                }
+            } else {
                 if self.done || !self.next_packet(false)? {
                     break;
                 }
                 continue;
-            }
-            let n = (max_frames - got).min(self.avail - self.pos);
-            let start = self.pos;
-            copy_frames(&self.decoder.last_decoded(), start, n, buf);
+            };
             // Float formats can hold NaN/Inf: find them while streaming.
             for (ch, samples) in buf.iter().enumerate() {
-                if let Some(i) = samples[got..got + n].iter().position(|x| !x.is_finite()) {
-                    let x = samples[got + i];
+                let s = &samples[base + got..base + got + n];
+                if s.iter().fold(true, |ok, x| ok & x.is_finite()) {
+                    continue;
+                }
+                if let Some(i) = s.iter().position(|x| !x.is_finite()) {
+                    let x = s[i];
                     self.done = true;
                     return Err(Error::NonFiniteSample {
                         path: self.info.path.clone(),
@@ -296,7 +394,6 @@ impl AudioReader {
                     });
                 }
             }
-            self.pos += n;
             got += n;
             self.frames_out += n as u64;
         }

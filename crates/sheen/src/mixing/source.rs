@@ -103,6 +103,9 @@ impl StemSource {
     /// Takes `n` stream frames into `out[ch][at..at + n]` (zeros past the
     /// end of the stream).
     fn take(&mut self, out: &mut [Vec<f64>], at: usize, n: usize) -> Result<(), Error> {
+        if self.resampler.is_none() {
+            return self.take_direct(out, at, n);
+        }
         self.ensure(n)?;
         let have = self.available().min(n);
         for (ch, o) in out.iter_mut().enumerate().take(self.channels) {
@@ -115,15 +118,53 @@ impl StemSource {
         Ok(())
     }
 
+    /// [`Self::take`] without resampling: what is left in the queue, then
+    /// straight from the reader into `out` (the same frames, fewer copies).
+    fn take_direct(&mut self, out: &mut [Vec<f64>], at: usize, n: usize) -> Result<(), Error> {
+        let have = self.available().min(n);
+        let out = &mut out[..self.channels];
+        for (f, o) in self.fifo.iter().zip(out.iter_mut()) {
+            o[at..at + have].copy_from_slice(&f[self.fifo_pos..self.fifo_pos + have]);
+        }
+        self.fifo_pos += have;
+        let len = out[0].len();
+        let mut got = have;
+        if got < n && !self.eof {
+            out.iter_mut().for_each(|o| o.truncate(at + got));
+            let r = loop {
+                match self.reader.read_append(out, n - got) {
+                    Ok(0) => {
+                        self.eof = true;
+                        break Ok(());
+                    }
+                    Ok(k) => {
+                        got += k;
+                        if got == n {
+                            break Ok(());
+                        }
+                    }
+                    Err(e) => break Err(e),
+                }
+            };
+            out.iter_mut().for_each(|o| o.resize(len, 0.0));
+            r?;
+        }
+        for o in out.iter_mut() {
+            o[at + got..at + n].fill(0.0);
+        }
+        self.consumed += n as u64;
+        Ok(())
+    }
+
     /// Fills `out[ch][..n]` with timeline frames `t0 .. t0 + n`.
     pub fn fill(&mut self, out: &mut [Vec<f64>], t0: u64, n: usize) -> Result<(), Error> {
         let k0 = t0 as i64 - self.offset; // stem frame at out[0]
         let lo = k0.max(0);
         let hi = (k0 + n as i64).min(self.frames as i64);
-        for o in out.iter_mut().take(self.channels) {
-            o[..n].fill(0.0);
-        }
         if lo >= hi {
+            for o in out.iter_mut().take(self.channels) {
+                o[..n].fill(0.0);
+            }
             return Ok(());
         }
         // a negative offset skips the start of the stem
@@ -136,9 +177,16 @@ impl StemSource {
         }
         let at = (lo - k0) as usize;
         let len = (hi - lo) as usize;
+        for o in out.iter_mut().take(self.channels) {
+            o[..at].fill(0.0);
+            o[at + len..n].fill(0.0);
+        }
         self.take(out, at, len)?;
         let fade_in = self.fade_in.filter(|f| f.frames > 0);
         let fade_out = self.fade_out.filter(|f| f.frames > 0);
+        if fade_in.is_none() && fade_out.is_none() && self.sign == 1.0 {
+            return Ok(()); // every gain is exactly 1
+        }
         let frames = self.frames as f64;
         for (ch, o) in out.iter_mut().enumerate().take(self.channels) {
             let _ = ch;
