@@ -189,17 +189,13 @@ pub struct MeasuredFile {
 struct WriteAndMeasure {
     writer: AudioWriter,
     analyzer: Analyzer,
-    format: SampleFormat,
     scratch: Vec<Vec<f64>>,
 }
 
 impl WriteAndMeasure {
     fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
-        self.writer.write(block)?;
-        for (s, c) in self.scratch.iter_mut().zip(block) {
-            s.clear();
-            s.extend(c.iter().map(|&x| stored_value(x, self.format)));
-        }
+        // the values as stored, from the writer's own quantisation
+        self.writer.write_stored(block, &mut self.scratch)?;
         let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
         self.analyzer.push(&view);
         Ok(())
@@ -236,7 +232,6 @@ impl MeasuredFile {
                     channel_weights: None,
                 },
             ),
-            format: spec.format,
             scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
         };
         let state = if parallel {
