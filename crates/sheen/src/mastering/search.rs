@@ -139,10 +139,24 @@ impl Worker {
                     let skip = fl.saturating_sub(seen).min(n);
                     acc.clear();
                     acc.resize(n - skip, 0.0);
-                    for ((c, f), w) in b.data.iter().zip(&mut filters).zip(&weights) {
-                        for (a, &x) in acc.iter_mut().zip(&c[skip..n]) {
-                            let y = f.tick(&k, x);
-                            *a += w * (y * y);
+                    if let ([f0, f1], [c0, c1], [w0, w1]) =
+                        (&mut filters[..], &b.data[..], &weights[..])
+                    {
+                        // stereo: the two channels' filters in one loop
+                        // (independent chains overlap), the sum in the
+                        // same order
+                        for ((a, &x0), &x1) in acc.iter_mut().zip(&c0[skip..n]).zip(&c1[skip..n]) {
+                            let y0 = f0.tick(&k, x0);
+                            let y1 = f1.tick(&k, x1);
+                            *a += w0 * (y0 * y0);
+                            *a += w1 * (y1 * y1);
+                        }
+                    } else {
+                        for ((c, f), w) in b.data.iter().zip(&mut filters).zip(&weights) {
+                            for (a, &x) in acc.iter_mut().zip(&c[skip..n]) {
+                                let y = f.tick(&k, x);
+                                *a += w * (y * y);
+                            }
                         }
                     }
                     kw.extend(acc.iter().map(|&a| a as f32));
