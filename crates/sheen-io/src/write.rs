@@ -119,6 +119,8 @@ pub struct AudioWriter {
     interleaved: Vec<i32>,
     /// WAV sample bytes of the current block.
     bytes: Vec<u8>,
+    /// The current block quantised, per channel (integer formats).
+    quantised: Vec<Vec<i32>>,
 }
 
 impl std::fmt::Debug for AudioWriter {
@@ -218,6 +220,7 @@ impl AudioWriter {
             clipped: 0,
             interleaved: Vec::new(),
             bytes: Vec::new(),
+            quantised: vec![Vec::new(); spec.channels],
         })
     }
 
@@ -235,6 +238,28 @@ impl AudioWriter {
     /// (frames), full scale = 1.0. Refuses a block of the wrong shape or one
     /// holding NaN/infinite samples (nothing of that block is written).
     pub fn write(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+        self.write_inner(block, None)
+    }
+
+    /// As [`AudioWriter::write`], also giving the values as stored:
+    /// `stored[ch]` is replaced by channel `ch` of `block` as it reads back
+    /// from the file ([`stored_value`] of each sample), from the same
+    /// quantisation as the file's bytes. `stored` must have one vector per
+    /// channel.
+    pub fn write_stored(&mut self, block: &[&[f64]], stored: &mut [Vec<f64>]) -> Result<(), Error> {
+        assert_eq!(
+            stored.len(),
+            self.spec.channels,
+            "one stored vector per channel"
+        );
+        self.write_inner(block, Some(stored))
+    }
+
+    fn write_inner(
+        &mut self,
+        block: &[&[f64]],
+        stored: Option<&mut [Vec<f64>]>,
+    ) -> Result<(), Error> {
         let channels = self.spec.channels;
         if block.len() != channels {
             return Err(self.invalid_block(format!(
@@ -250,6 +275,11 @@ impl AudioWriter {
             )));
         }
         for (c, ch) in block.iter().enumerate() {
+            // a branch-free scan first (vectorised); the position only on
+            // failure
+            if ch.iter().fold(true, |ok, x| ok & x.is_finite()) {
+                continue;
+            }
             if let Some(i) = ch.iter().position(|x| !x.is_finite()) {
                 let what = if ch[i].is_nan() { "NaN" } else { "infinite" };
                 return Err(self.invalid_block(format!(
@@ -276,12 +306,35 @@ impl AudioWriter {
             Some(e) => e,
             None => return Err(self.invalid_block("the writer is finished".into())),
         };
+        let format = self.spec.format;
+        if format != SampleFormat::F32 {
+            let bits = format.bits();
+            for (q, ch) in self.quantised.iter_mut().zip(block) {
+                q.resize(frames, 0);
+                self.clipped += quantize_block(ch, bits, q);
+            }
+            if let Some(st) = stored {
+                let inv = 1.0 / (1i64 << (bits - 1)) as f64;
+                for (s, q) in st.iter_mut().zip(&self.quantised) {
+                    s.clear();
+                    s.extend(q.iter().map(|&v| f64::from(v) * inv));
+                }
+            }
+        } else if let Some(st) = stored {
+            for (s, ch) in st.iter_mut().zip(block) {
+                s.clear();
+                s.extend(ch.iter().map(|&x| stored_value(x, SampleFormat::F32)));
+            }
+        }
         match encoder {
             Encoder::Wav {
                 out, data_bytes, ..
             } => {
                 self.bytes.clear();
-                wav_bytes(self.spec.format, block, &mut self.bytes, &mut self.clipped);
+                match format {
+                    SampleFormat::F32 => wav_f32_bytes(block, &mut self.bytes, &mut self.clipped),
+                    _ => wav_int_bytes(format, &self.quantised, frames, &mut self.bytes),
+                }
                 if let Err(e) = out.write_all(&self.bytes) {
                     self.failed = true;
                     return Err(Error::Write { path, source: e });
@@ -289,12 +342,11 @@ impl AudioWriter {
                 *data_bytes += self.bytes.len() as u64;
             }
             Encoder::Flac(stream) => {
-                let bits = self.spec.format.bits();
                 self.interleaved.clear();
-                for i in 0..frames {
-                    for ch in block {
-                        self.interleaved
-                            .push(quantize(ch[i], bits, &mut self.clipped));
+                self.interleaved.resize(frames * channels, 0);
+                for (c, q) in self.quantised.iter().enumerate() {
+                    for (i, &v) in q[..frames].iter().enumerate() {
+                        self.interleaved[i * channels + c] = v;
                     }
                 }
                 if let Err(e) = stream.push(&self.interleaved) {
@@ -591,47 +643,96 @@ fn wav_header(spec: &WriteSpec) -> Result<Vec<u8>, hound::Error> {
     Ok(cur.into_inner())
 }
 
-/// Appends the WAV data bytes of planar `block` (interleaved, little
-/// endian; integers quantised with [`quantize`], floats as `f32` clamped
-/// to its range) to `out`, counting clamped samples: the bytes hound's
-/// `write_sample` writes for the same values.
-fn wav_bytes(format: SampleFormat, block: &[&[f64]], out: &mut Vec<u8>, clipped: &mut u64) {
-    let frames = block.first().map_or(0, |c| c.len());
+/// Appends the WAV data bytes of the quantised planar block `q`
+/// (`q[ch][..frames]`, from [`quantize_block`]) to `out`: interleaved,
+/// little endian, 2 or 3 bytes per sample (the bytes hound's
+/// `write_sample` writes for the same values).
+fn wav_int_bytes(format: SampleFormat, q: &[Vec<i32>], frames: usize, out: &mut Vec<u8>) {
     let width = (format.bits() / 8) as usize;
-    out.reserve(frames * block.len() * width);
-    match format {
-        SampleFormat::I16 => {
-            for i in 0..frames {
-                for ch in block {
-                    let s = quantize(ch[i], 16, clipped) as i16;
-                    out.extend_from_slice(&s.to_le_bytes());
+    let stride = width * q.len();
+    let base = out.len();
+    out.resize(base + frames * stride, 0);
+    let dst = &mut out[base..];
+    for (c, ch) in q.iter().enumerate() {
+        let at = c * width;
+        match format {
+            SampleFormat::I16 => {
+                for (f, &v) in dst.chunks_exact_mut(stride).zip(&ch[..frames]) {
+                    f[at..at + 2].copy_from_slice(&(v as i16).to_le_bytes());
                 }
             }
-        }
-        SampleFormat::I24 => {
-            for i in 0..frames {
-                for ch in block {
-                    let s = quantize(ch[i], 24, clipped);
-                    out.extend_from_slice(&s.to_le_bytes()[..3]);
-                }
-            }
-        }
-        SampleFormat::F32 => {
-            let max = f64::from(f32::MAX);
-            for i in 0..frames {
-                for ch in block {
-                    let x = ch[i];
-                    let y = if x.abs() > max {
-                        *clipped += 1;
-                        max.copysign(x)
-                    } else {
-                        x
-                    };
-                    out.extend_from_slice(&(y as f32).to_bits().to_le_bytes());
+            _ => {
+                for (f, &v) in dst.chunks_exact_mut(stride).zip(&ch[..frames]) {
+                    f[at..at + 3].copy_from_slice(&v.to_le_bytes()[..3]);
                 }
             }
         }
     }
+}
+
+/// Appends the WAV data bytes of planar `block` (interleaved, little
+/// endian; integers quantised with [`quantize_block`], floats as `f32`
+/// clamped to its range) to `out`, counting clamped samples.
+fn wav_bytes(format: SampleFormat, block: &[&[f64]], out: &mut Vec<u8>, clipped: &mut u64) {
+    if format == SampleFormat::F32 {
+        return wav_f32_bytes(block, out, clipped);
+    }
+    let frames = block.first().map_or(0, |c| c.len());
+    let q: Vec<Vec<i32>> = block
+        .iter()
+        .map(|c| {
+            let mut q = vec![0; frames];
+            *clipped += quantize_block(c, format.bits(), &mut q);
+            q
+        })
+        .collect();
+    wav_int_bytes(format, &q, frames, out);
+}
+
+/// Appends the WAV data bytes of planar `block` as 32-bit floats
+/// (interleaved, little endian, clamped to the `f32` range), counting
+/// clamped samples.
+fn wav_f32_bytes(block: &[&[f64]], out: &mut Vec<u8>, clipped: &mut u64) {
+    let frames = block.first().map_or(0, |c| c.len());
+    out.reserve(frames * block.len() * 4);
+    let max = f64::from(f32::MAX);
+    for i in 0..frames {
+        for ch in block {
+            let x = ch[i];
+            let y = if x.abs() > max {
+                *clipped += 1;
+                max.copysign(x)
+            } else {
+                x
+            };
+            out.extend_from_slice(&(y as f32).to_bits().to_le_bytes());
+        }
+    }
+}
+
+/// [`quantize`] of every sample of `x` into `q` (same length), returning
+/// the number clamped: the same values, computed without branches so the
+/// loop vectorises. Rounding to nearest with ties away from zero: `r`, the
+/// nearest integer with ties to even (`(y + 1.5·2^52) − 1.5·2^52`, exact
+/// for `|y| < 2^51`), moved one step away from zero where `y` is a tie
+/// that went towards zero (`y − r = ±0.5` with the sign of `y`).
+pub(crate) fn quantize_block(x: &[f64], bits: u32, q: &mut [i32]) -> u64 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+    let scale = (1i64 << (bits - 1)) as f64;
+    let (min, max) = (-scale, scale - 1.0);
+    let mut clipped = 0u64;
+    for (o, &v) in q.iter_mut().zip(x) {
+        let y = (v * scale).clamp(min - 1.0, max + 1.0);
+        let r = (y + MAGIC) - MAGIC;
+        let d = y - r;
+        let up = f64::from(u8::from(d == 0.5 && y > 0.0));
+        let down = f64::from(u8::from(d == -0.5 && y < 0.0));
+        let r = r + up - down;
+        clipped += u64::from(r > max) + u64::from(r < min);
+        // in range and integral: the conversion is exact
+        *o = r.clamp(min, max) as i32;
+    }
+    clipped
 }
 
 /// `round(x · 2^(bits−1))` clamped to the signed `bits`-bit range; counts
@@ -953,6 +1054,55 @@ mod tests {
         }
         for v in vals {
             assert_eq!(round_half_away(v) as f64, v.round(), "{v}");
+        }
+    }
+
+    /// The vectorised block quantiser gives [`quantize`]'s values and clip
+    /// count, and `write_stored` gives [`stored_value`] of every sample,
+    /// bit for bit. Reference: the scalar definitions, on halves and
+    /// near-halves of both integer formats, values beyond full scale, and
+    /// pseudo-random values.
+    #[test]
+    fn block_quantiser_equals_scalar() {
+        let mut vals = vec![0.0, -0.0, 1.0, -1.0, 1.5, -3.0, f64::MAX, -f64::MAX, 1e-300];
+        for bits in [16u32, 24] {
+            let scale = (1i64 << (bits - 1)) as f64;
+            for k in -40i64..40 {
+                for base in [k as f64, scale - 40.0 + k as f64] {
+                    let h = (base + 0.5) / scale;
+                    vals.extend([h, h.next_up(), h.next_down(), -h, base / scale]);
+                }
+            }
+        }
+        let mut z = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            vals.push(((z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * 1.01);
+        }
+        for bits in [16u32, 24] {
+            let mut q = vec![0; vals.len()];
+            let clipped = quantize_block(&vals, bits, &mut q);
+            let mut want = 0;
+            for (&v, &got) in vals.iter().zip(&q) {
+                assert_eq!(got, quantize(v, bits, &mut want), "{v} at {bits} bits");
+            }
+            assert_eq!(clipped, want);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        for (k, &fmt) in FORMATS.iter().enumerate() {
+            let path = dir.path().join(format!("st{k}.{}", ext(fmt.0)));
+            let mut w = AudioWriter::create(&path, spec(48_000, 1, fmt), &[]).unwrap();
+            let finite: Vec<f64> = vals.iter().copied().filter(|v| v.abs() < 2.0).collect();
+            let mut st = vec![Vec::new()];
+            w.write_stored(&[&finite], &mut st).unwrap();
+            for (&v, &s) in finite.iter().zip(&st[0]) {
+                assert_eq!(s.to_bits(), stored_value(v, fmt.1).to_bits(), "{v} {fmt:?}");
+            }
+            w.finish().unwrap();
+            let (_, y) = read_all(&path).unwrap();
+            assert!(y[0].iter().zip(&st[0]).all(|(a, b)| a == b), "{fmt:?}");
         }
     }
 

@@ -107,6 +107,37 @@ struct SideMeters {
     /// Spectrum analysers of channels `spectrum_from..`.
     spectrum: Option<Vec<SpectrumAnalyzer>>,
     spectrum_from: usize,
+    /// Spectra of the mid and side signals ([`Analyzer::with_mid_side`]).
+    mid_side: Option<MidSideMeters>,
+}
+
+/// Spectrum analysers of `M = (L+R)/2` and `S = (L−R)/2` of channels 0 and
+/// 1 (of channel 0 alone, and no side, for mono).
+#[derive(Clone, Debug)]
+struct MidSideMeters {
+    mid: SpectrumAnalyzer,
+    side: Option<SpectrumAnalyzer>,
+    m: Vec<f64>,
+    s: Vec<f64>,
+}
+
+impl MidSideMeters {
+    fn push(&mut self, block: &[&[f64]]) {
+        match &mut self.side {
+            Some(side) => {
+                let n = block[0].len();
+                self.m.resize(n, 0.0);
+                self.s.resize(n, 0.0);
+                for (i, (l, r)) in block[0].iter().zip(block[1]).enumerate() {
+                    self.m[i] = 0.5 * (l + r);
+                    self.s[i] = 0.5 * (l - r);
+                }
+                self.mid.push(&self.m);
+                side.push(&self.s);
+            }
+            None => self.mid.push(block[0]),
+        }
+    }
 }
 
 impl SideMeters {
@@ -117,6 +148,9 @@ impl SideMeters {
                 a.push(x);
             }
         }
+        if let Some(ms) = &mut self.mid_side {
+            ms.push(block);
+        }
     }
 
     fn finish(&mut self) {
@@ -124,11 +158,17 @@ impl SideMeters {
         if let Some(sp) = &mut self.spectrum {
             sp.iter_mut().for_each(SpectrumAnalyzer::finish);
         }
+        if let Some(ms) = &mut self.mid_side {
+            ms.mid.finish();
+            if let Some(s) = &mut ms.side {
+                s.finish();
+            }
+        }
     }
 }
 
 /// Frames per batch handed to the background thread.
-const BATCH: usize = 8192;
+const BATCH: usize = 32768;
 /// Batches queued for the background thread at most (bounds memory).
 const QUEUE: usize = 2;
 
@@ -291,12 +331,21 @@ impl Analyzer {
     /// `opts.channel_weights` has the wrong length or an invalid weight.
     pub fn new(sample_rate_hz: f64, channels: usize, opts: AnalyzerOptions) -> Self {
         let parallel = thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        Self::build(sample_rate_hz, channels, opts, parallel)
+        Self::build(sample_rate_hz, channels, opts, parallel, false)
     }
 
     /// As [`Analyzer::new`], but every meter runs on the calling thread.
     pub fn new_inline(sample_rate_hz: f64, channels: usize, opts: AnalyzerOptions) -> Self {
-        Self::build(sample_rate_hz, channels, opts, false)
+        Self::build(sample_rate_hz, channels, opts, false, false)
+    }
+
+    /// As [`Analyzer::new`], also measuring the spectra of the mid signal
+    /// `(L+R)/2` and the side signal `(L−R)/2` of channels 0 and 1 (the
+    /// mid is channel 0 and there is no side for mono), on the background
+    /// thread when there is one: see [`Analyzer::finish_mid_side`].
+    pub fn with_mid_side(sample_rate_hz: f64, channels: usize, opts: AnalyzerOptions) -> Self {
+        let parallel = thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        Self::build(sample_rate_hz, channels, opts, parallel, true)
     }
 
     fn build(
@@ -304,6 +353,7 @@ impl Analyzer {
         channels: usize,
         opts: AnalyzerOptions,
         background: bool,
+        mid_side: bool,
     ) -> Self {
         assert!(channels > 0, "an analyser needs at least one channel");
         assert!(
@@ -325,10 +375,21 @@ impl Analyzer {
         // statistics; the background thread runs the true peak)
         let split = if background { channels / 2 } else { 0 };
         let side_spectrum = spectrum.as_mut().map(|v| v.split_off(split));
+        let mid_side = mid_side.then(|| {
+            let mut planner = realfft::RealFftPlanner::new();
+            MidSideMeters {
+                mid: SpectrumAnalyzer::with_planner(sample_rate_hz, &mut planner),
+                side: (channels >= 2)
+                    .then(|| SpectrumAnalyzer::with_planner(sample_rate_hz, &mut planner)),
+                m: Vec::new(),
+                s: Vec::new(),
+            }
+        });
         let side_meters = || SideMeters {
             true_peak: TruePeakMeter::new(sample_rate_hz, channels),
             spectrum: side_spectrum.clone(),
             spectrum_from: split,
+            mid_side: mid_side.clone(),
         };
         let mut here = spectrum;
         let side = if background {
@@ -344,6 +405,7 @@ impl Analyzer {
                         true_peak: TruePeakMeter::new(sample_rate_hz, channels),
                         spectrum: all,
                         spectrum_from: 0,
+                        mid_side: mid_side.clone(),
                     }))
                 }
             }
@@ -406,7 +468,19 @@ impl Analyzer {
     }
 
     /// Completes the analysis.
-    pub fn finish(mut self) -> Analysis {
+    pub fn finish(self) -> Analysis {
+        self.finish_mid_side().0
+    }
+
+    /// Completes the analysis, also returning the finished mid and side
+    /// spectrum analysers of an analyser made by [`Analyzer::with_mid_side`]
+    /// (`None` otherwise; the side is `None` for mono).
+    pub fn finish_mid_side(
+        mut self,
+    ) -> (
+        Analysis,
+        Option<(SpectrumAnalyzer, Option<SpectrumAnalyzer>)>,
+    ) {
         let mut spectra = self.spectrum.take();
         let mut side = match self.side {
             Side::Inline(mut m) => {
@@ -415,6 +489,7 @@ impl Analyzer {
             }
             Side::Background(w) => w.finish(),
         };
+        let mid_side = side.mid_side.take().map(|ms| (ms.mid, ms.side));
         if let Some(here) = &mut spectra {
             here.iter_mut().for_each(SpectrumAnalyzer::finish);
             here.extend(side.spectrum.take().unwrap_or_default());
@@ -434,7 +509,7 @@ impl Analyzer {
         } else {
             (None, None)
         };
-        Analysis {
+        let analysis = Analysis {
             sample_rate_hz: self.sample_rate_hz,
             channels: self.loudness.channels(),
             frames: st.frames,
@@ -465,6 +540,7 @@ impl Analyzer {
             momentary,
             short_term,
             stereo: self.stereo.as_mut().map(StereoSeries::take_points),
-        }
+        };
+        (analysis, mid_side)
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::Error;
 use sheen_io::AudioReader;
-use sheen_meter::{Analyzer, AnalyzerOptions, BandLevel, SpectrumAnalyzer};
+use sheen_meter::{Analyzer, AnalyzerOptions, BandLevel};
 use std::path::{Path, PathBuf};
 
 /// Frames per read.
@@ -59,7 +59,9 @@ pub fn analyse(path: &Path) -> Result<MixAnalysis, Error> {
         });
     }
     let fs = info.sample_rate_hz as f64;
-    let mut analyzer = Analyzer::new(
+    // the mid and side spectra run on the analyser's background thread
+    // (with the true peak), loudness and statistics here with the decoding
+    let mut analyzer = Analyzer::with_mid_side(
         fs,
         info.channels,
         AnalyzerOptions {
@@ -68,11 +70,7 @@ pub fn analyse(path: &Path) -> Result<MixAnalysis, Error> {
             channel_weights: None,
         },
     );
-    let mut mid_an = SpectrumAnalyzer::new(fs);
-    let mut side_an = (info.channels == 2).then(|| SpectrumAnalyzer::new(fs));
     let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
-    let mut mid = vec![0.0; CHUNK_FRAMES];
-    let mut side = vec![0.0; CHUNK_FRAMES];
     let mut frames = 0u64;
     let mut loudest = (f64::NEG_INFINITY, 0.0);
     loop {
@@ -82,18 +80,6 @@ pub fn analyse(path: &Path) -> Result<MixAnalysis, Error> {
         }
         let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
         analyzer.push(&block);
-        if info.channels == 2 {
-            for i in 0..n {
-                mid[i] = 0.5 * (buf[0][i] + buf[1][i]);
-                side[i] = 0.5 * (buf[0][i] - buf[1][i]);
-            }
-            mid_an.push(&mid[..n]);
-            if let Some(s) = &mut side_an {
-                s.push(&side[..n]);
-            }
-        } else {
-            mid_an.push(&buf[0][..n]);
-        }
         frames += n as u64;
         if let Some(st) = analyzer.loudness().short_term_lufs() {
             if st > loudest.0 {
@@ -101,13 +87,10 @@ pub fn analyse(path: &Path) -> Result<MixAnalysis, Error> {
             }
         }
     }
-    mid_an.finish();
-    let a = analyzer.finish();
+    let (a, mid_side) = analyzer.finish_mid_side();
+    let (mid_an, side_an) = mid_side.expect("mid/side spectra requested");
     let mid_spectrum = mid_an.band_levels();
-    let side_spectrum = side_an.map_or(Vec::new(), |mut s| {
-        s.finish();
-        s.band_levels()
-    });
+    let side_spectrum = side_an.map_or(Vec::new(), |s| s.band_levels());
     let low_side_to_mid_db = low_ratio(&mid_spectrum, &side_spectrum);
     Ok(MixAnalysis {
         path: path.to_path_buf(),

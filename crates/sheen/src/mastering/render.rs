@@ -189,17 +189,13 @@ pub struct MeasuredFile {
 struct WriteAndMeasure {
     writer: AudioWriter,
     analyzer: Analyzer,
-    format: SampleFormat,
     scratch: Vec<Vec<f64>>,
 }
 
 impl WriteAndMeasure {
     fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
-        self.writer.write(block)?;
-        for (s, c) in self.scratch.iter_mut().zip(block) {
-            s.clear();
-            s.extend(c.iter().map(|&x| stored_value(x, self.format)));
-        }
+        // the values as stored, from the writer's own quantisation
+        self.writer.write_stored(block, &mut self.scratch)?;
         let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
         self.analyzer.push(&view);
         Ok(())
@@ -212,11 +208,16 @@ struct Handoff {
     len: usize,
 }
 
+/// Frames gathered before a hand-off to the writer thread.
+const HANDOFF_FRAMES: usize = 4 * CHUNK_FRAMES;
+
 enum MeasuredState {
     Inline(Box<WriteAndMeasure>),
     Worker {
         tx: Option<std::sync::mpsc::SyncSender<Handoff>>,
         recycled: std::sync::mpsc::Receiver<Handoff>,
+        /// Frames gathered for the next hand-off.
+        pending: Handoff,
         handle: Option<std::thread::JoinHandle<Result<WriteAndMeasure, Error>>>,
     },
 }
@@ -236,7 +237,6 @@ impl MeasuredFile {
                     channel_weights: None,
                 },
             ),
-            format: spec.format,
             scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
         };
         let state = if parallel {
@@ -257,6 +257,10 @@ impl MeasuredFile {
                 Ok(handle) => MeasuredState::Worker {
                     tx: Some(tx),
                     recycled,
+                    pending: Handoff {
+                        data: vec![Vec::with_capacity(HANDOFF_FRAMES); spec.channels],
+                        len: 0,
+                    },
                     handle: Some(handle),
                 },
                 Err(e) => panic!("cannot start the writer thread: {e}"),
@@ -273,28 +277,45 @@ impl MeasuredFile {
     fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
         match &mut self.state {
             MeasuredState::Inline(w) => w.push(block),
-            MeasuredState::Worker { tx, recycled, .. } => {
-                let n = block.first().map_or(0, |c| c.len());
-                let mut h = recycled.try_recv().unwrap_or_else(|_| Handoff {
-                    data: vec![Vec::with_capacity(CHUNK_FRAMES); self.channels],
-                    len: 0,
-                });
-                for (d, c) in h.data.iter_mut().zip(block) {
-                    d.clear();
+            MeasuredState::Worker {
+                tx,
+                recycled,
+                pending,
+                ..
+            } => {
+                for (d, c) in pending.data.iter_mut().zip(block) {
                     d.extend_from_slice(c);
                 }
-                h.len = n;
-                let failed = match tx {
-                    Some(t) => t.send(h).is_err(),
-                    None => true,
-                };
-                if failed {
-                    // the worker stopped on an error: it is reported by
-                    // `finish`
-                    *tx = None;
+                pending.len = pending.data[0].len();
+                if pending.len >= HANDOFF_FRAMES {
+                    Self::hand_off(tx, recycled, pending, self.channels);
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// Sends the gathered frames to the writer thread.
+    fn hand_off(
+        tx: &mut Option<std::sync::mpsc::SyncSender<Handoff>>,
+        recycled: &std::sync::mpsc::Receiver<Handoff>,
+        pending: &mut Handoff,
+        channels: usize,
+    ) {
+        let mut fresh = recycled.try_recv().unwrap_or_else(|_| Handoff {
+            data: vec![Vec::with_capacity(HANDOFF_FRAMES); channels],
+            len: 0,
+        });
+        fresh.data.iter_mut().for_each(Vec::clear);
+        fresh.len = 0;
+        let h = std::mem::replace(pending, fresh);
+        let failed = match tx {
+            Some(t) => t.send(h).is_err(),
+            None => true,
+        };
+        if failed {
+            // the worker stopped on an error: it is reported by `finish`
+            *tx = None;
         }
     }
 
@@ -303,7 +324,15 @@ impl MeasuredFile {
     pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
         let inner = match self.state {
             MeasuredState::Inline(w) => *w,
-            MeasuredState::Worker { tx, mut handle, .. } => {
+            MeasuredState::Worker {
+                mut tx,
+                recycled,
+                mut pending,
+                mut handle,
+            } => {
+                if pending.len > 0 {
+                    Self::hand_off(&mut tx, &recycled, &mut pending, self.channels);
+                }
                 drop(tx);
                 let h = handle.take().expect("joined once");
                 match h.join() {

@@ -91,6 +91,130 @@ pub struct Recorder {
     /// The front's whole output stream, kept when asked
     /// ([`Recorder::keep_front`]) so the render can start at the limiter.
     front: Option<Vec<Vec<f64>>>,
+    /// With the front kept and more than one core: the detection and the
+    /// K-weighting run on this thread while the front is recorded.
+    worker: std::sync::Mutex<Option<Worker>>,
+}
+
+/// Frames per batch handed to the [`Worker`].
+const BATCH: usize = 32768;
+
+/// A planar batch (`data[ch][..len]`).
+struct Batch {
+    data: Vec<Vec<f64>>,
+    len: usize,
+}
+
+/// The detected peaks and K-weighted power, computed on a thread of their
+/// own from copies of the recorded blocks (in batches of [`BATCH`] frames
+/// through a bounded queue, spent batches recycled): exactly what
+/// [`Recorder::push`] computes block by block, since neither depends on the
+/// block partition.
+struct Worker {
+    tx: std::sync::mpsc::SyncSender<Batch>,
+    recycled: std::sync::mpsc::Receiver<Batch>,
+    pending: Batch,
+    handle: std::thread::JoinHandle<(Vec<f32>, Vec<f32>)>,
+}
+
+impl Worker {
+    fn spawn(r: &Recorder, channels: usize) -> Option<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let (back, recycled) = std::sync::mpsc::channel::<Batch>();
+        let mut det = r.detector.clone();
+        let (k, mut filters, weights) = (r.k, r.filters.clone(), r.weights.clone());
+        let fl = r.front_latency;
+        let handle = std::thread::Builder::new()
+            .name("sheen-record".into())
+            .spawn(move || {
+                let mut d: Vec<f32> = Vec::new();
+                let mut kw: Vec<f32> = Vec::new();
+                let mut acc: Vec<f64> = Vec::new();
+                let mut seen = 0usize;
+                while let Ok(b) = rx.recv() {
+                    let n = b.len;
+                    detect_into(&mut det, &b.data, 0, n, &mut d);
+                    // as `Recorder::push`: from the front latency on,
+                    // channels in order within each frame
+                    let skip = fl.saturating_sub(seen).min(n);
+                    acc.clear();
+                    acc.resize(n - skip, 0.0);
+                    if let ([f0, f1], [c0, c1], [w0, w1]) =
+                        (&mut filters[..], &b.data[..], &weights[..])
+                    {
+                        // stereo: the two channels' filters in one loop
+                        // (independent chains overlap), the sum in the
+                        // same order
+                        for ((a, &x0), &x1) in acc.iter_mut().zip(&c0[skip..n]).zip(&c1[skip..n]) {
+                            let y0 = f0.tick(&k, x0);
+                            let y1 = f1.tick(&k, x1);
+                            *a += w0 * (y0 * y0);
+                            *a += w1 * (y1 * y1);
+                        }
+                    } else {
+                        for ((c, f), w) in b.data.iter().zip(&mut filters).zip(&weights) {
+                            for (a, &x) in acc.iter_mut().zip(&c[skip..n]) {
+                                let y = f.tick(&k, x);
+                                *a += w * (y * y);
+                            }
+                        }
+                    }
+                    kw.extend(acc.iter().map(|&a| a as f32));
+                    seen += n;
+                    let _ = back.send(b);
+                }
+                (d, kw)
+            })
+            .ok()?;
+        Some(Self {
+            tx,
+            recycled,
+            pending: Batch {
+                data: vec![vec![0.0; BATCH]; channels],
+                len: 0,
+            },
+            handle,
+        })
+    }
+
+    fn push(&mut self, block: &[&[f64]]) {
+        let n = block.first().map_or(0, |c| c.len());
+        let mut start = 0;
+        while start < n {
+            let take = (BATCH - self.pending.len).min(n - start);
+            let at = self.pending.len;
+            for (d, c) in self.pending.data.iter_mut().zip(block) {
+                d[at..at + take].copy_from_slice(&c[start..start + take]);
+            }
+            self.pending.len += take;
+            start += take;
+            if self.pending.len == BATCH {
+                self.send();
+            }
+        }
+    }
+
+    fn send(&mut self) {
+        let channels = self.pending.data.len();
+        let fresh = self.recycled.try_recv().unwrap_or_else(|_| Batch {
+            data: vec![vec![0.0; BATCH]; channels],
+            len: 0,
+        });
+        let batch = std::mem::replace(&mut self.pending, fresh);
+        self.pending.len = 0;
+        // a failed send means the thread panicked: `finish` re-raises it
+        let _ = self.tx.send(batch);
+    }
+
+    fn finish(mut self) -> (Vec<f32>, Vec<f32>) {
+        if self.pending.len > 0 {
+            self.send();
+        }
+        drop(self.tx);
+        self.handle
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    }
 }
 
 impl Recorder {
@@ -127,6 +251,7 @@ impl Recorder {
             frames: 0,
             overflow: false,
             front: None,
+            worker: std::sync::Mutex::new(None),
         }
     }
 
@@ -169,6 +294,11 @@ impl Recorder {
     pub fn begin(&mut self, front_latency: usize, limiter_delay: usize) {
         self.front_latency = front_latency;
         self.limiter_delay = limiter_delay;
+        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        if self.front.is_some() && parallel && self.seen == 0 {
+            let w = Worker::spawn(self, self.filters.len());
+            *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = w;
+        }
     }
 
     /// Whether the input was too long to record (the search must measure
@@ -188,13 +318,18 @@ impl Recorder {
             self.d = Vec::new();
             self.kw = Vec::new();
             self.front = None;
+            // closing the queue ends the worker; it is not waited for
+            *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
             return;
         }
         if let Some(f) = &mut self.front {
-            // kept whole: detection and K-weighting run at the end, on two
-            // threads
+            // kept whole: detection and K-weighting run on the worker
+            // thread meanwhile, or at the end on two threads
             for (f, c) in f.iter_mut().zip(block) {
                 f.extend_from_slice(c);
+            }
+            if let Some(w) = self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) {
+                w.push(block);
             }
             self.seen += n;
             return;
@@ -235,7 +370,25 @@ impl Recorder {
         let need = self.frames + self.front_latency + self.limiter_delay;
         if let Some(f) = &mut self.front {
             f.iter_mut().for_each(|c| c.resize(need, 0.0));
-            self.analyse_front();
+            let worker = self
+                .worker
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            match worker {
+                Some(mut w) => {
+                    // the flush beyond the recorded stream is silence
+                    if need > self.seen {
+                        let zeros = vec![vec![0.0; need - self.seen]; f.len()];
+                        let views: Vec<&[f64]> = zeros.iter().map(|z| z.as_slice()).collect();
+                        w.push(&views);
+                    }
+                    let (d, kw) = w.finish();
+                    self.d = d;
+                    self.kw = kw;
+                }
+                None => self.analyse_front(),
+            }
         }
         self.kw.truncate(self.frames);
         self.d.truncate(need);
@@ -443,9 +596,10 @@ pub fn search(
 mod tests {
     use super::*;
 
-    /// Keeping the front (detection and K-weighting at the end, on two
-    /// threads, the detection split with a warm-up) records exactly what
-    /// block-by-block recording does. Reference: [`Recorder::push`]'s own
+    /// Keeping the front (detection and K-weighting on the worker thread
+    /// while recording, or at the end on two threads with the detection
+    /// split with a warm-up) records exactly what block-by-block recording
+    /// does. Reference: [`Recorder::push`]'s own
     /// per-block results, compared value for value, on a noisy stereo
     /// signal pushed in odd blocks, with a front and limiter latency.
     #[test]
@@ -465,10 +619,16 @@ mod tests {
         let mut recs = [
             Recorder::new(&p, fs, 2, false),
             Recorder::new(&p, fs, 2, false),
+            Recorder::new(&p, fs, 2, false),
         ];
         recs[1].keep_front(n);
-        for r in &mut recs {
+        recs[2].keep_front(n);
+        for (i, r) in recs.iter_mut().enumerate() {
             r.begin(37, delay);
+            if i == 2 {
+                // no worker thread: detection and K-weighting at the end
+                *r.worker.get_mut().unwrap() = None;
+            }
             let mut start = 0;
             while start < n {
                 let end = (start + 777).min(n);
@@ -477,19 +637,21 @@ mod tests {
             }
             r.end((n - 37 - delay) as u64);
         }
-        assert!(recs[1].front().is_some());
-        assert_eq!(recs[0].d.len(), recs[1].d.len());
-        assert!(recs[0]
-            .d
-            .iter()
-            .zip(&recs[1].d)
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
-        assert_eq!(recs[0].kw.len(), recs[1].kw.len());
-        assert!(recs[0]
-            .kw
-            .iter()
-            .zip(&recs[1].kw)
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
+        for r in &recs[1..] {
+            assert!(r.front().is_some());
+            assert_eq!(recs[0].d.len(), r.d.len());
+            assert!(recs[0]
+                .d
+                .iter()
+                .zip(&r.d)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert_eq!(recs[0].kw.len(), r.kw.len());
+            assert!(recs[0]
+                .kw
+                .iter()
+                .zip(&r.kw)
+                .all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
     }
 
     /// A recording of a signal fed straight in (no front): the prediction

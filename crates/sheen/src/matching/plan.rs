@@ -109,12 +109,17 @@ pub fn plan_match(input: &Profile, target: &ReferenceTarget, opts: &MatchOptions
     let side = side_curve(input, target, &mid, a.width, &opts.curve);
     let fs = input.sample_rate_hz;
     let taps = fir_taps(fs);
-    let (mid_points, _) = fit_fir_points(&mid, &input.mid_bins, fs, taps, FIT_ITERATIONS);
-    let side_points = if side.is_empty() {
-        Vec::new()
-    } else {
-        fit_fir_points(&side, &input.side_bins, fs, taps, FIT_ITERATIONS).0
-    };
+    // the mid and side fits are independent: side on a second thread
+    let (mid_points, side_points) = std::thread::scope(|s| {
+        let side_job = (!side.is_empty()).then(|| {
+            s.spawn(|| fit_fir_points(&side, &input.side_bins, fs, taps, FIT_ITERATIONS).0)
+        });
+        let mid_points = fit_fir_points(&mid, &input.mid_bins, fs, taps, FIT_ITERATIONS).0;
+        let side_points = side_job.map_or(Vec::new(), |j| {
+            j.join().unwrap_or_else(|e| std::panic::resume_unwind(e))
+        });
+        (mid_points, side_points)
+    });
     let width_change = match (input.side_to_mid_db, target.side_to_mid_db) {
         (Some(i), Some(t)) => {
             // the side curve's energy change minus the mid curve's

@@ -2,7 +2,7 @@
 //! streamed pass with `sheen-meter`: BS.1770-4 integrated loudness, EBU
 //! Tech 3342 loudness range, true peak, crest factor, side/mid energy, and
 //! the 1/3-octave long-term average spectra (IEC 61260-1 bands, Welch
-//! estimate of [`SpectrumAnalyzer`]) of the mid `(L+R)/2` and side
+//! estimate of [`sheen_meter::SpectrumAnalyzer`]) of the mid `(L+R)/2` and side
 //! `(L−R)/2` signals. The per-bin powers are kept too, so the match curve
 //! can predict exactly what an FIR EQ does to each band
 //! (see [`super::curve::fit_fir_points`]).
@@ -11,7 +11,7 @@ use crate::Error;
 use serde::Serialize;
 use sheen_io::AudioReader;
 use sheen_meter::spectrum::{third_octave_bands, ThirdOctaveBand};
-use sheen_meter::{Analyzer, AnalyzerOptions, BandLevel, SpectrumAnalyzer};
+use sheen_meter::{Analyzer, AnalyzerOptions, BandLevel};
 use std::path::Path;
 
 /// Frames per read.
@@ -58,28 +58,25 @@ impl Profile {
     }
 }
 
-/// Streams planar blocks into a [`Profile`].
+/// Streams planar blocks into a [`Profile`]. The mid and side spectra run
+/// on the analyser's background thread with the true peak
+/// ([`Analyzer::with_mid_side`]).
 #[derive(Debug)]
 pub struct ProfileBuilder {
     file: String,
     sample_rate_hz: f64,
     channels: usize,
     analyzer: Analyzer,
-    mid: SpectrumAnalyzer,
-    side: Option<SpectrumAnalyzer>,
-    scratch_m: Vec<f64>,
-    scratch_s: Vec<f64>,
 }
 
 impl ProfileBuilder {
     /// A builder for `channels` (1 or 2) at `sample_rate_hz`.
     pub fn new(file: &str, sample_rate_hz: f64, channels: usize) -> Self {
-        let mut planner = realfft::RealFftPlanner::new();
         Self {
             file: file.to_string(),
             sample_rate_hz,
             channels,
-            analyzer: Analyzer::new(
+            analyzer: Analyzer::with_mid_side(
                 sample_rate_hz,
                 channels,
                 AnalyzerOptions {
@@ -88,43 +85,20 @@ impl ProfileBuilder {
                     channel_weights: None,
                 },
             ),
-            mid: SpectrumAnalyzer::with_planner(sample_rate_hz, &mut planner),
-            side: (channels == 2)
-                .then(|| SpectrumAnalyzer::with_planner(sample_rate_hz, &mut planner)),
-            scratch_m: Vec::new(),
-            scratch_s: Vec::new(),
         }
     }
 
     /// Consumes one planar block.
     pub fn push(&mut self, block: &[&[f64]]) {
         self.analyzer.push(block);
-        if self.channels == 2 {
-            let n = block[0].len();
-            self.scratch_m.resize(n, 0.0);
-            self.scratch_s.resize(n, 0.0);
-            for (i, (l, r)) in block[0].iter().zip(block[1]).enumerate() {
-                self.scratch_m[i] = 0.5 * (l + r);
-                self.scratch_s[i] = 0.5 * (l - r);
-            }
-            self.mid.push(&self.scratch_m);
-            if let Some(s) = &mut self.side {
-                s.push(&self.scratch_s);
-            }
-        } else {
-            self.mid.push(block[0]);
-        }
     }
 
     /// Completes the profile.
-    pub fn finish(mut self) -> Profile {
-        self.mid.finish();
-        let a = self.analyzer.finish();
-        let (side_db, side_bins) = match &mut self.side {
-            Some(s) => {
-                s.finish();
-                (s.band_levels(), s.bin_powers())
-            }
+    pub fn finish(self) -> Profile {
+        let (a, mid_side) = self.analyzer.finish_mid_side();
+        let (mid, side) = mid_side.expect("mid/side spectra requested");
+        let (side_db, side_bins) = match &side {
+            Some(s) => (s.band_levels(), s.bin_powers()),
             None => (Vec::new(), Vec::new()),
         };
         Profile {
@@ -138,9 +112,9 @@ impl ProfileBuilder {
             crest_db: a.crest_db,
             plr_db: a.plr_db,
             side_to_mid_db: a.side_to_mid_db,
-            mid_db: self.mid.band_levels(),
+            mid_db: mid.band_levels(),
             side_db,
-            mid_bins: self.mid.bin_powers(),
+            mid_bins: mid.bin_powers(),
             side_bins,
         }
     }

@@ -425,16 +425,19 @@ pub fn render_to_file(
 ) -> Result<(PathBuf, Written, Profile), Error> {
     let info = AudioReader::open(input)?.info().clone();
     let spec = write_spec(out, c.bits, info.sample_rate_hz, info.channels)?;
-    let mut w = AudioWriter::create(out, spec, &[input])?;
-    let mut a = ProfileBuilder::new(
+    let w = AudioWriter::create(out, spec, &[input])?;
+    let a = ProfileBuilder::new(
         &out.display().to_string(),
         info.sample_rate_hz as f64,
         info.channels,
     );
+    let mut off = Offload::new(w, a);
     let gr = render(input, c, &mut |b| {
-        a.push(b);
-        Ok(w.write(b)?)
-    })?;
+        off.push(b);
+        Ok(())
+    });
+    let (w, a) = off.finish()?;
+    let gr = gr?;
     let (path, written, r) = finish_file(w, a, gr)?;
     Ok((path, written, r))
 }
@@ -455,9 +458,10 @@ pub fn render_recorded_to_file(
     let info = AudioReader::open(input)?.info().clone();
     let front = rec.front().expect("a recording with its front stream");
     let spec = write_spec(out, c.bits, info.sample_rate_hz, info.channels)?;
-    let mut w = AudioWriter::create(out, spec, &[input])?;
+    let w = AudioWriter::create(out, spec, &[input])?;
     let fs = info.sample_rate_hz as f64;
-    let mut a = ProfileBuilder::new(&out.display().to_string(), fs, info.channels);
+    let a = ProfileBuilder::new(&out.display().to_string(), fs, info.channels);
+    let mut off = Offload::new(w, a);
     let gain = db_to_gain(c.loudness.gain_db);
     let mut limiter = TruePeakLimiter::new(c.limiter.params, fs, info.channels);
     let first = rec.front_latency() + limiter.latency_samples();
@@ -476,12 +480,154 @@ pub fn render_recorded_to_file(
         let from = first.max(start) - start;
         if from < n {
             let block: Vec<&[f64]> = buf.iter().map(|c| &c[from..n]).collect();
-            a.push(&block);
-            w.write(&block)?;
+            off.push(&block);
         }
         start = stop;
     }
+    let (w, a) = off.finish()?;
     finish_file(w, a, limiter.max_gain_reduction_db())
+}
+
+/// Frames per batch handed to the [`Offload`] worker.
+const OFFLOAD_BATCH: usize = 4 * CHUNK_FRAMES;
+
+/// A planar batch (`data[ch][..len]`).
+struct Batch {
+    data: Vec<Vec<f64>>,
+    len: usize,
+}
+
+/// The writer and the profile of what it writes, on a worker thread when
+/// the machine has more than one core: fed with copies of the rendered
+/// blocks in batches of [`OFFLOAD_BATCH`] frames through a bounded queue
+/// (spent batches come back for reuse), so writing and measuring overlap
+/// the render. Writer and profile do not depend on the block partition,
+/// so the file and the figures are the same as writing inline.
+enum Offload {
+    Inline(Box<(AudioWriter, ProfileBuilder)>, Option<Error>),
+    Worker {
+        tx: Option<std::sync::mpsc::SyncSender<Batch>>,
+        recycled: std::sync::mpsc::Receiver<Batch>,
+        pending: Batch,
+        handle: std::thread::JoinHandle<Result<(AudioWriter, ProfileBuilder), Error>>,
+    },
+}
+
+impl Offload {
+    fn new(w: AudioWriter, a: ProfileBuilder) -> Self {
+        let channels = w.spec().channels;
+        if !std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
+            return Offload::Inline(Box::new((w, a)), None);
+        }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let (back, recycled) = std::sync::mpsc::channel::<Batch>();
+        let mut wa = (w, a);
+        let handle = std::thread::Builder::new()
+            .name("sheen-write".into())
+            .spawn(move || {
+                while let Ok(b) = rx.recv() {
+                    let view: Vec<&[f64]> = b.data.iter().map(|c| &c[..b.len]).collect();
+                    wa.1.push(&view);
+                    wa.0.write(&view)?;
+                    drop(view);
+                    let _ = back.send(b);
+                }
+                Ok(wa)
+            });
+        match handle {
+            Ok(handle) => Offload::Worker {
+                tx: Some(tx),
+                recycled,
+                pending: Batch {
+                    data: vec![vec![0.0; OFFLOAD_BATCH]; channels],
+                    len: 0,
+                },
+                handle,
+            },
+            Err(e) => panic!("cannot start the writer thread: {e}"),
+        }
+    }
+
+    /// One rendered block (errors are reported by [`Offload::finish`]).
+    fn push(&mut self, block: &[&[f64]]) {
+        match self {
+            Offload::Inline(wa, err) => {
+                if err.is_none() {
+                    wa.1.push(block);
+                    if let Err(e) = wa.0.write(block) {
+                        *err = Some(e.into());
+                    }
+                }
+            }
+            Offload::Worker {
+                tx,
+                recycled,
+                pending,
+                ..
+            } => {
+                let n = block.first().map_or(0, |c| c.len());
+                let mut start = 0;
+                while start < n {
+                    let take = (OFFLOAD_BATCH - pending.len).min(n - start);
+                    let at = pending.len;
+                    for (d, c) in pending.data.iter_mut().zip(block) {
+                        d[at..at + take].copy_from_slice(&c[start..start + take]);
+                    }
+                    pending.len += take;
+                    start += take;
+                    if pending.len == OFFLOAD_BATCH {
+                        Self::send(tx, recycled, pending);
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(
+        tx: &mut Option<std::sync::mpsc::SyncSender<Batch>>,
+        recycled: &std::sync::mpsc::Receiver<Batch>,
+        pending: &mut Batch,
+    ) {
+        let channels = pending.data.len();
+        let fresh = recycled.try_recv().unwrap_or_else(|_| Batch {
+            data: vec![vec![0.0; OFFLOAD_BATCH]; channels],
+            len: 0,
+        });
+        let mut batch = std::mem::replace(pending, fresh);
+        pending.len = 0;
+        if let Some(t) = tx {
+            if let Err(std::sync::mpsc::SendError(b)) = t.send(batch) {
+                // the worker stopped on an error: `finish` reports it
+                batch = b;
+                drop(batch);
+                *tx = None;
+            }
+        }
+    }
+
+    /// Writes what is pending and returns the writer and the profile (or
+    /// the first error).
+    fn finish(self) -> Result<(AudioWriter, ProfileBuilder), Error> {
+        match self {
+            Offload::Inline(wa, None) => Ok(*wa),
+            Offload::Inline(_, Some(e)) => Err(e),
+            Offload::Worker {
+                mut tx,
+                recycled,
+                mut pending,
+                handle,
+            } => {
+                if pending.len > 0 {
+                    Self::send(&mut tx, &recycled, &mut pending);
+                }
+                drop(tx);
+                match handle.join() {
+                    Ok(r) => r,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        }
+    }
 }
 
 /// Finishes a writer and the profile measured of what it was given.
