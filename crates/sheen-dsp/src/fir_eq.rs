@@ -61,28 +61,130 @@ fn curve_sorted(p: &[EqPoint], freq_hz: f64) -> f64 {
 
 /// Designs the `taps`-long (made odd) linear-phase impulse response.
 pub fn design(points: &[EqPoint], taps: usize, sample_rate_hz: f64) -> Vec<f64> {
-    let taps = taps.max(3) | 1;
-    let mut p: Vec<EqPoint> = points.to_vec();
-    p.sort_by(|a, b| a.freq_hz.total_cmp(&b.freq_hz));
-    let grid = (taps * 8).next_power_of_two();
-    let mut planner = RealFftPlanner::<f64>::new();
-    let c2r = planner.plan_fft_inverse(grid);
-    let mut spec = c2r.make_input_vec();
-    for (k, s) in spec.iter_mut().enumerate() {
-        let f = k as f64 * sample_rate_hz / grid as f64;
-        *s = Complex::new(10f64.powf(curve_sorted(&p, f.max(1.0)) / 20.0), 0.0);
+    Designer::new(points, taps, sample_rate_hz).design(points)
+}
+
+/// The frequency-sampling designer behind [`design`], for designing many
+/// point sets that differ only in their gains (e.g. an iterative fit):
+/// what does not depend on the gains is computed once (the inverse FFT's
+/// plan, the window, each grid bin's interpolation interval and position),
+/// and each `10^(dB/20)` once per run of equal values. [`design`] is a
+/// fresh designer's first design, so both give the same taps bit for bit.
+pub struct Designer {
+    taps: usize,
+    grid: usize,
+    c2r: Arc<dyn ComplexToReal<f64>>,
+    /// Frequencies of the points, sorted as `design` sorts them.
+    freqs: Vec<f64>,
+    /// Index of each sorted point in the caller's order.
+    order: Vec<usize>,
+    /// Per grid bin: where its gain comes from.
+    at: Vec<Interp>,
+    window: Vec<f64>,
+    spec: Vec<Complex<f64>>,
+    h0: Vec<f64>,
+    sorted: Vec<EqPoint>,
+}
+
+#[derive(Clone, Copy)]
+enum Interp {
+    Zero,
+    Point(usize),
+    Between(usize, f64),
+}
+
+impl Designer {
+    /// A designer for the frequencies of `points` (their gains are not
+    /// used), `taps` long (made odd, ≥ 3), at `sample_rate_hz` (Hz).
+    pub fn new(points: &[EqPoint], taps: usize, sample_rate_hz: f64) -> Self {
+        let taps = taps.max(3) | 1;
+        let mut order: Vec<usize> = (0..points.len()).collect();
+        order.sort_by(|&a, &b| points[a].freq_hz.total_cmp(&points[b].freq_hz));
+        let freqs: Vec<f64> = order.iter().map(|&i| points[i].freq_hz).collect();
+        let grid = (taps * 8).next_power_of_two();
+        let mut planner = RealFftPlanner::<f64>::new();
+        let c2r = planner.plan_fft_inverse(grid);
+        let spec = c2r.make_input_vec();
+        let at = (0..spec.len())
+            .map(|k| {
+                let f = (k as f64 * sample_rate_hz / grid as f64).max(1.0);
+                // the cases of `curve_sorted`
+                match freqs.len() {
+                    0 => Interp::Zero,
+                    1 => Interp::Point(0),
+                    n => {
+                        if f <= freqs[0] {
+                            Interp::Point(0)
+                        } else if f >= freqs[n - 1] {
+                            Interp::Point(n - 1)
+                        } else {
+                            let i = freqs.iter().position(|&q| q >= f).unwrap_or(1).max(1);
+                            let (a, b) = (freqs[i - 1], freqs[i]);
+                            Interp::Between(i, (f / a).ln() / (b / a).ln())
+                        }
+                    }
+                }
+            })
+            .collect();
+        let window = (0..taps)
+            .map(|n| {
+                0.42 - 0.5 * (2.0 * PI * n as f64 / (taps - 1) as f64).cos()
+                    + 0.08 * (4.0 * PI * n as f64 / (taps - 1) as f64).cos()
+            })
+            .collect();
+        let h0 = c2r.make_output_vec();
+        Self {
+            taps,
+            grid,
+            c2r,
+            freqs,
+            order,
+            at,
+            window,
+            spec,
+            h0,
+            sorted: Vec::new(),
+        }
     }
-    let mut h0 = c2r.make_output_vec();
-    c2r.process(&mut spec, &mut h0).expect("inverse FFT sizes");
-    let c = (taps - 1) / 2;
-    (0..taps)
-        .map(|n| {
-            let k = (n + grid - c) % grid;
-            let w = 0.42 - 0.5 * (2.0 * PI * n as f64 / (taps - 1) as f64).cos()
-                + 0.08 * (4.0 * PI * n as f64 / (taps - 1) as f64).cos();
-            h0[k] / grid as f64 * w
-        })
-        .collect()
+
+    /// The impulse response for `points`: the frequencies given to
+    /// [`Designer::new`], in the same order, with any gains (dB).
+    pub fn design(&mut self, points: &[EqPoint]) -> Vec<f64> {
+        self.sorted.clear();
+        self.sorted.extend(self.order.iter().map(|&i| points[i]));
+        debug_assert!(self
+            .sorted
+            .iter()
+            .zip(&self.freqs)
+            .all(|(p, f)| p.freq_hz.to_bits() == f.to_bits()));
+        let p = &self.sorted;
+        let mut last = (f64::NAN, 0.0);
+        for (s, at) in self.spec.iter_mut().zip(&self.at) {
+            let db = match *at {
+                Interp::Zero => 0.0,
+                Interp::Point(i) => p[i].gain_db,
+                Interp::Between(i, t) => {
+                    let (a, b) = (p[i - 1], p[i]);
+                    a.gain_db + t * (b.gain_db - a.gain_db)
+                }
+            };
+            if db.to_bits() != last.0.to_bits() {
+                last = (db, 10f64.powf(db / 20.0));
+            }
+            *s = Complex::new(last.1, 0.0);
+        }
+        self.c2r
+            .process(&mut self.spec, &mut self.h0)
+            .expect("inverse FFT sizes");
+        let c = (self.taps - 1) / 2;
+        let grid = self.grid;
+        (0..self.taps)
+            .map(|n| {
+                let k = (n + grid - c) % grid;
+                self.h0[k] / grid as f64 * self.window[n]
+            })
+            .collect()
+    }
 }
 
 /// Streaming linear-phase FIR EQ (see the module documentation).
@@ -247,6 +349,69 @@ mod tests {
                 gain_db: 1.5,
             },
         ]
+    }
+
+    /// Direct frequency sampling, every grid bin through `curve_sorted`
+    /// (the design written out without the designer's caching).
+    fn reference_design(points: &[EqPoint], taps: usize, fs: f64) -> Vec<f64> {
+        let taps = taps.max(3) | 1;
+        let mut p: Vec<EqPoint> = points.to_vec();
+        p.sort_by(|a, b| a.freq_hz.total_cmp(&b.freq_hz));
+        let grid = (taps * 8).next_power_of_two();
+        let c2r = RealFftPlanner::<f64>::new().plan_fft_inverse(grid);
+        let mut spec = c2r.make_input_vec();
+        for (k, s) in spec.iter_mut().enumerate() {
+            let f = k as f64 * fs / grid as f64;
+            *s = Complex::new(10f64.powf(curve_sorted(&p, f.max(1.0)) / 20.0), 0.0);
+        }
+        let mut h0 = c2r.make_output_vec();
+        c2r.process(&mut spec, &mut h0).unwrap();
+        let c = (taps - 1) / 2;
+        (0..taps)
+            .map(|n| {
+                let k = (n + grid - c) % grid;
+                let w = 0.42 - 0.5 * (2.0 * PI * n as f64 / (taps - 1) as f64).cos()
+                    + 0.08 * (4.0 * PI * n as f64 / (taps - 1) as f64).cos();
+                h0[k] / grid as f64 * w
+            })
+            .collect()
+    }
+
+    /// Reference: [`reference_design`]. One [`Designer`] reused over three
+    /// gain sets (flat runs included, points unsorted), at 48 and 44.1 kHz,
+    /// gives its taps bit for bit, as does [`design`].
+    #[test]
+    fn designer_equals_direct_design() {
+        for fs in [48_000.0, 44_100.0] {
+            let mut points: Vec<EqPoint> = (0..31)
+                .map(|i| EqPoint {
+                    freq_hz: 20.0 * 2f64.powf(i as f64 / 3.0),
+                    gain_db: 0.0,
+                })
+                .collect();
+            points.swap(3, 7);
+            let taps = 2047;
+            let mut d = Designer::new(&points, taps, fs);
+            for round in 0..3 {
+                for (i, p) in points.iter_mut().enumerate() {
+                    p.gain_db = if i % 5 == 0 {
+                        0.0
+                    } else {
+                        ((i * 7 + round * 3) % 11) as f64 * 0.7 - 3.0
+                    };
+                }
+                let want = reference_design(&points, taps, fs);
+                for got in [d.design(&points), design(&points, taps, fs)] {
+                    assert_eq!(want.len(), got.len());
+                    assert!(
+                        want.iter()
+                            .zip(&got)
+                            .all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{fs} Hz, round {round}"
+                    );
+                }
+            }
+        }
     }
 
     /// Reference: the designed curve. The magnitude of the taps' DTFT lies

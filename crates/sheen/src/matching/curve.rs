@@ -25,14 +25,10 @@
 //! leave the result short of the plan.
 
 use super::profile::Profile;
-use realfft::num_complex::Complex;
-use realfft::ComplexToReal;
 use realfft::RealFftPlanner;
 use serde::Serialize;
-use sheen_dsp::fir_eq::EqPoint;
+use sheen_dsp::fir_eq::{Designer, EqPoint};
 use sheen_meter::spectrum::{fft_len, third_octave_bands};
-use std::f64::consts::PI;
-use std::sync::Arc;
 
 /// Fixed-point corrections made by [`fit_fir_points`] in the planner.
 pub const FIT_ITERATIONS: usize = 8;
@@ -496,170 +492,10 @@ pub fn fit_fir_points(
     (points, predicted)
 }
 
-/// [`sheen_dsp::fir_eq::design`] for point sets that differ only in their
-/// gains (the fit's iterations), value for value: the same operations on
-/// the same values in the same order, with what does not depend on the
-/// gains computed once (the inverse FFT's plan, the window, each grid
-/// bin's interpolation interval and position), and each `10^(dB/20)`
-/// computed once per run of equal values.
-struct Designer {
-    taps: usize,
-    grid: usize,
-    c2r: Arc<dyn ComplexToReal<f64>>,
-    /// Frequencies of the points, sorted as `design` sorts them.
-    freqs: Vec<f64>,
-    /// Index of each sorted point in the caller's order.
-    order: Vec<usize>,
-    /// Per grid bin: where its gain comes from.
-    at: Vec<Interp>,
-    window: Vec<f64>,
-    spec: Vec<Complex<f64>>,
-    h0: Vec<f64>,
-    sorted: Vec<EqPoint>,
-}
-
-#[derive(Clone, Copy)]
-enum Interp {
-    Zero,
-    Point(usize),
-    Between(usize, f64),
-}
-
-impl Designer {
-    fn new(points: &[EqPoint], taps: usize, sample_rate_hz: f64) -> Self {
-        let taps = taps.max(3) | 1;
-        let mut order: Vec<usize> = (0..points.len()).collect();
-        order.sort_by(|&a, &b| points[a].freq_hz.total_cmp(&points[b].freq_hz));
-        let freqs: Vec<f64> = order.iter().map(|&i| points[i].freq_hz).collect();
-        let grid = (taps * 8).next_power_of_two();
-        let mut planner = RealFftPlanner::<f64>::new();
-        let c2r = planner.plan_fft_inverse(grid);
-        let spec = c2r.make_input_vec();
-        let at = (0..spec.len())
-            .map(|k| {
-                let f = (k as f64 * sample_rate_hz / grid as f64).max(1.0);
-                // `curve_sorted`'s cases
-                match freqs.len() {
-                    0 => Interp::Zero,
-                    1 => Interp::Point(0),
-                    n => {
-                        if f <= freqs[0] {
-                            Interp::Point(0)
-                        } else if f >= freqs[n - 1] {
-                            Interp::Point(n - 1)
-                        } else {
-                            let i = freqs.iter().position(|&q| q >= f).unwrap_or(1).max(1);
-                            let (a, b) = (freqs[i - 1], freqs[i]);
-                            Interp::Between(i, (f / a).ln() / (b / a).ln())
-                        }
-                    }
-                }
-            })
-            .collect();
-        let window = (0..taps)
-            .map(|n| {
-                0.42 - 0.5 * (2.0 * PI * n as f64 / (taps - 1) as f64).cos()
-                    + 0.08 * (4.0 * PI * n as f64 / (taps - 1) as f64).cos()
-            })
-            .collect();
-        let h0 = c2r.make_output_vec();
-        Self {
-            taps,
-            grid,
-            c2r,
-            freqs,
-            order,
-            at,
-            window,
-            spec,
-            h0,
-            sorted: Vec::new(),
-        }
-    }
-
-    /// The impulse response for `points` (the frequencies given to
-    /// [`Designer::new`], in the same order).
-    fn design(&mut self, points: &[EqPoint]) -> Vec<f64> {
-        self.sorted.clear();
-        self.sorted.extend(self.order.iter().map(|&i| points[i]));
-        debug_assert!(self
-            .sorted
-            .iter()
-            .zip(&self.freqs)
-            .all(|(p, f)| p.freq_hz.to_bits() == f.to_bits()));
-        let p = &self.sorted;
-        let mut last = (f64::NAN, 0.0);
-        for (s, at) in self.spec.iter_mut().zip(&self.at) {
-            let db = match *at {
-                Interp::Zero => 0.0,
-                Interp::Point(i) => p[i].gain_db,
-                Interp::Between(i, t) => {
-                    let (a, b) = (p[i - 1], p[i]);
-                    a.gain_db + t * (b.gain_db - a.gain_db)
-                }
-            };
-            if db.to_bits() != last.0.to_bits() {
-                last = (db, 10f64.powf(db / 20.0));
-            }
-            *s = Complex::new(last.1, 0.0);
-        }
-        self.c2r
-            .process(&mut self.spec, &mut self.h0)
-            .expect("inverse FFT sizes");
-        let c = (self.taps - 1) / 2;
-        let grid = self.grid;
-        (0..self.taps)
-            .map(|n| {
-                let k = (n + grid - c) % grid;
-                self.h0[k] / grid as f64 * self.window[n]
-            })
-            .collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::matching::profile::profile_signal;
-
-    /// The fit's designer gives `sheen_dsp::fir_eq::design`'s taps bit for
-    /// bit. Reference: `design` itself, on band-centre points with varied
-    /// gains (flat runs included), given in unsorted order, over three
-    /// designs with the same designer, at 48 and 44.1 kHz.
-    #[test]
-    fn designer_equals_design() {
-        for fs in [48_000.0, 44_100.0] {
-            let bands = third_octave_bands(fs);
-            let mut points: Vec<EqPoint> = bands
-                .iter()
-                .map(|b| EqPoint {
-                    freq_hz: b.mid_hz,
-                    gain_db: 0.0,
-                })
-                .collect();
-            points.swap(3, 7);
-            let taps = fir_taps(fs);
-            let mut d = Designer::new(&points, taps, fs);
-            for round in 0..3 {
-                for (i, p) in points.iter_mut().enumerate() {
-                    p.gain_db = if i % 5 == 0 {
-                        0.0
-                    } else {
-                        ((i * 7 + round * 3) % 11) as f64 * 0.7 - 3.0
-                    };
-                }
-                let want = sheen_dsp::fir_eq::design(&points, taps, fs);
-                let got = d.design(&points);
-                assert_eq!(want.len(), got.len());
-                assert!(
-                    want.iter()
-                        .zip(&got)
-                        .all(|(a, b)| a.to_bits() == b.to_bits()),
-                    "{fs} Hz, round {round}"
-                );
-            }
-        }
-    }
 
     fn noise(n: usize, seed: u64) -> Vec<f64> {
         let mut s = seed;
