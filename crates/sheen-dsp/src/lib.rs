@@ -59,6 +59,7 @@ pub mod saturation;
 pub mod smooth;
 pub mod units;
 pub mod width;
+pub mod worker;
 
 #[cfg(test)]
 mod test_util;

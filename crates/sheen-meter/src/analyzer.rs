@@ -14,7 +14,7 @@ use crate::stats::LevelStats;
 use crate::stereo::{StereoPoint, StereoSeries};
 use crate::true_peak::{peak_to_db, TruePeakMeter};
 use serde::Serialize;
-use std::sync::mpsc;
+use sheen_dsp::worker::{BlockSink, BlockWorker};
 use std::thread;
 
 /// What to compute besides the always-on meters.
@@ -167,123 +167,18 @@ impl SideMeters {
     }
 }
 
-/// Frames per batch handed to the background thread.
-const BATCH: usize = 32768;
-/// Batches queued for the background thread at most (bounds memory).
-const QUEUE: usize = 2;
-
-/// A planar batch of samples (`data[ch][..len]`).
-struct Batch {
-    data: Vec<Vec<f64>>,
-    len: usize,
-}
-
-/// The side meters on their own thread, fed with copies of the input in
-/// batches of [`BATCH`] frames through a bounded queue; spent batches come
-/// back for reuse, so after the first few nothing is allocated. All meters
-/// give the same result for any partition of the input, so batching does not
-/// change any value.
-struct Worker {
-    tx: Option<mpsc::SyncSender<Batch>>,
-    recycled: mpsc::Receiver<Batch>,
-    pending: Batch,
-    handle: Option<thread::JoinHandle<SideMeters>>,
-}
-
-impl Worker {
-    fn spawn(mut meters: SideMeters, channels: usize) -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::sync_channel::<Batch>(QUEUE);
-        let (back_tx, recycled) = mpsc::channel::<Batch>();
-        let handle = thread::Builder::new()
-            .name("sheen-meter".into())
-            .spawn(move || {
-                while let Ok(batch) = rx.recv() {
-                    let views: Vec<&[f64]> = batch.data.iter().map(|c| &c[..batch.len]).collect();
-                    meters.push(&views);
-                    drop(views);
-                    let _ = back_tx.send(batch);
-                }
-                meters.finish();
-                meters
-            })?;
-        Ok(Self {
-            tx: Some(tx),
-            recycled,
-            pending: Batch {
-                data: vec![vec![0.0; BATCH]; channels],
-                len: 0,
-            },
-            handle: Some(handle),
-        })
+/// The side meters as a [`BlockSink`]: on the background thread of a
+/// [`BlockWorker`] (or inline); every meter gives the same result for any
+/// partition of the input, so batching does not change any value.
+impl BlockSink for SideMeters {
+    type Output = SideMeters;
+    fn push(&mut self, block: &[&[f64]]) -> bool {
+        SideMeters::push(self, block);
+        true
     }
-
-    fn push(&mut self, block: &[&[f64]]) {
-        let n = block.first().map_or(0, |c| c.len());
-        let mut start = 0;
-        while start < n {
-            let take = (BATCH - self.pending.len).min(n - start);
-            let at = self.pending.len;
-            for (dst, src) in self.pending.data.iter_mut().zip(block) {
-                dst[at..at + take].copy_from_slice(&src[start..start + take]);
-            }
-            self.pending.len += take;
-            start += take;
-            if self.pending.len == BATCH {
-                self.send();
-            }
-        }
-    }
-
-    fn send(&mut self) {
-        let channels = self.pending.data.len();
-        let fresh = self.recycled.try_recv().unwrap_or_else(|_| Batch {
-            data: vec![vec![0.0; BATCH]; channels],
-            len: 0,
-        });
-        let mut batch = std::mem::replace(&mut self.pending, fresh);
-        self.pending.len = 0;
-        if let Some(tx) = &self.tx {
-            if let Err(mpsc::SendError(b)) = tx.send(batch) {
-                // the worker is gone (it panicked): surface that at finish
-                batch = b;
-                drop(batch);
-                self.tx = None;
-            }
-        }
-    }
-
     fn finish(mut self) -> SideMeters {
-        if self.pending.len > 0 {
-            self.send();
-        }
-        self.tx = None;
-        let handle = self.handle.take().expect("worker joined once");
-        match handle.join() {
-            Ok(meters) => meters,
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        // closing the queue ends the thread; an abandoned analysis is not
-        // waited for
-        self.tx = None;
-    }
-}
-
-enum Side {
-    Inline(Box<SideMeters>),
-    Background(Worker),
-}
-
-impl std::fmt::Debug for Side {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Side::Inline(m) => f.debug_tuple("Inline").field(m).finish(),
-            Side::Background(_) => f.write_str("Background"),
-        }
+        SideMeters::finish(&mut self);
+        self
     }
 }
 
@@ -291,8 +186,8 @@ impl std::fmt::Debug for Side {
 ///
 /// By default (when the machine has more than one core) the true-peak meter
 /// and the spectrum of the second half of the channels run on one
-/// background thread, fed with copies of the input in batches of 8192
-/// frames through a bounded queue, so that they overlap with the loudness
+/// background thread (sheen-dsp's [`BlockWorker`]: copies of the input in
+/// batches through a bounded queue), so that they overlap with the loudness
 /// meter, the statistics, the other spectra and the caller's own work (e.g.
 /// decoding). [`Analyzer::new_inline`] keeps everything on the calling
 /// thread. Both give bitwise identical results.
@@ -318,7 +213,7 @@ pub struct Analyzer {
     stereo: Option<StereoSeries>,
     /// Spectrum analysers of channels `..k` run here; `k..` in `side`.
     spectrum: Option<Vec<SpectrumAnalyzer>>,
-    side: Side,
+    side: BlockWorker<SideMeters>,
 }
 
 impl Analyzer {
@@ -385,33 +280,13 @@ impl Analyzer {
                 s: Vec::new(),
             }
         });
-        let side_meters = || SideMeters {
+        let side_meters = SideMeters {
             true_peak: TruePeakMeter::new(sample_rate_hz, channels),
-            spectrum: side_spectrum.clone(),
+            spectrum: side_spectrum,
             spectrum_from: split,
-            mid_side: mid_side.clone(),
+            mid_side,
         };
-        let mut here = spectrum;
-        let side = if background {
-            match Worker::spawn(side_meters(), channels) {
-                Ok(w) => Side::Background(w),
-                Err(_) => {
-                    // no thread could be started: run everything here
-                    let mut all = here.take();
-                    if let (Some(a), Some(b)) = (&mut all, side_spectrum.clone()) {
-                        a.extend(b);
-                    }
-                    Side::Inline(Box::new(SideMeters {
-                        true_peak: TruePeakMeter::new(sample_rate_hz, channels),
-                        spectrum: all,
-                        spectrum_from: 0,
-                        mid_side: mid_side.clone(),
-                    }))
-                }
-            }
-        } else {
-            Side::Inline(Box::new(side_meters()))
-        };
+        let side = BlockWorker::new("sheen-meter", side_meters, channels, background);
         Self {
             sample_rate_hz,
             series: opts.series,
@@ -419,7 +294,7 @@ impl Analyzer {
                 .with_series(opts.series),
             stats: LevelStats::new(channels),
             stereo: (opts.series && channels >= 2).then(|| StereoSeries::new(sample_rate_hz)),
-            spectrum: here,
+            spectrum,
             side,
         }
     }
@@ -451,10 +326,7 @@ impl Analyzer {
         if n == 0 {
             return;
         }
-        match &mut self.side {
-            Side::Inline(m) => m.push(block),
-            Side::Background(w) => w.push(block),
-        }
+        self.side.push(block);
         self.loudness.push(block);
         self.stats.push(block);
         if let Some(st) = &mut self.stereo {
@@ -482,13 +354,7 @@ impl Analyzer {
         Option<(SpectrumAnalyzer, Option<SpectrumAnalyzer>)>,
     ) {
         let mut spectra = self.spectrum.take();
-        let mut side = match self.side {
-            Side::Inline(mut m) => {
-                m.finish();
-                *m
-            }
-            Side::Background(w) => w.finish(),
-        };
+        let mut side = self.side.finish();
         let mid_side = side.mid_side.take().map(|ms| (ms.mid, ms.side));
         if let Some(here) = &mut spectra {
             here.iter_mut().for_each(SpectrumAnalyzer::finish);

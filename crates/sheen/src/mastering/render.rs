@@ -20,6 +20,7 @@ use sheen_dsp::dither::{Dither, DitherParams};
 use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
 use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
 use sheen_dsp::width::{StereoWidth, WidthParams};
+use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, PlanarMut, Processor};
 use sheen_io::{AudioReader, AudioWriter, Container, Resampler, SampleFormat, WriteSpec};
 use sheen_meter::{Analyzer, AnalyzerOptions, LoudnessMeter};
@@ -177,23 +178,24 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
 /// figures equal a measurement of the file read back).
 ///
 /// With more than one core the writing and measuring run on a worker
-/// thread fed with copies of the blocks (bounded queue, recycled buffers),
+/// thread (sheen-dsp's [`BlockWorker`]: copies of the blocks, bounded queue),
 /// overlapping the render; the file and the figures are the same either
 /// way (writer and meters do not depend on the block partition).
 pub struct MeasuredFile {
-    state: MeasuredState,
-    channels: usize,
+    worker: BlockWorker<WriteAndMeasure>,
 }
 
-/// The writer and its meter (on whichever thread runs them).
+/// The writer and its meter (on whichever thread runs them); the first
+/// error stops it and is reported by [`MeasuredFile::finish`].
 struct WriteAndMeasure {
     writer: AudioWriter,
     analyzer: Analyzer,
     scratch: Vec<Vec<f64>>,
+    error: Option<Error>,
 }
 
 impl WriteAndMeasure {
-    fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+    fn write(&mut self, block: &[&[f64]]) -> Result<(), Error> {
         // the values as stored, from the writer's own quantisation
         self.writer.write_stored(block, &mut self.scratch)?;
         let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
@@ -202,24 +204,25 @@ impl WriteAndMeasure {
     }
 }
 
-/// A block handed to the worker (`data[ch][..len]`).
-struct Handoff {
-    data: Vec<Vec<f64>>,
-    len: usize,
-}
+impl BlockSink for WriteAndMeasure {
+    type Output = Result<WriteAndMeasure, Error>;
 
-/// Frames gathered before a hand-off to the writer thread.
-const HANDOFF_FRAMES: usize = 4 * CHUNK_FRAMES;
+    fn push(&mut self, block: &[&[f64]]) -> bool {
+        match self.write(block) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error = Some(e);
+                false
+            }
+        }
+    }
 
-enum MeasuredState {
-    Inline(Box<WriteAndMeasure>),
-    Worker {
-        tx: Option<std::sync::mpsc::SyncSender<Handoff>>,
-        recycled: std::sync::mpsc::Receiver<Handoff>,
-        /// Frames gathered for the next hand-off.
-        pending: Handoff,
-        handle: Option<std::thread::JoinHandle<Result<WriteAndMeasure, Error>>>,
-    },
+    fn finish(mut self) -> Result<WriteAndMeasure, Error> {
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => Ok(self),
+        }
+    }
 }
 
 impl MeasuredFile {
@@ -238,109 +241,23 @@ impl MeasuredFile {
                 },
             ),
             scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
-        };
-        let state = if parallel {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Handoff>(2);
-            let (back, recycled) = std::sync::mpsc::channel::<Handoff>();
-            let mut inner = inner;
-            match std::thread::Builder::new()
-                .name("sheen-write".into())
-                .spawn(move || {
-                    while let Ok(h) = rx.recv() {
-                        let view: Vec<&[f64]> = h.data.iter().map(|c| &c[..h.len]).collect();
-                        inner.push(&view)?;
-                        drop(view);
-                        let _ = back.send(h);
-                    }
-                    Ok(inner)
-                }) {
-                Ok(handle) => MeasuredState::Worker {
-                    tx: Some(tx),
-                    recycled,
-                    pending: Handoff {
-                        data: vec![Vec::with_capacity(HANDOFF_FRAMES); spec.channels],
-                        len: 0,
-                    },
-                    handle: Some(handle),
-                },
-                Err(e) => panic!("cannot start the writer thread: {e}"),
-            }
-        } else {
-            MeasuredState::Inline(Box::new(inner))
+            error: None,
         };
         Self {
-            state,
-            channels: spec.channels,
+            worker: BlockWorker::new("sheen-write", inner, spec.channels, parallel),
         }
     }
 
+    /// One block (an error is reported by [`MeasuredFile::finish`]).
     fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
-        match &mut self.state {
-            MeasuredState::Inline(w) => w.push(block),
-            MeasuredState::Worker {
-                tx,
-                recycled,
-                pending,
-                ..
-            } => {
-                for (d, c) in pending.data.iter_mut().zip(block) {
-                    d.extend_from_slice(c);
-                }
-                pending.len = pending.data[0].len();
-                if pending.len >= HANDOFF_FRAMES {
-                    Self::hand_off(tx, recycled, pending, self.channels);
-                }
-                Ok(())
-            }
-        }
-    }
-
-    /// Sends the gathered frames to the writer thread.
-    fn hand_off(
-        tx: &mut Option<std::sync::mpsc::SyncSender<Handoff>>,
-        recycled: &std::sync::mpsc::Receiver<Handoff>,
-        pending: &mut Handoff,
-        channels: usize,
-    ) {
-        let mut fresh = recycled.try_recv().unwrap_or_else(|_| Handoff {
-            data: vec![Vec::with_capacity(HANDOFF_FRAMES); channels],
-            len: 0,
-        });
-        fresh.data.iter_mut().for_each(Vec::clear);
-        fresh.len = 0;
-        let h = std::mem::replace(pending, fresh);
-        let failed = match tx {
-            Some(t) => t.send(h).is_err(),
-            None => true,
-        };
-        if failed {
-            // the worker stopped on an error: it is reported by `finish`
-            *tx = None;
-        }
+        self.worker.push(block);
+        Ok(())
     }
 
     /// Completes the file; returns its final path, the measurement and the
     /// samples the writer clamped.
     pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
-        let inner = match self.state {
-            MeasuredState::Inline(w) => *w,
-            MeasuredState::Worker {
-                mut tx,
-                recycled,
-                mut pending,
-                mut handle,
-            } => {
-                if pending.len > 0 {
-                    Self::hand_off(&mut tx, &recycled, &mut pending, self.channels);
-                }
-                drop(tx);
-                let h = handle.take().expect("joined once");
-                match h.join() {
-                    Ok(r) => r?,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-        };
+        let inner = self.worker.finish()?;
         let clipped = inner.writer.clipped_samples();
         let path = inner.writer.finish()?;
         let r = inner.analyzer.finish();

@@ -28,6 +28,7 @@
 use sheen_dsp::limiter::{
     required_gain, GainComputer, LimiterParams, PeakDetector, TruePeakLimiter,
 };
+use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, gain_to_db};
 use sheen_meter::k_weighting::{KFilter, KWeighting};
 use sheen_meter::loudness::{default_channel_weights, WindowEngine};
@@ -52,9 +53,9 @@ const TAPS_PER_PHASE_HISTORY: usize = 15;
 
 /// Appends the detected peak (`f32`) of stream frames `from..to` of
 /// `front` to `out`, continuing `det`'s history.
-fn detect_into(
+fn detect_into<C: AsRef<[f64]>>(
     det: &mut PeakDetector,
-    front: &[Vec<f64>],
+    front: &[C],
     from: usize,
     to: usize,
     out: &mut Vec<f32>,
@@ -63,7 +64,7 @@ fn detect_into(
     let mut start = from;
     while start < to {
         let end = (start + PeakDetector::MAX_FRAMES).min(to);
-        let views: Vec<&[f64]> = front.iter().map(|c| &c[start..end]).collect();
+        let views: Vec<&[f64]> = front.iter().map(|c| &c.as_ref()[start..end]).collect();
         det.detect(&views, 0.0, &mut peaks);
         out.extend(peaks[..end - start].iter().map(|&p| p as f32));
         start = end;
@@ -93,127 +94,63 @@ pub struct Recorder {
     front: Option<Vec<Vec<f64>>>,
     /// With the front kept and more than one core: the detection and the
     /// K-weighting run on this thread while the front is recorded.
-    worker: std::sync::Mutex<Option<Worker>>,
-}
-
-/// Frames per batch handed to the [`Worker`].
-const BATCH: usize = 32768;
-
-/// A planar batch (`data[ch][..len]`).
-struct Batch {
-    data: Vec<Vec<f64>>,
-    len: usize,
+    worker: std::sync::Mutex<Option<BlockWorker<RecordSink>>>,
 }
 
 /// The detected peaks and K-weighted power, computed on a thread of their
-/// own from copies of the recorded blocks (in batches of [`BATCH`] frames
-/// through a bounded queue, spent batches recycled): exactly what
-/// [`Recorder::push`] computes block by block, since neither depends on the
-/// block partition.
-struct Worker {
-    tx: std::sync::mpsc::SyncSender<Batch>,
-    recycled: std::sync::mpsc::Receiver<Batch>,
-    pending: Batch,
-    handle: std::thread::JoinHandle<(Vec<f32>, Vec<f32>)>,
+/// own ([`BlockWorker`]: copies of the recorded blocks in batches through a
+/// bounded queue): exactly what [`Recorder::push`] computes block by block,
+/// since neither depends on the block partition.
+struct RecordSink {
+    det: PeakDetector,
+    k: KWeighting,
+    filters: Vec<KFilter>,
+    weights: Vec<f64>,
+    /// Frames before the front's output is valid.
+    front_latency: usize,
+    d: Vec<f32>,
+    kw: Vec<f32>,
+    acc: Vec<f64>,
+    seen: usize,
 }
 
-impl Worker {
-    fn spawn(r: &Recorder, channels: usize) -> Option<Self> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
-        let (back, recycled) = std::sync::mpsc::channel::<Batch>();
-        let mut det = r.detector.clone();
-        let (k, mut filters, weights) = (r.k, r.filters.clone(), r.weights.clone());
-        let fl = r.front_latency;
-        let handle = std::thread::Builder::new()
-            .name("sheen-record".into())
-            .spawn(move || {
-                let mut d: Vec<f32> = Vec::new();
-                let mut kw: Vec<f32> = Vec::new();
-                let mut acc: Vec<f64> = Vec::new();
-                let mut seen = 0usize;
-                while let Ok(b) = rx.recv() {
-                    let n = b.len;
-                    detect_into(&mut det, &b.data, 0, n, &mut d);
-                    // as `Recorder::push`: from the front latency on,
-                    // channels in order within each frame
-                    let skip = fl.saturating_sub(seen).min(n);
-                    acc.clear();
-                    acc.resize(n - skip, 0.0);
-                    if let ([f0, f1], [c0, c1], [w0, w1]) =
-                        (&mut filters[..], &b.data[..], &weights[..])
-                    {
-                        // stereo: the two channels' filters in one loop
-                        // (independent chains overlap), the sum in the
-                        // same order
-                        for ((a, &x0), &x1) in acc.iter_mut().zip(&c0[skip..n]).zip(&c1[skip..n]) {
-                            let y0 = f0.tick(&k, x0);
-                            let y1 = f1.tick(&k, x1);
-                            *a += w0 * (y0 * y0);
-                            *a += w1 * (y1 * y1);
-                        }
-                    } else {
-                        for ((c, f), w) in b.data.iter().zip(&mut filters).zip(&weights) {
-                            for (a, &x) in acc.iter_mut().zip(&c[skip..n]) {
-                                let y = f.tick(&k, x);
-                                *a += w * (y * y);
-                            }
-                        }
-                    }
-                    kw.extend(acc.iter().map(|&a| a as f32));
-                    seen += n;
-                    let _ = back.send(b);
+impl BlockSink for RecordSink {
+    type Output = (Vec<f32>, Vec<f32>);
+
+    fn push(&mut self, block: &[&[f64]]) -> bool {
+        let n = block[0].len();
+        detect_into(&mut self.det, block, 0, n, &mut self.d);
+        // as `Recorder::push`: from the front latency on, channels in
+        // order within each frame
+        let skip = self.front_latency.saturating_sub(self.seen).min(n);
+        let acc = &mut self.acc;
+        acc.clear();
+        acc.resize(n - skip, 0.0);
+        let k = &self.k;
+        if let ([f0, f1], [c0, c1], [w0, w1]) = (&mut self.filters[..], block, &self.weights[..]) {
+            // stereo: the two channels' filters in one loop (independent
+            // chains overlap), the sum in the same order
+            for ((a, &x0), &x1) in acc.iter_mut().zip(&c0[skip..n]).zip(&c1[skip..n]) {
+                let y0 = f0.tick(k, x0);
+                let y1 = f1.tick(k, x1);
+                *a += w0 * (y0 * y0);
+                *a += w1 * (y1 * y1);
+            }
+        } else {
+            for ((c, f), w) in block.iter().zip(&mut self.filters).zip(&self.weights) {
+                for (a, &x) in acc.iter_mut().zip(&c[skip..n]) {
+                    let y = f.tick(k, x);
+                    *a += w * (y * y);
                 }
-                (d, kw)
-            })
-            .ok()?;
-        Some(Self {
-            tx,
-            recycled,
-            pending: Batch {
-                data: vec![vec![0.0; BATCH]; channels],
-                len: 0,
-            },
-            handle,
-        })
-    }
-
-    fn push(&mut self, block: &[&[f64]]) {
-        let n = block.first().map_or(0, |c| c.len());
-        let mut start = 0;
-        while start < n {
-            let take = (BATCH - self.pending.len).min(n - start);
-            let at = self.pending.len;
-            for (d, c) in self.pending.data.iter_mut().zip(block) {
-                d[at..at + take].copy_from_slice(&c[start..start + take]);
-            }
-            self.pending.len += take;
-            start += take;
-            if self.pending.len == BATCH {
-                self.send();
             }
         }
+        self.kw.extend(acc.iter().map(|&a| a as f32));
+        self.seen += n;
+        true
     }
 
-    fn send(&mut self) {
-        let channels = self.pending.data.len();
-        let fresh = self.recycled.try_recv().unwrap_or_else(|_| Batch {
-            data: vec![vec![0.0; BATCH]; channels],
-            len: 0,
-        });
-        let batch = std::mem::replace(&mut self.pending, fresh);
-        self.pending.len = 0;
-        // a failed send means the thread panicked: `finish` re-raises it
-        let _ = self.tx.send(batch);
-    }
-
-    fn finish(mut self) -> (Vec<f32>, Vec<f32>) {
-        if self.pending.len > 0 {
-            self.send();
-        }
-        drop(self.tx);
-        self.handle
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    fn finish(self) -> (Vec<f32>, Vec<f32>) {
+        (self.d, self.kw)
     }
 }
 
@@ -296,8 +233,19 @@ impl Recorder {
         self.limiter_delay = limiter_delay;
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         if self.front.is_some() && parallel && self.seen == 0 {
-            let w = Worker::spawn(self, self.filters.len());
-            *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = w;
+            let sink = RecordSink {
+                det: self.detector.clone(),
+                k: self.k,
+                filters: self.filters.clone(),
+                weights: self.weights.clone(),
+                front_latency: self.front_latency,
+                d: Vec::new(),
+                kw: Vec::new(),
+                acc: Vec::new(),
+                seen: 0,
+            };
+            let w = BlockWorker::new("sheen-record", sink, self.filters.len(), true);
+            *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(w);
         }
     }
 

@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use sheen_dsp::compressor::{Compressor, CompressorParams};
 use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
 use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
+use sheen_dsp::worker::BlockWorker;
 use sheen_dsp::{db_to_gain, PlanarMut, Processor};
 use sheen_io::{AudioReader, AudioWriter, Container, SampleFormat, WriteSpec};
 use sheen_meter::LoudnessMeter;
@@ -488,145 +489,65 @@ pub fn render_recorded_to_file(
     finish_file(w, a, limiter.max_gain_reduction_db())
 }
 
-/// Frames per batch handed to the [`Offload`] worker.
-const OFFLOAD_BATCH: usize = 4 * CHUNK_FRAMES;
+/// The writer and the profile of what it writes (the first error stops
+/// both and is kept for [`Offload::finish`]).
+struct WriteAndProfile {
+    writer: AudioWriter,
+    profile: ProfileBuilder,
+    error: Option<Error>,
+}
 
-/// A planar batch (`data[ch][..len]`).
-struct Batch {
-    data: Vec<Vec<f64>>,
-    len: usize,
+impl sheen_dsp::worker::BlockSink for WriteAndProfile {
+    type Output = Result<(AudioWriter, ProfileBuilder), Error>;
+
+    fn push(&mut self, block: &[&[f64]]) -> bool {
+        self.profile.push(block);
+        match self.writer.write(block) {
+            Ok(()) => true,
+            Err(e) => {
+                self.error = Some(e.into());
+                false
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(AudioWriter, ProfileBuilder), Error> {
+        match self.error {
+            Some(e) => Err(e),
+            None => Ok((self.writer, self.profile)),
+        }
+    }
 }
 
 /// The writer and the profile of what it writes, on a worker thread when
-/// the machine has more than one core: fed with copies of the rendered
-/// blocks in batches of [`OFFLOAD_BATCH`] frames through a bounded queue
-/// (spent batches come back for reuse), so writing and measuring overlap
-/// the render. Writer and profile do not depend on the block partition,
-/// so the file and the figures are the same as writing inline.
-enum Offload {
-    Inline(Box<(AudioWriter, ProfileBuilder)>, Option<Error>),
-    Worker {
-        tx: Option<std::sync::mpsc::SyncSender<Batch>>,
-        recycled: std::sync::mpsc::Receiver<Batch>,
-        pending: Batch,
-        handle: std::thread::JoinHandle<Result<(AudioWriter, ProfileBuilder), Error>>,
-    },
-}
+/// the machine has more than one core (sheen-dsp's [`BlockWorker`]: copies
+/// of the rendered blocks in batches through a bounded queue), so writing
+/// and measuring overlap the render. Writer and profile do not depend on
+/// the block partition, so the file and the figures are the same as
+/// writing inline.
+struct Offload(BlockWorker<WriteAndProfile>);
 
 impl Offload {
     fn new(w: AudioWriter, a: ProfileBuilder) -> Self {
         let channels = w.spec().channels;
-        if !std::thread::available_parallelism().is_ok_and(|n| n.get() > 1) {
-            return Offload::Inline(Box::new((w, a)), None);
-        }
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
-        let (back, recycled) = std::sync::mpsc::channel::<Batch>();
-        let mut wa = (w, a);
-        let handle = std::thread::Builder::new()
-            .name("sheen-write".into())
-            .spawn(move || {
-                while let Ok(b) = rx.recv() {
-                    let view: Vec<&[f64]> = b.data.iter().map(|c| &c[..b.len]).collect();
-                    wa.1.push(&view);
-                    wa.0.write(&view)?;
-                    drop(view);
-                    let _ = back.send(b);
-                }
-                Ok(wa)
-            });
-        match handle {
-            Ok(handle) => Offload::Worker {
-                tx: Some(tx),
-                recycled,
-                pending: Batch {
-                    data: vec![vec![0.0; OFFLOAD_BATCH]; channels],
-                    len: 0,
-                },
-                handle,
-            },
-            Err(e) => panic!("cannot start the writer thread: {e}"),
-        }
+        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let sink = WriteAndProfile {
+            writer: w,
+            profile: a,
+            error: None,
+        };
+        Offload(BlockWorker::new("sheen-write", sink, channels, parallel))
     }
 
     /// One rendered block (errors are reported by [`Offload::finish`]).
     fn push(&mut self, block: &[&[f64]]) {
-        match self {
-            Offload::Inline(wa, err) => {
-                if err.is_none() {
-                    wa.1.push(block);
-                    if let Err(e) = wa.0.write(block) {
-                        *err = Some(e.into());
-                    }
-                }
-            }
-            Offload::Worker {
-                tx,
-                recycled,
-                pending,
-                ..
-            } => {
-                let n = block.first().map_or(0, |c| c.len());
-                let mut start = 0;
-                while start < n {
-                    let take = (OFFLOAD_BATCH - pending.len).min(n - start);
-                    let at = pending.len;
-                    for (d, c) in pending.data.iter_mut().zip(block) {
-                        d[at..at + take].copy_from_slice(&c[start..start + take]);
-                    }
-                    pending.len += take;
-                    start += take;
-                    if pending.len == OFFLOAD_BATCH {
-                        Self::send(tx, recycled, pending);
-                    }
-                }
-            }
-        }
-    }
-
-    fn send(
-        tx: &mut Option<std::sync::mpsc::SyncSender<Batch>>,
-        recycled: &std::sync::mpsc::Receiver<Batch>,
-        pending: &mut Batch,
-    ) {
-        let channels = pending.data.len();
-        let fresh = recycled.try_recv().unwrap_or_else(|_| Batch {
-            data: vec![vec![0.0; OFFLOAD_BATCH]; channels],
-            len: 0,
-        });
-        let mut batch = std::mem::replace(pending, fresh);
-        pending.len = 0;
-        if let Some(t) = tx {
-            if let Err(std::sync::mpsc::SendError(b)) = t.send(batch) {
-                // the worker stopped on an error: `finish` reports it
-                batch = b;
-                drop(batch);
-                *tx = None;
-            }
-        }
+        self.0.push(block);
     }
 
     /// Writes what is pending and returns the writer and the profile (or
     /// the first error).
     fn finish(self) -> Result<(AudioWriter, ProfileBuilder), Error> {
-        match self {
-            Offload::Inline(wa, None) => Ok(*wa),
-            Offload::Inline(_, Some(e)) => Err(e),
-            Offload::Worker {
-                mut tx,
-                recycled,
-                mut pending,
-                handle,
-            } => {
-                if pending.len > 0 {
-                    Self::send(&mut tx, &recycled, &mut pending);
-                }
-                drop(tx);
-                match handle.join() {
-                    Ok(r) => r,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            }
-        }
+        self.0.finish()
     }
 }
 

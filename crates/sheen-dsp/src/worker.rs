@@ -1,0 +1,265 @@
+//! [`BlockWorker`]: hands planar blocks to a [`BlockSink`] on a thread of
+//! its own, so meters or a writer overlap the work that produces the
+//! blocks. The blocks are copied into batches of [`BATCH_FRAMES`] frames and
+//! sent through a bounded queue (memory stays bounded whatever the length);
+//! spent batches come back for reuse, so after the first few nothing is
+//! allocated. A sink that gives the same result for any partition of its
+//! input (every meter and writer of sheen) gives the same result on the
+//! worker as inline, which is what runs when no thread is wanted or one
+//! cannot be started.
+
+use std::sync::mpsc;
+use std::thread;
+
+/// Frames per batch handed to the worker thread.
+pub const BATCH_FRAMES: usize = 32_768;
+/// Batches queued for the worker thread at most.
+const QUEUE: usize = 2;
+
+/// A consumer of planar blocks (`block[ch]`, equal lengths ≥ 1).
+pub trait BlockSink: Send + 'static {
+    /// What [`BlockSink::finish`] gives back.
+    type Output: Send + 'static;
+    /// Consumes one block; `false` stops the sink (e.g. after an error it
+    /// keeps for `finish`): no further blocks reach it.
+    fn push(&mut self, block: &[&[f64]]) -> bool;
+    /// Ends the stream.
+    fn finish(self) -> Self::Output;
+}
+
+enum State<S: BlockSink> {
+    Inline {
+        sink: Box<S>,
+        live: bool,
+    },
+    Thread {
+        tx: Option<mpsc::SyncSender<Vec<Vec<f64>>>>,
+        recycled: mpsc::Receiver<Vec<Vec<f64>>>,
+        /// Frames gathered for the next hand-off (`pending[ch]`).
+        pending: Vec<Vec<f64>>,
+        handle: Option<thread::JoinHandle<Option<S::Output>>>,
+    },
+}
+
+/// Runs a [`BlockSink`] on its own thread (see the module docs).
+pub struct BlockWorker<S: BlockSink> {
+    state: State<S>,
+    channels: usize,
+}
+
+impl<S: BlockSink> std::fmt::Debug for BlockWorker<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockWorker")
+            .field("background", &self.is_background())
+            .finish()
+    }
+}
+
+/// Planar views of `data` (at most [`crate::MAX_CHANNELS`] channels).
+fn views(data: &[Vec<f64>]) -> [&[f64]; crate::MAX_CHANNELS] {
+    let mut v: [&[f64]; crate::MAX_CHANNELS] = [&[]; crate::MAX_CHANNELS];
+    for (v, c) in v.iter_mut().zip(data) {
+        *v = c;
+    }
+    v
+}
+
+impl<S: BlockSink> BlockWorker<S> {
+    /// Starts `sink` for `channels` (≤ [`crate::MAX_CHANNELS`]) on a thread
+    /// named `name` when `background` and the thread can be started;
+    /// otherwise it runs inline, in [`BlockWorker::push`].
+    pub fn new(name: &str, sink: S, channels: usize, background: bool) -> Self {
+        assert!(channels <= crate::MAX_CHANNELS, "too many channels");
+        let inline = |sink: S| Self {
+            state: State::Inline {
+                sink: Box::new(sink),
+                live: true,
+            },
+            channels,
+        };
+        if !background {
+            return inline(sink);
+        }
+        let (tx, rx) = mpsc::sync_channel::<Vec<Vec<f64>>>(QUEUE);
+        let (back, recycled) = mpsc::channel::<Vec<Vec<f64>>>();
+        // the sink follows once the thread runs, so a failed start keeps it
+        let (give, take) = mpsc::channel::<S>();
+        let spawned = thread::Builder::new().name(name.into()).spawn(move || {
+            let mut sink = take.recv().ok()?;
+            let mut live = true;
+            while let Ok(b) = rx.recv() {
+                if live {
+                    live = sink.push(&views(&b)[..b.len()]);
+                }
+                let _ = back.send(b);
+            }
+            Some(sink.finish())
+        });
+        match spawned {
+            Ok(handle) => {
+                if let Err(mpsc::SendError(sink)) = give.send(sink) {
+                    return inline(sink);
+                }
+                Self {
+                    state: State::Thread {
+                        tx: Some(tx),
+                        recycled,
+                        pending: vec![Vec::with_capacity(BATCH_FRAMES); channels],
+                        handle: Some(handle),
+                    },
+                    channels,
+                }
+            }
+            Err(_) => inline(sink),
+        }
+    }
+
+    /// Whether the sink runs on its own thread.
+    pub fn is_background(&self) -> bool {
+        matches!(self.state, State::Thread { .. })
+    }
+
+    /// One planar block (`block[ch]`, equal lengths).
+    pub fn push(&mut self, block: &[&[f64]]) {
+        let n = block.first().map_or(0, |c| c.len());
+        if n == 0 {
+            return;
+        }
+        match &mut self.state {
+            State::Inline { sink, live } => {
+                if *live {
+                    *live = sink.push(block);
+                }
+            }
+            State::Thread {
+                tx,
+                recycled,
+                pending,
+                ..
+            } => {
+                let mut start = 0;
+                while start < n {
+                    let take = (BATCH_FRAMES - pending[0].len()).min(n - start);
+                    for (d, c) in pending.iter_mut().zip(block) {
+                        d.extend_from_slice(&c[start..start + take]);
+                    }
+                    start += take;
+                    if pending[0].len() == BATCH_FRAMES {
+                        Self::hand_off(tx, recycled, pending, self.channels);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the gathered frames to the thread.
+    fn hand_off(
+        tx: &mut Option<mpsc::SyncSender<Vec<Vec<f64>>>>,
+        recycled: &mpsc::Receiver<Vec<Vec<f64>>>,
+        pending: &mut Vec<Vec<f64>>,
+        channels: usize,
+    ) {
+        let mut fresh = recycled
+            .try_recv()
+            .unwrap_or_else(|_| vec![Vec::with_capacity(BATCH_FRAMES); channels]);
+        fresh.iter_mut().for_each(Vec::clear);
+        let batch = std::mem::replace(pending, fresh);
+        if let Some(t) = tx {
+            if t.send(batch).is_err() {
+                // the thread is gone (it panicked): `finish` re-raises that
+                *tx = None;
+            }
+        }
+    }
+
+    /// Flushes what is gathered, ends the sink and returns its output (a
+    /// panic of the sink's thread is raised again here).
+    pub fn finish(self) -> S::Output {
+        match self.state {
+            State::Inline { sink, .. } => sink.finish(),
+            State::Thread {
+                mut tx,
+                recycled,
+                mut pending,
+                mut handle,
+            } => {
+                if !pending[0].is_empty() {
+                    Self::hand_off(&mut tx, &recycled, &mut pending, self.channels);
+                }
+                drop(tx);
+                let h = handle.take().expect("joined once");
+                match h.join() {
+                    Ok(out) => out.expect("the sink reached its thread"),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Sums each channel and counts the blocks it sees; stops after `limit`
+    /// frames.
+    struct Sum {
+        sums: Vec<f64>,
+        frames: usize,
+        limit: usize,
+    }
+
+    impl BlockSink for Sum {
+        type Output = (Vec<f64>, usize);
+        fn push(&mut self, block: &[&[f64]]) -> bool {
+            for (s, c) in self.sums.iter_mut().zip(block) {
+                *s += c.iter().sum::<f64>();
+            }
+            self.frames += block[0].len();
+            self.frames < self.limit
+        }
+        fn finish(self) -> (Vec<f64>, usize) {
+            (self.sums, self.frames)
+        }
+    }
+
+    /// Reference: the same sink run inline on the same blocks. The worker
+    /// delivers every frame once, in order (sums of integers: exact), for
+    /// blocks that straddle batch boundaries, and stops feeding a sink that
+    /// said stop.
+    #[test]
+    fn background_equals_inline() {
+        let x: Vec<Vec<f64>> = (0..2)
+            .map(|c| (0..100_003).map(|i| (i * (c + 1) % 97) as f64).collect())
+            .collect();
+        for limit in [usize::MAX, 40_000] {
+            let run = |background: bool| {
+                let sink = Sum {
+                    sums: vec![0.0; 2],
+                    frames: 0,
+                    limit,
+                };
+                let mut w = BlockWorker::new("test-worker", sink, 2, background);
+                assert_eq!(w.is_background(), background);
+                let mut start = 0;
+                for (k, len) in [1usize, 999, 32_768, 40_000, 5].iter().cycle().enumerate() {
+                    if start >= x[0].len() || k > 100 {
+                        break;
+                    }
+                    let end = (start + len).min(x[0].len());
+                    w.push(&[&x[0][start..end], &x[1][start..end]]);
+                    start = end;
+                }
+                w.finish()
+            };
+            let (a, b) = (run(false), run(true));
+            if limit == usize::MAX {
+                assert_eq!(a, b);
+                assert_eq!(a.1, 100_003);
+            } else {
+                // each stops at the first block that reaches the limit
+                assert!(a.1 >= limit && b.1 >= limit);
+            }
+        }
+    }
+}
