@@ -49,8 +49,25 @@ enum Command {
     Serve(serve::Args),
 }
 
+/// `sheen analyze … | head` ends quietly, as Unix tools do, instead of
+/// panicking in `println!` when the reader closes the pipe: the output
+/// commands take SIGPIPE's default action (the process ends). `sheen serve`
+/// keeps Rust's "ignore", so a client hanging up is an error on its socket,
+/// not the end of the service.
+#[cfg(unix)]
+fn default_sigpipe() {
+    // SAFETY: called once at start-up, before any thread is spawned.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Serve(_)) {
+        default_sigpipe();
+    }
     let result = match cli.command {
         Command::Album(a) => album::run(a),
         Command::Analyze(a) => analyze::run(a),

@@ -154,3 +154,36 @@ fn good_wav_analyses() {
     std::fs::write(&p, wav_bytes(1, 16, 2, 48_000, &sine_i16(48_000))).unwrap();
     run_ok(sheen().args(["analyze", "--json"]).arg(&p));
 }
+
+/// Reference: Unix convention (`cmd | head`): a reader that closes the pipe
+/// early ends the writer quietly (SIGPIPE), without a panic message.
+#[cfg(unix)]
+#[test]
+fn closed_stdout_is_not_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = tmp();
+    let p = d.path().join("good.wav");
+    std::fs::write(&p, wav_bytes(1, 16, 2, 48_000, &sine_i16(48_000))).unwrap();
+    let mut child = sheen()
+        .args(["analyze", "--json"])
+        .arg(&p)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before any output
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(libc_sigpipe()),
+        "{:?}: {err}",
+        out.status
+    );
+}
+
+/// SIGPIPE's number on Linux and the BSDs.
+#[cfg(unix)]
+fn libc_sigpipe() -> i32 {
+    13
+}
