@@ -565,15 +565,7 @@ mod tests {
     /// forms give the same bits for every phase of a random signal.
     #[test]
     fn kernel_matches_upsampler() {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let x: Vec<f64> = (0..200)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                (seed >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
-            })
-            .collect();
+        let x = crate::test_util::noise(200, 7);
         for factor in [2, 4, 8] {
             let h = branches(factor);
             let mut up = Upsampler::new(factor, KERNEL_TAPS, 1);
