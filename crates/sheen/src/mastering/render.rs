@@ -249,9 +249,8 @@ impl MeasuredFile {
     }
 
     /// One block (an error is reported by [`MeasuredFile::finish`]).
-    fn push(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+    fn push(&mut self, block: &[&[f64]]) {
         self.worker.push(block);
-        Ok(())
     }
 
     /// Completes the file; returns its final path, the measurement and the
@@ -302,7 +301,10 @@ impl Sink<'_> {
                 Ok(())
             }
             Sink::File(w) => Ok(w.write(block)?),
-            Sink::MeasuredFile(f) => f.push(block),
+            Sink::MeasuredFile(f) => {
+                f.push(block);
+                Ok(())
+            }
             Sink::Front(_) => unreachable!("the front sink takes unaligned blocks"),
         }
     }
