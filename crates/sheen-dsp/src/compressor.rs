@@ -294,19 +294,31 @@ impl Compressor {
             if peak_linked {
                 let (first, rest) = lv.split_at_mut(1);
                 let l0 = &mut first[0][..m];
-                for (i, v) in l0.iter_mut().enumerate() {
-                    let mut a = v.abs();
-                    for l in rest.iter().take(k_ch - 1) {
-                        a = a.max(l[i].abs());
+                if k_ch == 2 {
+                    // the common stereo case as one simple (vectorised) loop
+                    for (v, w) in l0.iter_mut().zip(&rest[0][..m]) {
+                        *v = v.abs().max(w.abs());
                     }
-                    *v = a;
+                } else {
+                    for (i, v) in l0.iter_mut().enumerate() {
+                        let mut a = v.abs();
+                        for l in rest.iter().take(k_ch - 1) {
+                            a = a.max(l[i].abs());
+                        }
+                        *v = a;
+                    }
                 }
                 self.detector.levels_db(0, l0);
             }
             self.detector.advance_by(m, k_ch);
             let k_ch = if peak_linked { 1 } else { k_ch };
-            for v in &mut makeup[..m] {
-                *v = self.makeup.next_value();
+            if self.makeup.is_ramping() {
+                for v in &mut makeup[..m] {
+                    *v = self.makeup.next_value();
+                }
+            } else {
+                // next_value() returns the settled value unchanged
+                makeup[..m].fill(self.makeup.current());
             }
             // With one key channel or full link, and equal histories, every
             // channel computes the same gain: do it once.
@@ -340,11 +352,24 @@ impl Compressor {
                 let y = if 2.0 * d < -w { level } else { y };
                 level - y
             };
+            // the same with a hard knee (`w == 0`: `in_knee` is never true,
+            // so the knee term and its division are not computed)
+            let target_hard = |level: f64| {
+                let d = level - t;
+                let above = t + d / r;
+                let y = if 2.0 * d < -w { level } else { above };
+                level - y
+            };
+            let hard = w <= 0.0;
             for (ch, g) in gain.iter_mut().enumerate().take(outs) {
                 let g = &mut g[..m];
                 // targets (independent per frame), then the smoothing
                 // recursion alone with its state in a register
-                if shared || link == 1.0 {
+                if (shared || link == 1.0) && hard {
+                    for (gi, l) in g.iter_mut().zip(maxes) {
+                        *gi = target_hard(*l);
+                    }
+                } else if shared || link == 1.0 {
                     // one simple loop over the loudest level (vectorised)
                     for (gi, l) in g.iter_mut().zip(maxes) {
                         *gi = target(*l);
@@ -360,8 +385,20 @@ impl Compressor {
                 }
                 smooth_run(&mut self.env[ch], g, att, rel);
                 let last = g[m - 1];
+                // the running maximum in four lanes (max is exact, so the
+                // order does not matter), then gain in dB
+                let mut lanes = [max_gr; 4];
+                let mut quads = g.chunks_exact(4);
+                for q in &mut quads {
+                    for (l, v) in lanes.iter_mut().zip(q) {
+                        *l = l.max(*v);
+                    }
+                }
+                max_gr = quads.remainder().iter().fold(
+                    lanes[0].max(lanes[1]).max(lanes[2].max(lanes[3])),
+                    |a, v| a.max(*v),
+                );
                 for (gi, mk) in g.iter_mut().zip(&makeup[..m]) {
-                    max_gr = max_gr.max(*gi);
                     *gi = mk - *gi;
                 }
                 last_gr = last_gr.max(last);
