@@ -237,9 +237,6 @@ impl DirectPcm {
         let bytes = &self.bytes[self.pos..self.pos + n * fb];
         self.pos += n * fb;
         for (ch, dst) in out.iter_mut().enumerate().take(ch_n) {
-            let at = dst.len();
-            dst.resize(at + n, 0.0);
-            let dst = &mut dst[at..];
             match self.layout.encoding {
                 Encoding::I16 => deinterleave::<2>(bytes, ch_n, ch, dst, |s| {
                     f64::from(i16::from_le_bytes(s)) / 32_768.0
@@ -260,36 +257,26 @@ impl DirectPcm {
     }
 }
 
-/// `dst[i] = conv(sample ch of frame i)` for the interleaved `bytes` of
-/// `channels` samples of `W` bytes per frame.
+/// Appends `conv(sample ch of frame i)` to `dst` for every frame `i` of the
+/// interleaved `bytes` (`channels` samples of `W` bytes per frame), written
+/// in place (no zero fill first).
 #[inline(always)]
 fn deinterleave<const W: usize>(
     bytes: &[u8],
     channels: usize,
     ch: usize,
-    dst: &mut [f64],
+    dst: &mut Vec<f64>,
     conv: impl Fn([u8; W]) -> f64,
 ) {
     let fb = W * channels;
     let off = ch * W;
-    assert!(off + W <= fb && bytes.len() == dst.len() * fb);
+    assert!(off + W <= fb && bytes.len() % fb == 0);
+    let sample = |f: &[u8]| -> [u8; W] { f[off..off + W].try_into().expect("W bytes") };
     match channels {
         // the common layouts with the frame size known to the compiler
-        1 => {
-            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(W)) {
-                *d = conv(f.try_into().expect("W bytes"));
-            }
-        }
-        2 => {
-            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(2 * W)) {
-                *d = conv(f[off..off + W].try_into().expect("W bytes"));
-            }
-        }
-        _ => {
-            for (d, f) in dst.iter_mut().zip(bytes.chunks_exact(fb)) {
-                *d = conv(f[off..off + W].try_into().expect("W bytes"));
-            }
-        }
+        1 => dst.extend(bytes.chunks_exact(W).map(|f| conv(sample(f)))),
+        2 => dst.extend(bytes.chunks_exact(2 * W).map(|f| conv(sample(f)))),
+        _ => dst.extend(bytes.chunks_exact(fb).map(|f| conv(sample(f)))),
     }
 }
 

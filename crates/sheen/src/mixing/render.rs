@@ -65,6 +65,10 @@ struct EdgeState {
     pre_fader: bool,
     delay: Option<DelayLine>,
     buf: Vec<Vec<f64>>,
+    /// This block's edge signal is the strip's own (pre- or post-fader)
+    /// buffer times this constant level, computed by the reader instead of
+    /// being stored in `buf` (no delay, no automation): the same values.
+    direct: Option<f64>,
 }
 
 /// A side-chain input of an insert: the key track's pre-fader signal.
@@ -132,6 +136,7 @@ impl StripState {
                 pre_fader: e.pre_fader,
                 delay: delay_line(e.compensation, fs, 2, block),
                 buf: vec![vec![0.0; block]; 2],
+                direct: None,
             })
             .collect::<Vec<_>>();
         let pre =
@@ -164,6 +169,7 @@ impl StripState {
         if self.mute {
             for e in &mut self.outs {
                 e.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+                e.direct = None;
             }
             self.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
             if let Some(pre) = &mut self.pre {
@@ -247,6 +253,10 @@ impl StripState {
             }
         }
         for e in &mut self.outs {
+            e.direct = e.level.constant().filter(|_| e.delay.is_none());
+            if e.direct.is_some() {
+                continue;
+            }
             let src = if e.pre_fader {
                 self.pre.as_ref().unwrap_or(&self.buf)
             } else {
@@ -292,6 +302,9 @@ struct Staged {
     buf: Vec<Vec<f64>>,
     pre: Option<Vec<Vec<f64>>>,
     outs: Vec<Vec<Vec<f64>>>,
+    /// Per edge: [`EdgeState::direct`] of the block, and whether the edge
+    /// taps the pre-fader signal.
+    direct: Vec<(Option<f64>, bool)>,
 }
 
 /// Where a bus input comes from.
@@ -386,6 +399,7 @@ impl Engine {
                 buf: t.strip.buf.clone(),
                 pre: t.strip.pre.clone(),
                 outs: t.strip.outs.iter().map(|e| e.buf.clone()).collect(),
+                direct: t.strip.outs.iter().map(|e| (None, e.pre_fader)).collect(),
             })
             .collect();
         Ok(Self {
@@ -456,8 +470,15 @@ impl Engine {
             if let (Some(a), Some(b)) = (&mut tr.strip.pre, &mut st.pre) {
                 std::mem::swap(a, b);
             }
-            for (e, b) in tr.strip.outs.iter_mut().zip(&mut st.outs) {
+            for ((e, b), d) in tr
+                .strip
+                .outs
+                .iter_mut()
+                .zip(&mut st.outs)
+                .zip(&mut st.direct)
+            {
                 std::mem::swap(&mut e.buf, b);
+                d.0 = e.direct;
             }
         }
         let next = self.block_at(t0 + n as u64);
@@ -553,19 +574,54 @@ fn run_buses(buses: &mut [StripState], inputs: &[Vec<From>], staged: &[Staged], 
                 copy_key(key, src.pre.as_ref().unwrap_or(&src.buf), n);
             }
         }
-        bus.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+        // the sum starts at +0.0 and adds the inputs in order; the first
+        // input is added to the constant instead of a zeroed buffer, and a
+        // direct edge's `signal × level` is formed as it is added (the same
+        // operations, so the same bits)
+        let mut first = true;
         for from in ins {
-            let e = match *from {
-                From::Track(i, k) => &staged[i].outs[k],
-                From::Bus(i, k) => &done[i].outs[k].buf,
+            let (src, gain) = match *from {
+                From::Track(i, k) => {
+                    let st = &staged[i];
+                    match st.direct[k] {
+                        (Some(g), pre) => (tap(&st.buf, &st.pre, pre), Some(g)),
+                        (None, _) => (&st.outs[k][..], None),
+                    }
+                }
+                From::Bus(i, k) => {
+                    let b = &done[i];
+                    let e = &b.outs[k];
+                    match e.direct {
+                        Some(g) => (tap(&b.buf, &b.pre, e.pre_fader), Some(g)),
+                        None => (&e.buf[..], None),
+                    }
+                }
             };
-            for (d, s) in bus.buf.iter_mut().zip(e) {
-                for (a, x) in d[..n].iter_mut().zip(&s[..n]) {
-                    *a += x;
+            let gain = gain.filter(|g| *g != 1.0);
+            for (d, s) in bus.buf.iter_mut().zip(src) {
+                let (d, s) = (&mut d[..n], &s[..n]);
+                match (first, gain) {
+                    (true, None) => d.iter_mut().zip(s).for_each(|(a, x)| *a = 0.0 + x),
+                    (true, Some(g)) => d.iter_mut().zip(s).for_each(|(a, x)| *a = 0.0 + x * g),
+                    (false, None) => d.iter_mut().zip(s).for_each(|(a, x)| *a += x),
+                    (false, Some(g)) => d.iter_mut().zip(s).for_each(|(a, x)| *a += x * g),
                 }
             }
+            first = false;
+        }
+        if first {
+            bus.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
         }
         bus.process(t0, n);
+    }
+}
+
+/// The signal an edge taps: the pre-fader copy when it has one and the
+/// edge is pre-fader, else the post-fader buffer.
+fn tap<'a>(buf: &'a [Vec<f64>], pre: &'a Option<Vec<Vec<f64>>>, pre_fader: bool) -> &'a [Vec<f64>] {
+    match (pre_fader, pre) {
+        (true, Some(p)) => p,
+        _ => buf,
     }
 }
 
