@@ -134,6 +134,30 @@ pub struct Compressor {
     env: [f64; MAX_CHANNELS],
     last_gr_db: f64,
     max_gr_db: f64,
+    /// Per-chunk work space of the processing loop, kept between calls
+    /// (every value is written before it is read), so a call does not zero
+    /// 40 kB of stack first; `None` only while a call is running.
+    scratch: Option<Box<Scratch>>,
+}
+
+/// The per-chunk stage buffers of [`Compressor`]'s processing loop.
+#[derive(Clone, Debug)]
+struct Scratch {
+    lv: [[f64; CHUNK]; MAX_CHANNELS],
+    gain: [[f64; CHUNK]; MAX_CHANNELS],
+    makeup: [f64; CHUNK],
+    own0: [f64; CHUNK],
+}
+
+impl Scratch {
+    fn new() -> Box<Self> {
+        Box::new(Self {
+            lv: [[0.0; CHUNK]; MAX_CHANNELS],
+            gain: [[0.0; CHUNK]; MAX_CHANNELS],
+            makeup: [0.0; CHUNK],
+            own0: [0.0; CHUNK],
+        })
+    }
 }
 
 impl Compressor {
@@ -153,6 +177,7 @@ impl Compressor {
             env: [0.0; MAX_CHANNELS],
             last_gr_db: 0.0,
             max_gr_db: 0.0,
+            scratch: Some(Scratch::new()),
         };
         c.configure(true);
         c
@@ -268,10 +293,13 @@ impl Compressor {
         // Per chunk, stage by stage (each stage a tight loop): key levels in
         // dB, linked level → static curve → smoothing per channel, dB →
         // gain, then the (delayed) audio times the gain.
-        let mut lv = [[0.0f64; CHUNK]; MAX_CHANNELS];
-        let mut gain = [[0.0f64; CHUNK]; MAX_CHANNELS];
-        let mut makeup = [0.0f64; CHUNK];
-        let mut own0 = [0.0f64; CHUNK];
+        let mut sc = self.scratch.take().unwrap_or_else(Scratch::new);
+        let Scratch {
+            lv,
+            gain,
+            makeup,
+            own0,
+        } = &mut *sc;
         let mut start = 0;
         while start < len {
             let m = (len - start).min(CHUNK);
@@ -420,6 +448,7 @@ impl Compressor {
             self.max_gr_db = max_gr;
             start += m;
         }
+        self.scratch = Some(sc);
     }
 }
 
