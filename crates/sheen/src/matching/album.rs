@@ -197,7 +197,9 @@ pub fn master_album(
             });
         }
     }
-    let reference = reference.map(profile_file).transpose()?;
+    let reference = reference
+        .map(super::profile::profile_reference)
+        .transpose()?;
     let common = common_target(
         &songs,
         reference
