@@ -262,12 +262,16 @@ pub struct LinearPhaseEq {
     kernel: Vec<Complex<f64>>,
     r2c: Arc<dyn RealToComplex<f64>>,
     c2r: Arc<dyn ComplexToReal<f64>>,
-    /// Per channel: `taps − 1` past inputs then `hop` new ones.
+    /// Per channel: `taps − 1` past inputs then `hop` new ones (the
+    /// forward FFT's input, which it overwrites).
     input: Vec<Vec<f64>>,
-    /// Per channel: the outputs of the last computed block.
+    /// Per channel: the next block's input buffer, its first `taps − 1`
+    /// samples copied from `input` before the transform (then swapped).
+    spare: Vec<Vec<f64>>,
+    /// Per channel: the inverse FFT of the last computed block; its outputs
+    /// are `[taps − 1..]`.
     output: Vec<Vec<f64>>,
     pos: usize,
-    time: Vec<f64>,
     freq: Vec<Complex<f64>>,
     scratch_f: Vec<Complex<f64>>,
     scratch_i: Vec<Complex<f64>>,
@@ -309,9 +313,9 @@ impl LinearPhaseEq {
             hop,
             kernel,
             input: vec![vec![0.0; fft_len]; channels],
-            output: vec![vec![0.0; hop]; channels],
+            spare: vec![vec![0.0; fft_len]; channels],
+            output: vec![vec![0.0; fft_len]; channels],
             pos: 0,
-            time: r2c.make_input_vec(),
             freq: r2c.make_output_vec(),
             scratch_f: r2c.make_scratch_vec(),
             scratch_i: c2r.make_scratch_vec(),
@@ -333,9 +337,11 @@ impl LinearPhaseEq {
     fn compute_block(&mut self) {
         let n = self.taps.len();
         for ch in 0..self.input.len() {
-            self.time.copy_from_slice(&self.input[ch]);
+            // the overlap goes to the next block's buffer before the
+            // transform overwrites this one
+            self.spare[ch][..n - 1].copy_from_slice(&self.input[ch][self.hop..]);
             self.r2c
-                .process_with_scratch(&mut self.time, &mut self.freq, &mut self.scratch_f)
+                .process_with_scratch(&mut self.input[ch], &mut self.freq, &mut self.scratch_f)
                 .expect("FFT sizes");
             for (f, k) in self.freq.iter_mut().zip(&self.kernel) {
                 *f *= *k;
@@ -344,11 +350,9 @@ impl LinearPhaseEq {
             self.freq[0].im = 0.0;
             self.freq[last].im = 0.0;
             self.c2r
-                .process_with_scratch(&mut self.freq, &mut self.time, &mut self.scratch_i)
+                .process_with_scratch(&mut self.freq, &mut self.output[ch], &mut self.scratch_i)
                 .expect("FFT sizes");
-            self.output[ch].copy_from_slice(&self.time[n - 1..]);
-            let inp = &mut self.input[ch];
-            inp.copy_within(self.hop.., 0);
+            std::mem::swap(&mut self.input[ch], &mut self.spare[ch]);
         }
     }
 }
@@ -370,7 +374,8 @@ impl Processor for LinearPhaseEq {
             for (ch, c) in block.iter_mut().enumerate() {
                 let inp = &mut self.input[ch][n - 1 + self.pos..n - 1 + self.pos + take];
                 inp.copy_from_slice(&c[i..i + take]);
-                c[i..i + take].copy_from_slice(&self.output[ch][self.pos..self.pos + take]);
+                c[i..i + take]
+                    .copy_from_slice(&self.output[ch][n - 1 + self.pos..n - 1 + self.pos + take]);
             }
             self.pos += take;
             i += take;
@@ -387,6 +392,7 @@ impl Processor for LinearPhaseEq {
 
     fn reset(&mut self) {
         self.input.iter_mut().for_each(|v| v.fill(0.0));
+        self.spare.iter_mut().for_each(|v| v.fill(0.0));
         self.output.iter_mut().for_each(|v| v.fill(0.0));
         self.pos = 0;
     }
