@@ -18,7 +18,7 @@ use crate::processor::{Processor, MAX_CHANNELS};
 use realfft::num_complex::Complex;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 use std::f64::consts::PI;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// One point of the EQ curve.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -60,8 +60,65 @@ fn curve_sorted(p: &[EqPoint], freq_hz: f64) -> f64 {
 }
 
 /// Designs the `taps`-long (made odd) linear-phase impulse response.
+///
+/// A design kept by [`Designer::design_kept`] or by an earlier call of
+/// this function for the same points, length and rate is returned without
+/// designing again (the same taps bit for bit: the design is
+/// deterministic).
 pub fn design(points: &[EqPoint], taps: usize, sample_rate_hz: f64) -> Vec<f64> {
-    Designer::new(points, taps, sample_rate_hz).design(points)
+    let key = DesignKey::new(points, taps, sample_rate_hz);
+    if let Some(h) = key.lookup() {
+        return h;
+    }
+    let h = Designer::new(points, taps, sample_rate_hz).design(points);
+    key.keep(&h);
+    h
+}
+
+/// Designs kept for [`design`] (the last [`KEPT_DESIGNS`], oldest dropped).
+static KEPT: Mutex<Vec<(DesignKey, Arc<[f64]>)>> = Mutex::new(Vec::new());
+
+/// How many designs [`design`] keeps (at 48 kHz a match FIR of 16383 taps
+/// is 131 kB).
+pub const KEPT_DESIGNS: usize = 8;
+
+/// What a design depends on, bit for bit.
+#[derive(Clone, PartialEq)]
+struct DesignKey {
+    taps: usize,
+    rate: u64,
+    points: Vec<(u64, u64)>,
+}
+
+impl DesignKey {
+    fn new(points: &[EqPoint], taps: usize, sample_rate_hz: f64) -> Self {
+        Self {
+            taps: taps.max(3) | 1,
+            rate: sample_rate_hz.to_bits(),
+            points: points
+                .iter()
+                .map(|p| (p.freq_hz.to_bits(), p.gain_db.to_bits()))
+                .collect(),
+        }
+    }
+
+    fn lookup(&self) -> Option<Vec<f64>> {
+        let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter()
+            .find(|(k, _)| k == self)
+            .map(|(_, h)| h.to_vec())
+    }
+
+    fn keep(self, h: &[f64]) {
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.iter().any(|(k, _)| *k == self) {
+            return;
+        }
+        if kept.len() >= KEPT_DESIGNS {
+            kept.remove(0);
+        }
+        kept.push((self, h.into()));
+    }
 }
 
 /// The frequency-sampling designer behind [`design`], for designing many
@@ -84,6 +141,7 @@ pub struct Designer {
     spec: Vec<Complex<f64>>,
     h0: Vec<f64>,
     sorted: Vec<EqPoint>,
+    sample_rate_hz: f64,
 }
 
 #[derive(Clone, Copy)]
@@ -144,7 +202,16 @@ impl Designer {
             spec,
             h0,
             sorted: Vec::new(),
+            sample_rate_hz,
         }
+    }
+
+    /// As [`Designer::design`], and keeps the taps for [`design`] (e.g. a
+    /// fit's final design, which a filter of the same points then reuses).
+    pub fn design_kept(&mut self, points: &[EqPoint]) -> Vec<f64> {
+        let h = self.design(points);
+        DesignKey::new(points, self.taps, self.sample_rate_hz).keep(&h);
+        h
     }
 
     /// The impulse response for `points`: the frequencies given to
@@ -195,12 +262,16 @@ pub struct LinearPhaseEq {
     kernel: Vec<Complex<f64>>,
     r2c: Arc<dyn RealToComplex<f64>>,
     c2r: Arc<dyn ComplexToReal<f64>>,
-    /// Per channel: `taps − 1` past inputs then `hop` new ones.
+    /// Per channel: `taps − 1` past inputs then `hop` new ones (the
+    /// forward FFT's input, which it overwrites).
     input: Vec<Vec<f64>>,
-    /// Per channel: the outputs of the last computed block.
+    /// Per channel: the next block's input buffer, its first `taps − 1`
+    /// samples copied from `input` before the transform (then swapped).
+    spare: Vec<Vec<f64>>,
+    /// Per channel: the inverse FFT of the last computed block; its outputs
+    /// are `[taps − 1..]`.
     output: Vec<Vec<f64>>,
     pos: usize,
-    time: Vec<f64>,
     freq: Vec<Complex<f64>>,
     scratch_f: Vec<Complex<f64>>,
     scratch_i: Vec<Complex<f64>>,
@@ -242,9 +313,9 @@ impl LinearPhaseEq {
             hop,
             kernel,
             input: vec![vec![0.0; fft_len]; channels],
-            output: vec![vec![0.0; hop]; channels],
+            spare: vec![vec![0.0; fft_len]; channels],
+            output: vec![vec![0.0; fft_len]; channels],
             pos: 0,
-            time: r2c.make_input_vec(),
             freq: r2c.make_output_vec(),
             scratch_f: r2c.make_scratch_vec(),
             scratch_i: c2r.make_scratch_vec(),
@@ -266,9 +337,11 @@ impl LinearPhaseEq {
     fn compute_block(&mut self) {
         let n = self.taps.len();
         for ch in 0..self.input.len() {
-            self.time.copy_from_slice(&self.input[ch]);
+            // the overlap goes to the next block's buffer before the
+            // transform overwrites this one
+            self.spare[ch][..n - 1].copy_from_slice(&self.input[ch][self.hop..]);
             self.r2c
-                .process_with_scratch(&mut self.time, &mut self.freq, &mut self.scratch_f)
+                .process_with_scratch(&mut self.input[ch], &mut self.freq, &mut self.scratch_f)
                 .expect("FFT sizes");
             for (f, k) in self.freq.iter_mut().zip(&self.kernel) {
                 *f *= *k;
@@ -277,11 +350,9 @@ impl LinearPhaseEq {
             self.freq[0].im = 0.0;
             self.freq[last].im = 0.0;
             self.c2r
-                .process_with_scratch(&mut self.freq, &mut self.time, &mut self.scratch_i)
+                .process_with_scratch(&mut self.freq, &mut self.output[ch], &mut self.scratch_i)
                 .expect("FFT sizes");
-            self.output[ch].copy_from_slice(&self.time[n - 1..]);
-            let inp = &mut self.input[ch];
-            inp.copy_within(self.hop.., 0);
+            std::mem::swap(&mut self.input[ch], &mut self.spare[ch]);
         }
     }
 }
@@ -303,7 +374,8 @@ impl Processor for LinearPhaseEq {
             for (ch, c) in block.iter_mut().enumerate() {
                 let inp = &mut self.input[ch][n - 1 + self.pos..n - 1 + self.pos + take];
                 inp.copy_from_slice(&c[i..i + take]);
-                c[i..i + take].copy_from_slice(&self.output[ch][self.pos..self.pos + take]);
+                c[i..i + take]
+                    .copy_from_slice(&self.output[ch][n - 1 + self.pos..n - 1 + self.pos + take]);
             }
             self.pos += take;
             i += take;
@@ -320,6 +392,7 @@ impl Processor for LinearPhaseEq {
 
     fn reset(&mut self) {
         self.input.iter_mut().for_each(|v| v.fill(0.0));
+        self.spare.iter_mut().for_each(|v| v.fill(0.0));
         self.output.iter_mut().for_each(|v| v.fill(0.0));
         self.pos = 0;
     }
@@ -412,6 +485,33 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Reference: [`reference_design`]. A design kept by
+    /// [`Designer::design_kept`] is what [`design`] returns for the same
+    /// points (bit for bit), called twice; other gains, rates or lengths
+    /// are designed afresh (also bit for bit).
+    #[test]
+    fn kept_design_is_the_fresh_design() {
+        let fs = 48_000.0;
+        let mut p = points();
+        p[1].gain_db = 1.234_567;
+        let taps = 1023;
+        let kept = Designer::new(&p, taps, fs).design_kept(&p);
+        let same = |a: &[f64], b: &[f64]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
+        let want = reference_design(&p, taps, fs);
+        assert!(same(&kept, &want));
+        assert!(same(&design(&p, taps, fs), &want));
+        assert!(same(&design(&p, taps, fs), &want));
+        assert!(same(
+            &design(&p, taps, 44_100.0),
+            &reference_design(&p, taps, 44_100.0)
+        ));
+        assert!(same(&design(&p, 511, fs), &reference_design(&p, 511, fs)));
+        p[1].gain_db = -2.0;
+        assert!(same(&design(&p, taps, fs), &reference_design(&p, taps, fs)));
     }
 
     /// Reference: the designed curve. The magnitude of the taps' DTFT lies

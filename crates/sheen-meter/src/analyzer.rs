@@ -103,7 +103,8 @@ pub struct Analysis {
 /// (the two most expensive, and independent of the others).
 #[derive(Debug)]
 struct SideMeters {
-    true_peak: TruePeakMeter,
+    /// `None`: not measured ([`Analyzer::mid_side_without_true_peak`]).
+    true_peak: Option<TruePeakMeter>,
     /// Spectrum analysers of channels `spectrum_from..`.
     spectrum: Option<Vec<SpectrumAnalyzer>>,
     spectrum_from: usize,
@@ -142,7 +143,9 @@ impl MidSideMeters {
 
 impl SideMeters {
     fn push(&mut self, block: &[&[f64]]) {
-        self.true_peak.push(block);
+        if let Some(tp) = &mut self.true_peak {
+            tp.push(block);
+        }
         if let Some(sp) = &mut self.spectrum {
             for (a, x) in sp.iter_mut().zip(&block[self.spectrum_from..]) {
                 a.push(x);
@@ -154,7 +157,9 @@ impl SideMeters {
     }
 
     fn finish(&mut self) {
-        self.true_peak.finish();
+        if let Some(tp) = &mut self.true_peak {
+            tp.finish();
+        }
         if let Some(sp) = &mut self.spectrum {
             sp.iter_mut().for_each(SpectrumAnalyzer::finish);
         }
@@ -226,12 +231,12 @@ impl Analyzer {
     /// `opts.channel_weights` has the wrong length or an invalid weight.
     pub fn new(sample_rate_hz: f64, channels: usize, opts: AnalyzerOptions) -> Self {
         let parallel = thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        Self::build(sample_rate_hz, channels, opts, parallel, false)
+        Self::build(sample_rate_hz, channels, opts, parallel, false, true)
     }
 
     /// As [`Analyzer::new`], but every meter runs on the calling thread.
     pub fn new_inline(sample_rate_hz: f64, channels: usize, opts: AnalyzerOptions) -> Self {
-        Self::build(sample_rate_hz, channels, opts, false, false)
+        Self::build(sample_rate_hz, channels, opts, false, false, true)
     }
 
     /// As [`Analyzer::new`], also measuring the spectra of the mid signal
@@ -240,7 +245,20 @@ impl Analyzer {
     /// thread when there is one: see [`Analyzer::finish_mid_side`].
     pub fn with_mid_side(sample_rate_hz: f64, channels: usize, opts: AnalyzerOptions) -> Self {
         let parallel = thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        Self::build(sample_rate_hz, channels, opts, parallel, true)
+        Self::build(sample_rate_hz, channels, opts, parallel, true, true)
+    }
+
+    /// As [`Analyzer::with_mid_side`] without the true-peak meter (its
+    /// figures are `None`: `true_peak_dbtp`, `plr_db`, and the channels'
+    /// true peaks are empty), for callers that do not use it (e.g. a
+    /// matching reference); every other value is the same.
+    pub fn mid_side_without_true_peak(
+        sample_rate_hz: f64,
+        channels: usize,
+        opts: AnalyzerOptions,
+    ) -> Self {
+        let parallel = thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        Self::build(sample_rate_hz, channels, opts, parallel, true, false)
     }
 
     fn build(
@@ -249,6 +267,7 @@ impl Analyzer {
         opts: AnalyzerOptions,
         background: bool,
         mid_side: bool,
+        true_peak: bool,
     ) -> Self {
         assert!(channels > 0, "an analyser needs at least one channel");
         assert!(
@@ -281,7 +300,7 @@ impl Analyzer {
             }
         });
         let side_meters = SideMeters {
-            true_peak: TruePeakMeter::new(sample_rate_hz, channels),
+            true_peak: true_peak.then(|| TruePeakMeter::new(sample_rate_hz, channels)),
             spectrum: side_spectrum,
             spectrum_from: split,
             mid_side,
@@ -364,7 +383,10 @@ impl Analyzer {
         }
         let st = self.stats.result();
         let integrated_lufs = self.loudness.integrated_lufs();
-        let true_peak_dbtp = side.true_peak.true_peak_dbtp();
+        let true_peak_dbtp = side
+            .true_peak
+            .as_ref()
+            .and_then(TruePeakMeter::true_peak_dbtp);
         let plr_db = match (true_peak_dbtp, integrated_lufs) {
             (Some(tp), Some(i)) => Some(tp - i),
             _ => None,
@@ -388,10 +410,9 @@ impl Analyzer {
             true_peak_dbtp,
             channel_true_peak_dbtp: side
                 .true_peak
-                .channel_peaks()
-                .into_iter()
-                .map(peak_to_db)
-                .collect(),
+                .as_ref()
+                .map(|tp| tp.channel_peaks().into_iter().map(peak_to_db).collect())
+                .unwrap_or_default(),
             sample_peak_dbfs: st.sample_peak_dbfs,
             channel_sample_peak_dbfs: st.channel_sample_peak_dbfs,
             plr_db,
@@ -408,5 +429,49 @@ impl Analyzer {
             stereo: self.stereo.as_mut().map(StereoSeries::take_points),
         };
         (analysis, mid_side)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: [`Analyzer::with_mid_side`] on the same signal. Without
+    /// the true-peak meter every other figure and the mid/side spectra are
+    /// the same bit for bit; the true peak, its channels and the PLR are
+    /// absent.
+    #[test]
+    fn without_true_peak_changes_only_the_true_peak() {
+        let fs = 48_000.0;
+        let mut s = 7u64;
+        let mut noise = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let l: Vec<f64> = (0..60_000).map(|_| 0.3 * noise()).collect();
+        let r: Vec<f64> = l.iter().map(|x| 0.5 * x + 0.1 * noise()).collect();
+        let run = |mut a: Analyzer| {
+            for (cl, cr) in l.chunks(5000).zip(r.chunks(5000)) {
+                a.push(&[cl, cr]);
+            }
+            let (an, ms) = a.finish_mid_side();
+            let (m, s) = ms.unwrap();
+            (an, m.bin_powers(), s.unwrap().bin_powers())
+        };
+        let opts = AnalyzerOptions::default();
+        let (mut want, wm, ws) = run(Analyzer::with_mid_side(fs, 2, opts.clone()));
+        let (got, gm, gs) = run(Analyzer::mid_side_without_true_peak(fs, 2, opts));
+        assert!(want.true_peak_dbtp.is_some() && want.plr_db.is_some());
+        assert_eq!((got.true_peak_dbtp, got.plr_db), (None, None));
+        assert!(got.channel_true_peak_dbtp.is_empty());
+        want.true_peak_dbtp = None;
+        want.plr_db = None;
+        want.channel_true_peak_dbtp.clear();
+        assert_eq!(format!("{want:?}"), format!("{got:?}"));
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&wm), bits(&gm));
+        assert_eq!(bits(&ws), bits(&gs));
     }
 }

@@ -126,8 +126,11 @@ pub struct SpectrumAnalyzer {
     window: Vec<f64>,
     /// `Σ w²` of the full window.
     window_energy: f64,
-    /// Input samples of the frame being filled.
+    /// Input samples of the frame being filled: a ring of `n` samples,
+    /// the frame's first at `start` (0 or `hop`).
     buf: Vec<f64>,
+    start: usize,
+    /// Samples of the frame being filled.
     fill: usize,
     /// Whether `buf` holds samples not yet covered by a computed frame.
     pending: bool,
@@ -163,6 +166,7 @@ impl Clone for SpectrumAnalyzer {
             window: self.window.clone(),
             window_energy: self.window_energy,
             buf: self.buf.clone(),
+            start: self.start,
             fill: self.fill,
             pending: self.pending,
             input: self.input.clone(),
@@ -216,6 +220,7 @@ impl SpectrumAnalyzer {
             window,
             window_energy,
             buf: vec![0.0; n],
+            start: 0,
             fill: 0,
             pending: false,
             power_sum: vec![0.0; n / 2 + 1],
@@ -239,14 +244,18 @@ impl SpectrumAnalyzer {
     pub fn push(&mut self, x: &[f64]) {
         let mut rest = x;
         while !rest.is_empty() {
-            let take = (self.n - self.fill).min(rest.len());
-            self.buf[self.fill..self.fill + take].copy_from_slice(&rest[..take]);
+            // up to the frame's end or the ring's end
+            let at = (self.start + self.fill) % self.n;
+            let take = (self.n - self.fill).min(self.n - at).min(rest.len());
+            self.buf[at..at + take].copy_from_slice(&rest[..take]);
             self.fill += take;
             self.pending = true;
             rest = &rest[take..];
             if self.fill == self.n {
                 self.frame(self.n);
-                self.buf.copy_within(self.hop.., 0);
+                // the next frame starts `hop` later: its first half is
+                // already in the ring
+                self.start = (self.start + self.hop) % self.n;
                 self.fill = self.n - self.hop;
                 self.pending = false;
             }
@@ -258,13 +267,24 @@ impl SpectrumAnalyzer {
     /// and is zero-padded.
     fn frame(&mut self, valid: usize) {
         let mut energy = 0.0;
+        // the frame's samples in order: the ring from `start`, then from 0
+        let first = valid.min(self.n - self.start);
+        let (a, b) = (
+            &self.buf[self.start..self.start + first],
+            &self.buf[..valid - first],
+        );
         if valid == self.n {
-            for ((d, &x), &w) in self.input.iter_mut().zip(&self.buf).zip(&self.window) {
+            let (ia, ib) = self.input.split_at_mut(first);
+            let (wa, wb) = self.window.split_at(first);
+            for ((d, &x), &w) in ia.iter_mut().zip(a).zip(wa) {
+                *d = x * w;
+            }
+            for ((d, &x), &w) in ib.iter_mut().zip(b).zip(wb) {
                 *d = x * w;
             }
             energy = self.window_energy;
         } else {
-            for (i, (d, &x)) in self.input.iter_mut().zip(&self.buf[..valid]).enumerate() {
+            for (i, (d, &x)) in self.input.iter_mut().zip(a.iter().chain(b)).enumerate() {
                 let w = 0.5 - 0.5 * (2.0 * PI * i as f64 / valid as f64).cos();
                 *d = x * w;
                 energy += w * w;

@@ -454,8 +454,14 @@ pub fn fit_fir_points(
     let fft = planner.plan_fft_forward(n.max(taps.next_power_of_two()));
     let m = fft.len();
     let mut designer = Designer::new(&points, taps, sample_rate_hz);
-    let mut predict = |points: &[EqPoint]| -> Vec<f64> {
-        let h = designer.design(points);
+    let mut predict = |points: &[EqPoint], keep: bool| -> Vec<f64> {
+        // the final design is kept: the render's filter of these points
+        // reuses it (`fir_eq::design`)
+        let h = if keep {
+            designer.design_kept(points)
+        } else {
+            designer.design(points)
+        };
         let mut input = fft.make_input_vec();
         input[..h.len()].copy_from_slice(&h);
         let mut out = fft.make_output_vec();
@@ -480,14 +486,14 @@ pub fn fit_fir_points(
             })
             .collect()
     };
-    let mut predicted = predict(&points);
-    for _ in 0..iterations {
+    let mut predicted = predict(&points, iterations == 0);
+    for i in 0..iterations {
         for b in 0..nb {
             let err = curve[b].gain_db - predicted[b];
             points[b].gain_db =
                 (points[b].gain_db + err).clamp(curve[b].gain_db - 6.0, curve[b].gain_db + 6.0);
         }
-        predicted = predict(&points);
+        predicted = predict(&points, i + 1 == iterations);
     }
     (points, predicted)
 }

@@ -7,7 +7,7 @@ use super::curve::{
     fir_taps, fit_fir_points, mid_curve, side_curve, CurveOptions, MatchAmounts, ReferenceTarget,
     FIT_ITERATIONS,
 };
-use super::profile::{profile_file, Profile};
+use super::profile::{profile_file, profile_reference, Profile};
 use super::render::{
     measure_loudness, render_to_file, DynamicsStage, LimiterStage, LoudnessStage, MatchChain,
     MatchEq, WidthNote, Written, MATCH_CHAIN_VERSION,
@@ -476,7 +476,7 @@ pub fn master_matched(
         let job = s.spawn(|| {
             references
                 .iter()
-                .map(|(p, _)| profile_file(p))
+                .map(|(p, _)| profile_reference(p))
                 .collect::<Result<Vec<Profile>, Error>>()
         });
         let before = profile_file(input);

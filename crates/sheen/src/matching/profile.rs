@@ -72,19 +72,31 @@ pub struct ProfileBuilder {
 impl ProfileBuilder {
     /// A builder for `channels` (1 or 2) at `sample_rate_hz`.
     pub fn new(file: &str, sample_rate_hz: f64, channels: usize) -> Self {
+        Self::build(file, sample_rate_hz, channels, true)
+    }
+
+    /// As [`ProfileBuilder::new`] without the true peak (`true_peak_dbtp`
+    /// and `plr_db` are `None`): what a reference needs
+    /// ([`super::curve::ReferenceTarget`] does not use it).
+    pub fn without_true_peak(file: &str, sample_rate_hz: f64, channels: usize) -> Self {
+        Self::build(file, sample_rate_hz, channels, false)
+    }
+
+    fn build(file: &str, sample_rate_hz: f64, channels: usize, true_peak: bool) -> Self {
+        let opts = AnalyzerOptions {
+            series: false,
+            spectrum: false,
+            channel_weights: None,
+        };
         Self {
             file: file.to_string(),
             sample_rate_hz,
             channels,
-            analyzer: Analyzer::with_mid_side(
-                sample_rate_hz,
-                channels,
-                AnalyzerOptions {
-                    series: false,
-                    spectrum: false,
-                    channel_weights: None,
-                },
-            ),
+            analyzer: if true_peak {
+                Analyzer::with_mid_side(sample_rate_hz, channels, opts)
+            } else {
+                Analyzer::mid_side_without_true_peak(sample_rate_hz, channels, opts)
+            },
         }
     }
 
@@ -124,6 +136,17 @@ impl ProfileBuilder {
 ///
 /// Errors: unreadable file, more than two channels, no audio.
 pub fn profile_file(path: &Path) -> Result<Profile, Error> {
+    profile_path(path, true)
+}
+
+/// As [`profile_file`] without the true peak (`true_peak_dbtp` and
+/// `plr_db` are `None`), for a reference: see
+/// [`ProfileBuilder::without_true_peak`].
+pub fn profile_reference(path: &Path) -> Result<Profile, Error> {
+    profile_path(path, false)
+}
+
+fn profile_path(path: &Path, true_peak: bool) -> Result<Profile, Error> {
     let mut reader = AudioReader::open(path)?;
     let info = reader.info().clone();
     if info.channels > 2 {
@@ -135,10 +158,11 @@ pub fn profile_file(path: &Path) -> Result<Profile, Error> {
             ),
         });
     }
-    let mut b = ProfileBuilder::new(
+    let mut b = ProfileBuilder::build(
         &path.display().to_string(),
         info.sample_rate_hz as f64,
         info.channels,
+        true_peak,
     );
     let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
     loop {

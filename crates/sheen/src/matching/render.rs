@@ -136,16 +136,48 @@ impl MatchChain {
     }
 }
 
-/// The processors of a chain, in order.
-pub struct Pipeline {
+/// The M/S linear-phase FIRs of a chain (the first stage of its front).
+pub struct MsFir {
     stereo: bool,
     mid: LinearPhaseEq,
     side: Option<LinearPhaseEq>,
+    m: Vec<f64>,
+    s: Vec<f64>,
+}
+
+impl MsFir {
+    /// Filters a block (≤ [`CHUNK_FRAMES`] frames) in place: for stereo,
+    /// `M = (L+R)/2` and `S = (L−R)/2` through their filters and back to
+    /// `L = M + S`, `R = M − S`; mono through the mid filter.
+    pub fn process(&mut self, block: &mut [&mut [f64]]) {
+        let n = block[0].len();
+        if self.stereo {
+            let (m, s) = (&mut self.m[..n], &mut self.s[..n]);
+            for i in 0..n {
+                m[i] = 0.5 * (block[0][i] + block[1][i]);
+                s[i] = 0.5 * (block[0][i] - block[1][i]);
+            }
+            self.mid.process(&mut [m]);
+            if let Some(f) = &mut self.side {
+                f.process(&mut [s]);
+            }
+            let (m, s) = (&self.m[..n], &self.s[..n]);
+            for i in 0..n {
+                block[0][i] = m[i] + s[i];
+                block[1][i] = m[i] - s[i];
+            }
+        } else {
+            self.mid.process(&mut block[..1]);
+        }
+    }
+}
+
+/// The processors of a chain, in order.
+pub struct Pipeline {
+    fir: MsFir,
     comp: Option<Compressor>,
     gain: f64,
     limiter: TruePeakLimiter,
-    m: Vec<f64>,
-    s: Vec<f64>,
 }
 
 impl Pipeline {
@@ -172,22 +204,22 @@ impl Pipeline {
             k
         });
         Self {
-            stereo,
-            mid,
-            side,
+            fir: MsFir {
+                stereo,
+                mid,
+                side,
+                m: vec![0.0; CHUNK_FRAMES],
+                s: vec![0.0; CHUNK_FRAMES],
+            },
             comp,
             gain: db_to_gain(c.loudness.gain_db),
             limiter: TruePeakLimiter::new(c.limiter.params, sample_rate_hz, channels),
-            m: vec![0.0; CHUNK_FRAMES],
-            s: vec![0.0; CHUNK_FRAMES],
         }
     }
 
     /// Delay added, samples.
     pub fn latency_samples(&self) -> usize {
-        self.mid.latency_samples()
-            + self.comp.as_ref().map_or(0, |c| c.latency_samples())
-            + self.limiter.latency_samples()
+        self.front_latency() + self.limiter.latency_samples()
     }
 
     /// Largest limiter gain reduction so far, dB.
@@ -197,7 +229,7 @@ impl Pipeline {
 
     /// Delay of the stages before the gain (FIR, compressor), samples.
     pub fn front_latency(&self) -> usize {
-        self.mid.latency_samples() + self.comp.as_ref().map_or(0, |c| c.latency_samples())
+        self.fir.mid.latency_samples() + self.comp.as_ref().map_or(0, |c| c.latency_samples())
     }
 
     /// The limiter's delay, samples.
@@ -216,28 +248,16 @@ impl Pipeline {
 
     /// The stages before the gain: M/S FIR and compressor.
     pub fn front(&mut self, block: &mut [&mut [f64]]) {
-        let n = block[0].len();
-        if self.stereo {
-            let (m, s) = (&mut self.m[..n], &mut self.s[..n]);
-            for i in 0..n {
-                m[i] = 0.5 * (block[0][i] + block[1][i]);
-                s[i] = 0.5 * (block[0][i] - block[1][i]);
-            }
-            self.mid.process(&mut [m]);
-            if let Some(f) = &mut self.side {
-                f.process(&mut [s]);
-            }
-            let (m, s) = (&self.m[..n], &self.s[..n]);
-            for i in 0..n {
-                block[0][i] = m[i] + s[i];
-                block[1][i] = m[i] - s[i];
-            }
-        } else {
-            self.mid.process(&mut block[..1]);
-        }
+        self.fir.process(block);
         if let Some(c) = &mut self.comp {
             c.process(block);
         }
+    }
+
+    /// The front's two stages apart (the FIRs and the compressor), e.g. to
+    /// run them on two threads.
+    pub fn front_stages(&mut self) -> (&mut MsFir, Option<&mut Compressor>) {
+        (&mut self.fir, self.comp.as_mut())
     }
 }
 
@@ -333,7 +353,18 @@ pub fn record_front(
     input: &Path,
     c: &MatchChain,
 ) -> Result<Option<crate::mastering::search::Recorder>, Error> {
-    let mut reader = AudioReader::open(input)?;
+    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    record_front_with(input, c, parallel)
+}
+
+/// [`record_front`], the decoding and the FIRs on a thread of their own
+/// when `parallel`.
+fn record_front_with(
+    input: &Path,
+    c: &MatchChain,
+    parallel: bool,
+) -> Result<Option<crate::mastering::search::Recorder>, Error> {
+    let reader = AudioReader::open(input)?;
     let info = reader.info().clone();
     let fs = info.sample_rate_hz as f64;
     if info.frames.unwrap_or(0) as usize > crate::mastering::search::MAX_RECORD_FRAMES {
@@ -349,30 +380,120 @@ pub fn record_front(
         rec.keep_front(stream);
     }
     rec.begin(f, d);
-    let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
+    let (fir, mut comp) = p.front_stages();
     let mut frames = 0u64;
-    loop {
-        let n = reader.read(&mut buf, CHUNK_FRAMES)?;
-        if n == 0 {
-            break;
+    if !parallel {
+        let mut blocks = FrontBlocks::new(reader, info.channels, f + d);
+        let mut buf = Vec::new();
+        while let Some((n, input)) = blocks.next_block_into(&mut buf)? {
+            fir.process(PlanarMut::new(&mut buf, 0..n).channels());
+            frames += input as u64;
+            if let Some(c) = &mut comp {
+                c.process(PlanarMut::new(&mut buf, 0..n).channels());
+            }
+            let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
+            rec.push(&block);
         }
-        frames += n as u64;
-        p.front(PlanarMut::new(&mut buf, 0..n).channels());
-        let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
-        rec.push(&block);
+        rec.end(frames);
+        return Ok((!rec.overflowed()).then_some(rec));
     }
-    let mut rest = f + d;
-    let mut zeros = vec![vec![0.0; CHUNK_FRAMES]; info.channels];
-    while rest > 0 {
-        let m = rest.min(CHUNK_FRAMES);
-        zeros.iter_mut().for_each(|z| z.fill(0.0));
-        p.front(PlanarMut::new(&mut zeros, 0..m).channels());
-        let block: Vec<&[f64]> = zeros.iter().map(|c| &c[..m]).collect();
-        rec.push(&block);
-        rest -= m;
-    }
+    // decoding and the FIRs on one thread, the compressor and the
+    // recording on this one (each stage sees the same blocks in the same
+    // order as inline: the same samples)
+    std::thread::scope(|sc| -> Result<(), Error> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Filtered, Error>>(2);
+        let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<Vec<f64>>>();
+        for _ in 0..3 {
+            let _ = free_tx.send(Vec::new());
+        }
+        let channels = info.channels;
+        std::thread::Builder::new()
+            .name("sheen-fir".into())
+            .spawn_scoped(sc, move || {
+                let mut blocks = FrontBlocks::new(reader, channels, f + d);
+                while let Ok(mut buf) = free_rx.recv() {
+                    let item = match blocks.next_block_into(&mut buf) {
+                        Ok(Some((n, input))) => {
+                            fir.process(PlanarMut::new(&mut buf, 0..n).channels());
+                            Ok((buf, n, input))
+                        }
+                        Ok(None) => return,
+                        Err(e) => Err(e),
+                    };
+                    let stop = item.is_err();
+                    if tx.send(item).is_err() || stop {
+                        return;
+                    }
+                }
+            })
+            .map_err(|e| Error::Content {
+                path: input.to_path_buf(),
+                problem: format!("cannot start a thread: {e}"),
+            })?;
+        for item in rx {
+            let (mut buf, n, input) = item?;
+            frames += input as u64;
+            if let Some(c) = &mut comp {
+                c.process(PlanarMut::new(&mut buf, 0..n).channels());
+            }
+            let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
+            rec.push(&block);
+            let _ = free_tx.send(buf);
+        }
+        Ok(())
+    })?;
     rec.end(frames);
     Ok((!rec.overflowed()).then_some(rec))
+}
+
+/// A block of the front's FIR output: the channels, the frames in it, and
+/// how many of them are input frames (the rest is the flush).
+type Filtered = (Vec<Vec<f64>>, usize, usize);
+
+/// The blocks the front of a recording sees: the input in
+/// [`CHUNK_FRAMES`] reads, then `flush` frames of silence.
+struct FrontBlocks {
+    reader: AudioReader,
+    channels: usize,
+    flush: usize,
+    ended: bool,
+}
+
+impl FrontBlocks {
+    fn new(reader: AudioReader, channels: usize, flush: usize) -> Self {
+        Self {
+            reader,
+            channels,
+            flush,
+            ended: false,
+        }
+    }
+
+    /// The next block into `buf` (its frames, and how many are input
+    /// frames); `None` at the end.
+    fn next_block_into(
+        &mut self,
+        buf: &mut Vec<Vec<f64>>,
+    ) -> Result<Option<(usize, usize)>, Error> {
+        if !self.ended {
+            let n = self.reader.read(buf, CHUNK_FRAMES)?;
+            if n > 0 {
+                return Ok(Some((n, n)));
+            }
+            self.ended = true;
+        }
+        if self.flush == 0 {
+            return Ok(None);
+        }
+        let m = self.flush.min(CHUNK_FRAMES);
+        buf.resize_with(self.channels, Vec::new);
+        for c in buf.iter_mut() {
+            c.clear();
+            c.resize(m, 0.0);
+        }
+        self.flush -= m;
+        Ok(Some((m, 0)))
+    }
 }
 
 /// Integrated loudness (LUFS) of `c` rendered over `input`, nothing
@@ -571,4 +692,86 @@ pub fn finish_file(
         },
         r,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matching::curve::ReferenceTarget;
+    use crate::matching::plan::{plan_match, MatchOptions};
+    use crate::matching::profile::profile_signal;
+    use sheen_dsp::compressor::Detector;
+
+    fn noise(n: usize, seed: u64, a: f64) -> Vec<f64> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut y = 0.0;
+        (0..n)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let v = (s >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                y += a * (v - y);
+                y * (0.3 + (i as f64 / 6000.0).sin().abs())
+            })
+            .collect()
+    }
+
+    /// Reference: the inline recording (decoding, FIRs, compressor and
+    /// recorder on one thread). With the decoding and the FIRs on their
+    /// own thread the recorded front stream is the same bit for bit, and
+    /// so are its length and delays (stereo with a compressor, and mono).
+    #[test]
+    fn threaded_recording_equals_inline() {
+        let fs = 48_000.0;
+        let dir = tempfile::tempdir().unwrap();
+        for channels in [2usize, 1] {
+            let x: Vec<Vec<f64>> = (0..channels)
+                .map(|c| noise(70_000, 3 + c as u64, 0.2))
+                .collect();
+            let refx: Vec<Vec<f64>> = (0..channels)
+                .map(|c| noise(70_000, 9 + c as u64, 0.8))
+                .collect();
+            let input = dir.path().join(format!("in{channels}.wav"));
+            let spec = WriteSpec {
+                sample_rate_hz: 48_000,
+                channels,
+                format: SampleFormat::F32,
+                container: Container::Wav,
+            };
+            sheen_io::write_all(&input, spec, &[], &x).unwrap();
+            let before = profile_signal(fs, &x);
+            let r = profile_signal(fs, &refx);
+            let target = ReferenceTarget::average(&[(&r, 1.0)]);
+            let mut c = plan_match(&before, &target, &MatchOptions::default());
+            c.dynamics.compressor = Some(CompressorParams {
+                threshold_db: -30.0,
+                ratio: 2.0,
+                knee_db: 6.0,
+                attack_ms: 30.0,
+                release_ms: 300.0,
+                makeup_db: 0.0,
+                detector: Detector::Rms,
+                rms_window_ms: 300.0,
+                stereo_link: 1.0,
+                lookahead_ms: 0.0,
+                sidechain_hpf_hz: 60.0,
+            });
+            let a = record_front_with(&input, &c, false).unwrap().unwrap();
+            let b = record_front_with(&input, &c, true).unwrap().unwrap();
+            assert_eq!(
+                (a.frames(), a.front_latency()),
+                (b.frames(), b.front_latency())
+            );
+            assert_eq!(a.frames(), 70_000);
+            let bits = |r: &crate::mastering::search::Recorder| -> Vec<Vec<u64>> {
+                r.front()
+                    .unwrap()
+                    .iter()
+                    .map(|c| c.iter().map(|v| v.to_bits()).collect())
+                    .collect()
+            };
+            assert_eq!(bits(&a), bits(&b), "{channels} channels");
+        }
+    }
 }
