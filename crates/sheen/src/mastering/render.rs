@@ -23,9 +23,10 @@ use sheen_dsp::width::{StereoWidth, WidthParams};
 use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, PlanarMut, Processor};
 use sheen_io::{AudioReader, AudioWriter, Container, Resampler, SampleFormat, WriteSpec};
-use sheen_meter::{Analyzer, AnalyzerOptions, LoudnessMeter};
+use sheen_meter::{LoudnessMeter, TruePeakMeter};
 use std::path::{Path, PathBuf};
 
+use super::analyse::Decoded;
 use super::search::Recorder;
 use super::verify::Measured;
 
@@ -174,53 +175,49 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
 }
 
 /// A file writer that measures what it writes: the samples as stored
-/// (quantised to the file's format exactly as `sheen-io` does, so the
-/// figures equal a measurement of the file read back).
+/// (quantised to the file's format by `sheen-io`'s own rule,
+/// [`sheen_io::stored_value`], so the figures equal a measurement of the
+/// file read back).
 ///
-/// With more than one core the writing and measuring run on a worker
-/// thread (sheen-dsp's [`BlockWorker`]: copies of the blocks, bounded queue),
-/// overlapping the render; the file and the figures are the same either
-/// way (writer and meters do not depend on the block partition).
+/// With more than one core the writing (quantisation, encoding, the file
+/// itself) runs on a worker thread (sheen-dsp's [`BlockWorker`]: copies of
+/// the blocks, bounded queue) while the caller's thread measures the stored
+/// values, overlapping the render; the file and the figures are the same
+/// either way (writer and meters do not depend on the block partition).
 pub struct MeasuredFile {
-    worker: BlockWorker<WriteAndMeasure>,
+    worker: BlockWorker<WriteFile>,
+    format: SampleFormat,
+    /// The two meters [`Measured`] needs (BS.1770-4 loudness and LRA, true
+    /// peak), as sheen-meter's `Analyzer` runs them.
+    loudness: LoudnessMeter,
+    true_peak: TruePeakMeter,
+    stored: Vec<Vec<f64>>,
 }
 
-/// The writer and its meter (on whichever thread runs them); the first
-/// error stops it and is reported by [`MeasuredFile::finish`].
-struct WriteAndMeasure {
+/// The writer (on whichever thread runs it); the first error stops it and
+/// is reported by [`MeasuredFile::finish`].
+struct WriteFile {
     writer: AudioWriter,
-    analyzer: Analyzer,
-    scratch: Vec<Vec<f64>>,
     error: Option<Error>,
 }
 
-impl WriteAndMeasure {
-    fn write(&mut self, block: &[&[f64]]) -> Result<(), Error> {
-        // the values as stored, from the writer's own quantisation
-        self.writer.write_stored(block, &mut self.scratch)?;
-        let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
-        self.analyzer.push(&view);
-        Ok(())
-    }
-}
-
-impl BlockSink for WriteAndMeasure {
-    type Output = Result<WriteAndMeasure, Error>;
+impl BlockSink for WriteFile {
+    type Output = Result<AudioWriter, Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
-        match self.write(block) {
+        match self.writer.write(block) {
             Ok(()) => true,
             Err(e) => {
-                self.error = Some(e);
+                self.error = Some(e.into());
                 false
             }
         }
     }
 
-    fn finish(mut self) -> Result<WriteAndMeasure, Error> {
+    fn finish(mut self) -> Result<AudioWriter, Error> {
         match self.error.take() {
             Some(e) => Err(e),
-            None => Ok(self),
+            None => Ok(self.writer),
         }
     }
 }
@@ -229,44 +226,52 @@ impl MeasuredFile {
     /// Wraps `writer` (format `spec`).
     pub fn new(writer: AudioWriter, spec: &WriteSpec) -> Self {
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let inner = WriteAndMeasure {
+        let fs = spec.sample_rate_hz as f64;
+        let inner = WriteFile {
             writer,
-            analyzer: Analyzer::new(
-                spec.sample_rate_hz as f64,
-                spec.channels,
-                AnalyzerOptions {
-                    series: false,
-                    spectrum: false,
-                    channel_weights: None,
-                },
-            ),
-            scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
             error: None,
         };
         Self {
             worker: BlockWorker::new("sheen-write", inner, spec.channels, parallel),
+            format: spec.format,
+            loudness: LoudnessMeter::new(fs, spec.channels),
+            true_peak: TruePeakMeter::new(fs, spec.channels),
+            stored: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
         }
     }
 
     /// One block (an error is reported by [`MeasuredFile::finish`]).
     fn push(&mut self, block: &[&[f64]]) {
         self.worker.push(block);
+        let format = self.format;
+        for (s, c) in self.stored.iter_mut().zip(block) {
+            s.clear();
+            s.extend(c.iter().map(|&x| sheen_io::stored_value(x, format)));
+        }
+        let view: Vec<&[f64]> = self.stored.iter().map(|c| c.as_slice()).collect();
+        self.loudness.push(&view);
+        self.true_peak.push(&view);
     }
 
     /// Completes the file; returns its final path, the measurement and the
     /// samples the writer clamped.
-    pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
-        let inner = self.worker.finish()?;
-        let clipped = inner.writer.clipped_samples();
-        let path = inner.writer.finish()?;
-        let r = inner.analyzer.finish();
+    pub fn finish(mut self) -> Result<(PathBuf, Measured, u64), Error> {
+        let writer = self.worker.finish()?;
+        let clipped = writer.clipped_samples();
+        let path = writer.finish()?;
+        self.true_peak.finish();
+        let integrated_lufs = self.loudness.integrated_lufs();
+        let true_peak_dbtp = self.true_peak.true_peak_dbtp();
         Ok((
             path,
             Measured {
-                integrated_lufs: r.integrated_lufs,
-                true_peak_dbtp: r.true_peak_dbtp,
-                loudness_range_lu: r.loudness_range_lu,
-                plr_db: r.plr_db,
+                integrated_lufs,
+                true_peak_dbtp,
+                loudness_range_lu: self.loudness.loudness_range_lu(),
+                plr_db: match (true_peak_dbtp, integrated_lufs) {
+                    (Some(tp), Some(i)) => Some(tp - i),
+                    _ => None,
+                },
             },
             clipped,
         ))
@@ -317,18 +322,60 @@ pub fn render(
     d: &Deliverable,
     sink: &mut Sink<'_>,
 ) -> Result<RenderStats, Error> {
-    let mut reader = AudioReader::open(input)?;
-    let info = reader.info().clone();
+    render_source(input, None, chain, d, sink)
+}
+
+/// Where a render reads its input: the file, or the analysis's decoded
+/// samples of it (the same values).
+enum Source<'a> {
+    File(Box<AudioReader>),
+    Decoded { samples: &'a Decoded, at: usize },
+}
+
+impl Source<'_> {
+    fn read(&mut self, buf: &mut Vec<Vec<f64>>, max_frames: usize) -> Result<usize, Error> {
+        match self {
+            Source::File(r) => Ok(r.read(buf, max_frames)?),
+            Source::Decoded { samples, at } => {
+                let n = samples.read(*at, buf, max_frames);
+                *at += n;
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// As [`render`], reading `decoded` (the analysis's samples of `input`,
+/// [`super::analyse::analyse_keeping`]) instead of decoding `input` when
+/// given: the same values, so the same output bit for bit.
+pub fn render_source(
+    input: &Path,
+    decoded: Option<&Decoded>,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+) -> Result<RenderStats, Error> {
+    let (mut reader, channels, in_rate) = match decoded {
+        Some(s) => (
+            Source::Decoded { samples: s, at: 0 },
+            s.channels(),
+            s.sample_rate_hz,
+        ),
+        None => {
+            let r = AudioReader::open(input)?;
+            let (c, fs) = (r.info().channels, r.info().sample_rate_hz);
+            (Source::File(Box::new(r)), c, fs)
+        }
+    };
     // processed channels (a dual-mono deliverable is processed in mono and
     // duplicated as it is written)
-    let channels = info.channels;
     let dual = output_channels(d, channels) > channels;
     let out_rate = d.output.sample_rate_hz;
     let fs = out_rate as f64;
     let dither = matches!(sink, Sink::File(_) | Sink::MeasuredFile(_));
     let mut p = Pipeline::new(chain, d, fs, channels, dither);
-    let mut resampler = if out_rate != info.sample_rate_hz {
-        Some(Resampler::new(info.sample_rate_hz, out_rate, channels)?)
+    let mut resampler = if out_rate != in_rate {
+        Some(Resampler::new(in_rate, out_rate, channels)?)
     } else {
         None
     };
