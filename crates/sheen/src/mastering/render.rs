@@ -175,38 +175,45 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
 }
 
 /// A file writer that measures what it writes: the samples as stored
-/// (quantised to the file's format by `sheen-io`'s own rule,
-/// [`sheen_io::stored_value`], so the figures equal a measurement of the
-/// file read back).
+/// (quantised to the file's format exactly as `sheen-io` does, so the
+/// figures equal a measurement of the file read back).
 ///
-/// With more than one core the writing (quantisation, encoding, the file
-/// itself) runs on a worker thread (sheen-dsp's [`BlockWorker`]: copies of
-/// the blocks, bounded queue) while the caller's thread measures the stored
-/// values, overlapping the render; the file and the figures are the same
-/// either way (writer and meters do not depend on the block partition).
+/// With more than one core the writing (quantisation, encoding, the file)
+/// and the true-peak meter run on a worker thread (sheen-dsp's
+/// [`BlockWorker`]: copies of the blocks, bounded queue), the loudness
+/// meter on the caller's thread on the same stored values ([`stored_block`],
+/// `sheen-io`'s rule), overlapping the render; the file and the figures are
+/// the same either way (writer and meters do not depend on the block
+/// partition).
 pub struct MeasuredFile {
-    worker: BlockWorker<WriteFile>,
+    worker: BlockWorker<WriteAndPeak>,
     format: SampleFormat,
-    /// The two meters [`Measured`] needs (BS.1770-4 loudness and LRA, true
-    /// peak), as sheen-meter's `Analyzer` runs them.
+    /// BS.1770-4 loudness and LRA of the stored values.
     loudness: LoudnessMeter,
-    true_peak: TruePeakMeter,
     stored: Vec<Vec<f64>>,
 }
 
-/// The writer (on whichever thread runs it); the first error stops it and
-/// is reported by [`MeasuredFile::finish`].
-struct WriteFile {
+/// The writer and the true-peak meter of the stored values (on whichever
+/// thread runs them); the first error stops it and is reported by
+/// [`MeasuredFile::finish`].
+struct WriteAndPeak {
     writer: AudioWriter,
+    true_peak: TruePeakMeter,
+    scratch: Vec<Vec<f64>>,
     error: Option<Error>,
 }
 
-impl BlockSink for WriteFile {
-    type Output = Result<AudioWriter, Error>;
+impl BlockSink for WriteAndPeak {
+    type Output = Result<WriteAndPeak, Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
-        match self.writer.write(block) {
-            Ok(()) => true,
+        // the values as stored, from the writer's own quantisation
+        match self.writer.write_stored(block, &mut self.scratch) {
+            Ok(()) => {
+                let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
+                self.true_peak.push(&view);
+                true
+            }
             Err(e) => {
                 self.error = Some(e.into());
                 false
@@ -214,10 +221,10 @@ impl BlockSink for WriteFile {
         }
     }
 
-    fn finish(mut self) -> Result<AudioWriter, Error> {
+    fn finish(mut self) -> Result<WriteAndPeak, Error> {
         match self.error.take() {
             Some(e) => Err(e),
-            None => Ok(self.writer),
+            None => Ok(self),
         }
     }
 }
@@ -227,15 +234,16 @@ impl MeasuredFile {
     pub fn new(writer: AudioWriter, spec: &WriteSpec) -> Self {
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         let fs = spec.sample_rate_hz as f64;
-        let inner = WriteFile {
+        let inner = WriteAndPeak {
             writer,
+            true_peak: TruePeakMeter::new(fs, spec.channels),
+            scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
             error: None,
         };
         Self {
             worker: BlockWorker::new("sheen-write", inner, spec.channels, parallel),
             format: spec.format,
             loudness: LoudnessMeter::new(fs, spec.channels),
-            true_peak: TruePeakMeter::new(fs, spec.channels),
             stored: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
         }
     }
@@ -243,25 +251,22 @@ impl MeasuredFile {
     /// One block (an error is reported by [`MeasuredFile::finish`]).
     fn push(&mut self, block: &[&[f64]]) {
         self.worker.push(block);
-        let format = self.format;
         for (s, c) in self.stored.iter_mut().zip(block) {
-            s.clear();
-            s.extend(c.iter().map(|&x| sheen_io::stored_value(x, format)));
+            stored_block(c, self.format, s);
         }
         let view: Vec<&[f64]> = self.stored.iter().map(|c| c.as_slice()).collect();
         self.loudness.push(&view);
-        self.true_peak.push(&view);
     }
 
     /// Completes the file; returns its final path, the measurement and the
     /// samples the writer clamped.
-    pub fn finish(mut self) -> Result<(PathBuf, Measured, u64), Error> {
-        let writer = self.worker.finish()?;
-        let clipped = writer.clipped_samples();
-        let path = writer.finish()?;
-        self.true_peak.finish();
+    pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
+        let mut inner = self.worker.finish()?;
+        let clipped = inner.writer.clipped_samples();
+        let path = inner.writer.finish()?;
+        inner.true_peak.finish();
         let integrated_lufs = self.loudness.integrated_lufs();
-        let true_peak_dbtp = self.true_peak.true_peak_dbtp();
+        let true_peak_dbtp = inner.true_peak.true_peak_dbtp();
         Ok((
             path,
             Measured {
@@ -276,6 +281,36 @@ impl MeasuredFile {
             clipped,
         ))
     }
+}
+
+/// [`stored_value`] of every sample of `x` into `out` (cleared first), in
+/// a loop the compiler vectorises: for integer formats `round(x · 2^(b−1))`
+/// (nearest, ties away from zero: the round-to-even of the `1.5 · 2^52`
+/// addition, corrected on ties) clamped to the `b`-bit range, over
+/// `2^(b−1)`; `f32` clamped to its range for float files. Bit for bit
+/// [`stored_value`] (a test compares them).
+pub fn stored_block(x: &[f64], format: SampleFormat, out: &mut Vec<f64>) {
+    out.clear();
+    let bits = match format {
+        SampleFormat::I16 => 16,
+        SampleFormat::I24 => 24,
+        SampleFormat::F32 => {
+            let max = f64::from(f32::MAX);
+            out.extend(x.iter().map(|&v| f64::from(v.clamp(-max, max) as f32)));
+            return;
+        }
+    };
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+    let scale = (1i64 << (bits - 1)) as f64;
+    let (min, max) = (-scale, scale - 1.0);
+    out.extend(x.iter().map(|&v| {
+        let y = (v * scale).clamp(min - 1.0, max + 1.0);
+        let r = (y + MAGIC) - MAGIC;
+        let d = y - r;
+        let up = f64::from(u8::from(d == 0.5 && y > 0.0));
+        let down = f64::from(u8::from(d == -0.5 && y < 0.0));
+        (r + up - down).clamp(min, max) / scale
+    }));
 }
 
 /// The value a sample reads back as after being stored in `format`
@@ -626,4 +661,45 @@ pub fn render_to_file(
         },
         measured,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`stored_block`] is bit for bit `sheen-io`'s [`stored_value`] (the
+    /// reference: its rule for what a sample reads back as), on ties
+    /// (`k ± 0.5` steps, both signs), zeros of both signs, values beyond
+    /// full scale and beyond `f32`, and noise, for 16-bit, 24-bit and
+    /// float files.
+    #[test]
+    fn stored_block_is_stored_value() {
+        let mut x = vec![
+            0.0, -0.0, 1.0, -1.0, 1.5, -1.5, 1e300, -1e300, 3e38, -3e38, 1e-300,
+        ];
+        for bits in [16, 24] {
+            let scale = (1i64 << (bits - 1)) as f64;
+            for k in [0.0, 1.0, 2.0, 3.0, 1000.0, scale - 2.0, scale - 1.0, scale] {
+                for d in [-0.5, 0.5, 0.49999999999, 0.50000000001, 0.0] {
+                    x.push((k + d) / scale);
+                    x.push(-(k + d) / scale);
+                }
+            }
+        }
+        let mut z = 7u64;
+        for _ in 0..10_000 {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x.push(((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.2);
+        }
+        for format in [SampleFormat::I16, SampleFormat::I24, SampleFormat::F32] {
+            let mut got = Vec::new();
+            stored_block(&x, format, &mut got);
+            for (&v, &g) in x.iter().zip(&got) {
+                let want = stored_value(v, format);
+                assert_eq!(want.to_bits(), g.to_bits(), "{format:?} {v:e}");
+            }
+        }
+    }
 }
