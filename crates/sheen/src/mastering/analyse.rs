@@ -5,9 +5,8 @@
 //! mono-ness (side/mid energy below 120 Hz) is derived.
 
 use crate::Error;
-use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_io::AudioReader;
-use sheen_meter::{BandLevel, LevelStats, LoudnessMeter, SpectrumAnalyzer, TruePeakMeter};
+use sheen_meter::{Analyzer, AnalyzerOptions, BandLevel};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -119,21 +118,17 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
         });
     }
     let fs = info.sample_rate_hz as f64;
-    // sheen-meter's meters, as its `Analyzer` runs them: the mid and side
-    // spectra on a background thread, loudness, statistics and true peak
-    // here with the decoding (the two halves take about the same time)
-    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    let mut planner = realfft::RealFftPlanner::new();
-    let mid_side = MidSide {
-        mid: SpectrumAnalyzer::with_planner(fs, &mut planner),
-        side: (info.channels >= 2).then(|| SpectrumAnalyzer::with_planner(fs, &mut planner)),
-        m: Vec::new(),
-        s: Vec::new(),
-    };
-    let mut spectra = BlockWorker::new("sheen-meter", mid_side, info.channels, parallel);
-    let mut loudness = LoudnessMeter::new(fs, info.channels);
-    let mut stats = LevelStats::new(info.channels);
-    let mut true_peak = TruePeakMeter::new(fs, info.channels);
+    // the mid and side spectra run on the analyser's background thread
+    // (with the true peak), loudness and statistics here with the decoding
+    let mut analyzer = Analyzer::with_mid_side(
+        fs,
+        info.channels,
+        AnalyzerOptions {
+            series: false,
+            spectrum: false,
+            channel_weights: None,
+        },
+    );
     let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
     let mut frames = 0u64;
     let mut loudest = (f64::NEG_INFINITY, 0.0);
@@ -156,22 +151,16 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
                 kept = None;
             }
         }
-        spectra.push(&block);
-        loudness.push(&block);
-        stats.push(&block);
-        true_peak.push(&block);
+        analyzer.push(&block);
         frames += n as u64;
-        if let Some(st) = loudness.short_term_lufs() {
+        if let Some(st) = analyzer.loudness().short_term_lufs() {
             if st > loudest.0 {
                 loudest = (st, frames as f64 / fs);
             }
         }
     }
-    let (mid_an, side_an) = spectra.finish();
-    true_peak.finish();
-    let st = stats.result();
-    let integrated_lufs = loudness.integrated_lufs();
-    let true_peak_dbtp = true_peak.true_peak_dbtp();
+    let (a, mid_side) = analyzer.finish_mid_side();
+    let (mid_an, side_an) = mid_side.expect("mid/side spectra requested");
     let mid_spectrum = mid_an.band_levels();
     let side_spectrum = side_an.map_or(Vec::new(), |s| s.band_levels());
     let low_side_to_mid_db = low_ratio(&mid_spectrum, &side_spectrum);
@@ -181,17 +170,14 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
         channels: info.channels,
         frames,
         duration_s: frames as f64 / fs,
-        integrated_lufs,
-        loudness_range_lu: loudness.loudness_range_lu(),
-        true_peak_dbtp,
-        sample_peak_dbfs: st.sample_peak_dbfs,
-        plr_db: match (true_peak_dbtp, integrated_lufs) {
-            (Some(tp), Some(i)) => Some(tp - i),
-            _ => None,
-        },
-        crest_db: st.crest_db,
-        correlation: st.correlation,
-        side_to_mid_db: st.side_to_mid_db,
+        integrated_lufs: a.integrated_lufs,
+        loudness_range_lu: a.loudness_range_lu,
+        true_peak_dbtp: a.true_peak_dbtp,
+        sample_peak_dbfs: a.sample_peak_dbfs,
+        plr_db: a.plr_db,
+        crest_db: a.crest_db,
+        correlation: a.correlation,
+        side_to_mid_db: a.side_to_mid_db,
         mid_spectrum,
         side_spectrum,
         low_side_to_mid_db,
@@ -224,46 +210,6 @@ fn keep_exact(kept: &mut [Vec<f32>], block: &[&[f64]], max_frames: usize) -> boo
         }
     }
     true
-}
-
-/// Spectrum analysers of `M = (L+R)/2` and `S = (L−R)/2` of channels 0
-/// and 1 (of channel 0 alone, and no side, for mono), as sheen-meter's
-/// `Analyzer::with_mid_side` computes them.
-struct MidSide {
-    mid: SpectrumAnalyzer,
-    side: Option<SpectrumAnalyzer>,
-    m: Vec<f64>,
-    s: Vec<f64>,
-}
-
-impl BlockSink for MidSide {
-    type Output = (SpectrumAnalyzer, Option<SpectrumAnalyzer>);
-
-    fn push(&mut self, block: &[&[f64]]) -> bool {
-        match &mut self.side {
-            Some(side) => {
-                let n = block[0].len();
-                self.m.resize(n, 0.0);
-                self.s.resize(n, 0.0);
-                for (i, (l, r)) in block[0].iter().zip(block[1]).enumerate() {
-                    self.m[i] = 0.5 * (l + r);
-                    self.s[i] = 0.5 * (l - r);
-                }
-                self.mid.push(&self.m);
-                side.push(&self.s);
-            }
-            None => self.mid.push(block[0]),
-        }
-        true
-    }
-
-    fn finish(mut self) -> Self::Output {
-        self.mid.finish();
-        if let Some(s) = &mut self.side {
-            s.finish();
-        }
-        (self.mid, self.side)
-    }
 }
 
 /// Side/mid energy ratio below [`LOW_END_HZ`], dB.

@@ -288,7 +288,7 @@ impl MeasuredFile {
 /// (nearest, ties away from zero: the round-to-even of the `1.5 · 2^52`
 /// addition, corrected on ties) clamped to the `b`-bit range, over
 /// `2^(b−1)`; `f32` clamped to its range for float files. Bit for bit
-/// [`stored_value`] (a test compares them).
+/// [`stored_value`] for finite samples (a test compares them).
 pub fn stored_block(x: &[f64], format: SampleFormat, out: &mut Vec<f64>) {
     out.clear();
     let bits = match format {
@@ -302,15 +302,18 @@ pub fn stored_block(x: &[f64], format: SampleFormat, out: &mut Vec<f64>) {
     };
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
     let scale = (1i64 << (bits - 1)) as f64;
+    // a power of two: multiplying by its inverse is the exact division
+    let inv = 1.0 / scale;
     let (min, max) = (-scale, scale - 1.0);
-    out.extend(x.iter().map(|&v| {
-        let y = (v * scale).clamp(min - 1.0, max + 1.0);
+    out.resize(x.len(), 0.0);
+    for (o, &v) in out.iter_mut().zip(x) {
+        let y = (v * scale).max(min - 1.0).min(max + 1.0);
         let r = (y + MAGIC) - MAGIC;
         let d = y - r;
-        let up = f64::from(u8::from(d == 0.5 && y > 0.0));
-        let down = f64::from(u8::from(d == -0.5 && y < 0.0));
-        (r + up - down).clamp(min, max) / scale
-    }));
+        let up = if d == 0.5 && y > 0.0 { 1.0 } else { 0.0 };
+        let down = if d == -0.5 && y < 0.0 { 1.0 } else { 0.0 };
+        *o = (r + up - down).max(min).min(max) * inv;
+    }
 }
 
 /// The value a sample reads back as after being stored in `format`
