@@ -14,7 +14,7 @@
 
 use super::chain::{Chain, Deliverable, EqKind};
 use crate::Error;
-use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
+use sheen_dsp::biquad::{BiquadCascade, BiquadCoeffs, FilterKind};
 use sheen_dsp::compressor::Compressor;
 use sheen_dsp::dither::{Dither, DitherParams};
 use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
@@ -46,7 +46,9 @@ pub struct RenderStats {
 
 /// The processors of one deliverable, in signal order.
 struct Pipeline {
-    eq: Vec<Biquad>,
+    /// The EQ sections in series, fused per sample (bit-identical to one
+    /// section after the other).
+    eq: Option<BiquadCascade>,
     fir: Option<LinearPhaseEq>,
     compressor: Option<Compressor>,
     width: Option<StereoWidth>,
@@ -87,9 +89,11 @@ impl Pipeline {
             })
             .collect();
         let (eq, fir) = if chain.eq_linear_phase && !coeffs.is_empty() {
-            (Vec::new(), Some(linear_phase_eq(&coeffs, fs, channels)))
+            (None, Some(linear_phase_eq(&coeffs, fs, channels)))
+        } else if coeffs.is_empty() {
+            (None, None)
         } else {
-            (coeffs.into_iter().map(Biquad::new).collect(), None)
+            (Some(BiquadCascade::new(coeffs)), None)
         };
         let compressor = chain.compressor.as_ref().filter(|c| c.enabled).map(|c| {
             let mut comp = Compressor::new(c.params);
@@ -141,7 +145,7 @@ impl Pipeline {
 
     /// Everything before the gain and limiter.
     fn front(&mut self, block: &mut [&mut [f64]]) {
-        for b in &mut self.eq {
+        if let Some(b) = &mut self.eq {
             b.process(block);
         }
         if let Some(f) = &mut self.fir {
