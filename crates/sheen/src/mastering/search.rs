@@ -279,7 +279,13 @@ impl Recorder {
                 weights: self.weights.clone(),
                 front_latency: self.front_latency,
                 max: 0.0,
-                kw: Vec::new(),
+                // room for the whole stream (no reallocation while growing)
+                kw: Vec::with_capacity(
+                    self.front
+                        .as_ref()
+                        .and_then(|f| f.first())
+                        .map_or(0, Vec::capacity),
+                ),
                 acc: Vec::new(),
                 seen: 0,
             };
