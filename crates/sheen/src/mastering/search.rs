@@ -20,7 +20,10 @@
 //!
 //! The recording takes 8 bytes per frame (`f32` values: it only guides the
 //! search) and is kept only up to [`MAX_RECORD_FRAMES`]; longer inputs fall
-//! back to measuring whole render passes (bounded memory, slower).
+//! back to measuring whole render passes (bounded memory, slower). When the
+//! front's stream is kept ([`Recorder::keep_front`]) the per-frame peaks
+//! `d` are computed only if the search needs limiting (see [`Recorder`]);
+//! until then only their maximum is tracked.
 //!
 //! Without limiting (`g · max d ≤ target`) the prediction is exact:
 //! `g = target − L_pre` with `L_pre` the front's loudness.
