@@ -31,6 +31,10 @@ pub enum Interpolation {
     Lagrange5,
 }
 
+/// Samples a [`LookaheadDelay`]'s buffers hold beyond its delay (the
+/// longest stretch one block copy moves).
+const BLOCK_ROOM: usize = 1024;
+
 /// Extra history kept beyond the largest delay so a centred interpolation
 /// stencil (up to `floor(d) + 3` for fifth order) stays inside the buffer.
 const STENCIL_MARGIN: usize = 3;
@@ -117,6 +121,30 @@ impl DelayBuffer {
         self.buf[self.pos] = x;
     }
 
+    /// Pushes the samples `xs` one by one, replacing each with the sample
+    /// pushed `delay` pushes before it (`1 ..= max_delay`): exactly
+    /// `push(x); get(delay)` per sample, done with block copies (each
+    /// stretch is written before it is read; a stretch never reaches the
+    /// history it reads).
+    pub fn delay_block(&mut self, delay: usize, xs: &mut [f64]) {
+        let size = self.buf.len();
+        assert!(
+            (1..=self.max_delay()).contains(&delay),
+            "delay {delay} outside 1..={}",
+            self.max_delay()
+        );
+        let mut i = 0;
+        while i < xs.len() {
+            let w = (self.pos + 1) & self.mask;
+            let r = (self.pos + 1).wrapping_sub(delay) & self.mask;
+            let k = (xs.len() - i).min(size - delay).min(size - w).min(size - r);
+            self.buf[w..w + k].copy_from_slice(&xs[i..i + k]);
+            xs[i..i + k].copy_from_slice(&self.buf[r..r + k]);
+            self.pos = (self.pos + k) & self.mask;
+            i += k;
+        }
+    }
+
     /// The sample pushed `delay` pushes ago (`0` = the latest). Exact.
     /// `delay` must not exceed [`Self::max_delay`] (+3); larger values wrap.
     #[inline]
@@ -182,7 +210,10 @@ impl LookaheadDelay {
         let lines = if len == 0 {
             Vec::new()
         } else {
-            (0..channels).map(|_| DelayBuffer::new(len)).collect()
+            // room beyond the delay, so block copies move long stretches
+            (0..channels)
+                .map(|_| DelayBuffer::new(len + BLOCK_ROOM))
+                .collect()
         };
         Self { len, lines }
     }
@@ -217,11 +248,7 @@ impl LookaheadDelay {
         if self.len == 0 {
             return;
         }
-        let line = &mut self.lines[ch];
-        for x in xs.iter_mut() {
-            line.push(*x);
-            *x = line.get(self.len);
-        }
+        self.lines[ch].delay_block(self.len, xs);
     }
 
     /// Clears the history.
@@ -258,6 +285,52 @@ mod tests {
             }
         }
         assert!(a.max_delay() >= 400);
+    }
+
+    /// Reference: `push(x); get(delay)` per sample (the definition of
+    /// [`DelayBuffer::delay_block`]); tolerance: bit-exact, for delays from
+    /// 1 to the buffer's largest and blocks shorter and longer than the
+    /// ring, after history pushed one by one.
+    #[test]
+    fn block_delay_equals_push_get() {
+        let x = noise(5000, 4);
+        for delay in [1usize, 5, 12, 100, 159] {
+            let mut a = DelayBuffer::new(159);
+            let mut b = a.clone();
+            let mut want = x.clone();
+            for w in &mut want {
+                a.push(*w);
+                *w = a.get(delay);
+            }
+            let mut got = x.clone();
+            let mut at = 0;
+            for (k, len) in [3usize, 700, 1, 64, 2000, 255, 256, 257]
+                .iter()
+                .cycle()
+                .enumerate()
+            {
+                if at >= got.len() {
+                    break;
+                }
+                let end = (at + len).min(got.len());
+                if k == 0 {
+                    // some history one by one
+                    for v in &mut got[at..end] {
+                        b.push(*v);
+                        *v = b.get(delay);
+                    }
+                } else {
+                    b.delay_block(delay, &mut got[at..end]);
+                }
+                at = end;
+            }
+            assert!(
+                want.iter()
+                    .zip(&got)
+                    .all(|(a, b)| a.to_bits() == b.to_bits()),
+                "delay {delay}"
+            );
+        }
     }
 
     /// Reference: definition of a pure delay, y[n] = x[n − N] (silence

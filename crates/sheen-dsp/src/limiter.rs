@@ -335,6 +335,9 @@ pub struct GainComputer {
     box_sum: f64,
     index: u64,
     min_gain: f64,
+    /// Consecutive pushes that wrote an envelope of exactly 1 into the box
+    /// filter (when at least `L`, the box holds only ones).
+    ones: u64,
 }
 
 impl GainComputer {
@@ -353,6 +356,7 @@ impl GainComputer {
             box_sum: lookahead as f64,
             index: 0,
             min_gain: 1.0,
+            ones: 0,
         }
     }
 
@@ -382,10 +386,45 @@ impl GainComputer {
             // re-sum once per window so rounding cannot drift
             self.box_sum = self.box_buf.iter().sum();
         }
+        if self.envelope == 1.0 {
+            self.ones += 1;
+        } else {
+            self.ones = 0;
+        }
         let gain = (self.box_sum / self.lookahead as f64).min(1.0);
         self.min_gain = self.min_gain.min(gain);
         self.index += 1;
         gain
+    }
+
+    /// Whether the computer is at rest: every value it holds is exactly 1
+    /// (the hold's window, the envelope, the box filter and its sum), so
+    /// that pushing 1 returns exactly 1 and leaves it at rest.
+    fn at_rest(&self) -> bool {
+        self.envelope == 1.0
+            && self.ones >= self.lookahead as u64
+            && self.box_sum == self.lookahead as f64
+            && self.hold.len == 1
+            && self.hold.buf[self.hold.head].1 == 1.0
+    }
+
+    /// Pushes `m` requirements of exactly 1 when the computer is at rest
+    /// ([`Self::push`] would return 1 each time and change nothing but the
+    /// positions), advancing the positions only; returns whether it did
+    /// (if not, nothing changed: push them one by one).
+    pub fn push_ones(&mut self, m: usize) -> bool {
+        if m == 0 || !self.at_rest() {
+            return m == 0;
+        }
+        let last = self.index + m as u64 - 1;
+        // the hold's one value, pushed last at `last`
+        self.hold.buf[self.hold.head].0 = last;
+        // the box keeps only ones and a sum of exactly L (its re-sum at
+        // each wrap gives L again)
+        self.box_pos = (self.box_pos + m) % self.lookahead;
+        self.ones += m as u64;
+        self.index = last + 1;
+        true
     }
 
     /// Smallest gain returned so far (linear).
@@ -402,6 +441,7 @@ impl GainComputer {
         self.box_sum = self.lookahead as f64;
         self.index = 0;
         self.min_gain = 1.0;
+        self.ones = 0;
     }
 }
 
@@ -543,6 +583,22 @@ impl Processor for TruePeakLimiter {
                 }
                 self.detector
                     .detect(&views[..n], self.threshold, &mut self.peaks);
+            }
+            // nothing to limit and the gain computer at rest: every gain
+            // is exactly 1 (what the per-sample path computes), so the
+            // output is the delayed input times the input gain
+            let below = self.peaks[..m].iter().all(|&p| p <= self.threshold);
+            if below && self.gain.push_ones(m) {
+                let ig = self.input_gain;
+                for (ch, c) in block.iter_mut().enumerate().take(n) {
+                    let x = &mut c[start..end];
+                    self.delay_line.delay_block(ch, x);
+                    for v in x.iter_mut() {
+                        *v *= ig;
+                    }
+                }
+                start = end;
+                continue;
             }
             for (g, &p) in self.gains[..m].iter_mut().zip(&self.peaks[..m]) {
                 let r = required_gain(p, self.threshold, self.target, self.input_gain);

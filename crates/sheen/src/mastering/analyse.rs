@@ -8,12 +8,61 @@ use crate::Error;
 use sheen_io::AudioReader;
 use sheen_meter::{Analyzer, AnalyzerOptions, BandLevel};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Frames per read.
 pub const CHUNK_FRAMES: usize = 8192;
 
 /// Upper edge of "low end" for the mono-ness measure, Hz.
 pub const LOW_END_HZ: f64 = 120.0;
+
+/// Most samples (all channels) [`analyse_keeping`] keeps decoded:
+/// `plan::MAX_FRONT_SAMPLES` (the longest input whose gain-search
+/// recording keeps its front), 128 MB of `f32`.
+pub const MAX_DECODED_SAMPLES: usize = super::plan::MAX_FRONT_SAMPLES;
+
+/// The input's samples as decoded by the analysis, kept for the passes
+/// that follow (the gain search's recording) so they need not decode the
+/// file again: planar `f32`, kept only when every decoded `f64` sample is
+/// exactly an `f32` (integer PCM up to 24 bits, float files), so reading
+/// them back gives the decoder's values bit for bit.
+pub struct Decoded {
+    pub sample_rate_hz: u32,
+    channels: Vec<Vec<f32>>,
+}
+
+impl Decoded {
+    /// Channels.
+    pub fn channels(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Frames.
+    pub fn frames(&self) -> usize {
+        self.channels.first().map_or(0, Vec::len)
+    }
+
+    /// As `AudioReader::read`: frames `at..` (at most `max_frames`) into
+    /// `buf` (cleared first); returns the frames read (0 at the end).
+    pub fn read(&self, at: usize, buf: &mut Vec<Vec<f64>>, max_frames: usize) -> usize {
+        let n = max_frames.min(self.frames().saturating_sub(at));
+        buf.resize_with(self.channels.len(), Vec::new);
+        for (b, c) in buf.iter_mut().zip(&self.channels) {
+            b.clear();
+            b.extend(c[at..at + n].iter().map(|&v| f64::from(v)));
+        }
+        n
+    }
+}
+
+impl std::fmt::Debug for Decoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decoded")
+            .field("channels", &self.channels())
+            .field("frames", &self.frames())
+            .finish()
+    }
+}
 
 /// What the planner needs to know about a mix.
 #[derive(Clone, Debug)]
@@ -41,12 +90,22 @@ pub struct MixAnalysis {
     pub low_side_to_mid_db: Option<f64>,
     /// Time at which the short-term (3 s) loudness peaks, s (end of window).
     pub loudest_s: f64,
+    /// The decoded samples ([`analyse_keeping`]; `None` otherwise).
+    pub decoded: Option<Arc<Decoded>>,
 }
 
 /// Streams `path` through the meters.
 ///
 /// Errors: the file cannot be read, or has more than two channels.
 pub fn analyse(path: &Path) -> Result<MixAnalysis, Error> {
+    analyse_keeping(path, false)
+}
+
+/// As [`analyse`]; with `keep`, also keeps the decoded samples
+/// ([`MixAnalysis::decoded`]) when the file declares its length, holds at
+/// most [`MAX_DECODED_SAMPLES`] and decodes to values exact in `f32`
+/// (longer or finer inputs are decoded again by each pass).
+pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
     let mut reader = AudioReader::open(path)?;
     let info = reader.info().clone();
     if info.channels > 2 {
@@ -73,12 +132,25 @@ pub fn analyse(path: &Path) -> Result<MixAnalysis, Error> {
     let mut buf: Vec<Vec<f64>> = vec![Vec::with_capacity(CHUNK_FRAMES); info.channels];
     let mut frames = 0u64;
     let mut loudest = (f64::NEG_INFINITY, 0.0);
+    let mut kept: Option<Vec<Vec<f32>>> = info
+        .frames
+        .filter(|&f| keep && (f as usize).saturating_mul(info.channels) <= MAX_DECODED_SAMPLES)
+        .map(|f| {
+            (0..info.channels)
+                .map(|_| Vec::with_capacity(f as usize))
+                .collect()
+        });
     loop {
         let n = reader.read(&mut buf, CHUNK_FRAMES)?;
         if n == 0 {
             break;
         }
         let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
+        if let Some(k) = &mut kept {
+            if !keep_exact(k, &block, MAX_DECODED_SAMPLES / info.channels) {
+                kept = None;
+            }
+        }
         analyzer.push(&block);
         frames += n as u64;
         if let Some(st) = analyzer.loudness().short_term_lufs() {
@@ -110,7 +182,34 @@ pub fn analyse(path: &Path) -> Result<MixAnalysis, Error> {
         side_spectrum,
         low_side_to_mid_db,
         loudest_s: loudest.1,
+        decoded: kept.map(|channels| {
+            Arc::new(Decoded {
+                sample_rate_hz: info.sample_rate_hz,
+                channels,
+            })
+        }),
     })
+}
+
+/// Appends `block` to `kept` as `f32`; false (give up) if a sample is not
+/// exactly an `f32` or the frames would exceed `max_frames`.
+fn keep_exact(kept: &mut [Vec<f32>], block: &[&[f64]], max_frames: usize) -> bool {
+    let n = block.first().map_or(0, |c| c.len());
+    if kept.first().map_or(0, Vec::len) + n > max_frames {
+        return false;
+    }
+    for (k, c) in kept.iter_mut().zip(block) {
+        let base = k.len();
+        k.extend(c.iter().map(|&v| v as f32));
+        // every value read back must be the decoder's, bit for bit
+        let exact = k[base..].iter().zip(c.iter()).fold(true, |ok, (&f, &v)| {
+            ok & (f64::from(f).to_bits() == v.to_bits())
+        });
+        if !exact {
+            return false;
+        }
+    }
+    true
 }
 
 /// Side/mid energy ratio below [`LOW_END_HZ`], dB.

@@ -269,12 +269,14 @@ pub fn master_file(
     style: Style,
     outputs: &[PathBuf],
 ) -> Result<MasterReport, Error> {
-    let a = analyse(input)?;
+    // the decoded samples serve the gain search's recording pass
+    let mut a = analyse::analyse_keeping(input, true)?;
     let Plan {
         mut chain,
         mut warnings,
         recordings,
     } = plan(&a, targets, style)?;
+    a.decoded = None;
     let b = before(&a);
     let deliverables =
         render_and_verify(input, &mut chain, outputs, b, &mut warnings, &recordings)?;

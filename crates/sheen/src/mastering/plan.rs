@@ -27,7 +27,7 @@
 
 use super::analyse::{MixAnalysis, LOW_END_HZ};
 use super::chain::*;
-use super::render::{self, limiter_params, measure_loudness, output_channels, render, Sink};
+use super::render::{self, limiter_params, measure_loudness, output_channels, render_source, Sink};
 use super::search::{self, Recorder};
 use super::targets::Target;
 use crate::Error;
@@ -526,7 +526,13 @@ fn search_gains(
             if stream * a.channels <= MAX_FRONT_SAMPLES {
                 rec.keep_front(stream);
             }
-            render(&a.path, chain, &d0, &mut Sink::Front(&mut rec))?;
+            render_source(
+                &a.path,
+                a.decoded.as_deref(),
+                chain,
+                &d0,
+                &mut Sink::Front(&mut rec),
+            )?;
             !rec.overflowed()
         } else {
             false

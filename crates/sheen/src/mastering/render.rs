@@ -14,7 +14,7 @@
 
 use super::chain::{Chain, Deliverable, EqKind};
 use crate::Error;
-use sheen_dsp::biquad::{Biquad, BiquadCoeffs, FilterKind};
+use sheen_dsp::biquad::{BiquadCascade, BiquadCoeffs, FilterKind};
 use sheen_dsp::compressor::Compressor;
 use sheen_dsp::dither::{Dither, DitherParams};
 use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
@@ -23,9 +23,10 @@ use sheen_dsp::width::{StereoWidth, WidthParams};
 use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, PlanarMut, Processor};
 use sheen_io::{AudioReader, AudioWriter, Container, Resampler, SampleFormat, WriteSpec};
-use sheen_meter::{Analyzer, AnalyzerOptions, LoudnessMeter};
+use sheen_meter::{LoudnessMeter, TruePeakMeter};
 use std::path::{Path, PathBuf};
 
+use super::analyse::Decoded;
 use super::search::Recorder;
 use super::verify::Measured;
 
@@ -45,7 +46,9 @@ pub struct RenderStats {
 
 /// The processors of one deliverable, in signal order.
 struct Pipeline {
-    eq: Vec<Biquad>,
+    /// The EQ sections in series, fused per sample (bit-identical to one
+    /// section after the other).
+    eq: Option<BiquadCascade>,
     fir: Option<LinearPhaseEq>,
     compressor: Option<Compressor>,
     width: Option<StereoWidth>,
@@ -86,9 +89,11 @@ impl Pipeline {
             })
             .collect();
         let (eq, fir) = if chain.eq_linear_phase && !coeffs.is_empty() {
-            (Vec::new(), Some(linear_phase_eq(&coeffs, fs, channels)))
+            (None, Some(linear_phase_eq(&coeffs, fs, channels)))
+        } else if coeffs.is_empty() {
+            (None, None)
         } else {
-            (coeffs.into_iter().map(Biquad::new).collect(), None)
+            (Some(BiquadCascade::new(coeffs)), None)
         };
         let compressor = chain.compressor.as_ref().filter(|c| c.enabled).map(|c| {
             let mut comp = Compressor::new(c.params);
@@ -140,7 +145,7 @@ impl Pipeline {
 
     /// Everything before the gain and limiter.
     fn front(&mut self, block: &mut [&mut [f64]]) {
-        for b in &mut self.eq {
+        if let Some(b) = &mut self.eq {
             b.process(block);
         }
         if let Some(f) = &mut self.fir {
@@ -177,47 +182,50 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
 /// (quantised to the file's format exactly as `sheen-io` does, so the
 /// figures equal a measurement of the file read back).
 ///
-/// With more than one core the writing and measuring run on a worker
-/// thread (sheen-dsp's [`BlockWorker`]: copies of the blocks, bounded queue),
-/// overlapping the render; the file and the figures are the same either
-/// way (writer and meters do not depend on the block partition).
+/// With more than one core the writing (quantisation, encoding, the file)
+/// and the true-peak meter run on a worker thread (sheen-dsp's
+/// [`BlockWorker`]: copies of the blocks, bounded queue), the loudness
+/// meter on the caller's thread on the same stored values ([`stored_block`],
+/// `sheen-io`'s rule), overlapping the render; the file and the figures are
+/// the same either way (writer and meters do not depend on the block
+/// partition).
 pub struct MeasuredFile {
-    worker: BlockWorker<WriteAndMeasure>,
+    worker: BlockWorker<WriteAndPeak>,
+    format: SampleFormat,
+    /// BS.1770-4 loudness and LRA of the stored values.
+    loudness: LoudnessMeter,
+    stored: Vec<Vec<f64>>,
 }
 
-/// The writer and its meter (on whichever thread runs them); the first
-/// error stops it and is reported by [`MeasuredFile::finish`].
-struct WriteAndMeasure {
+/// The writer and the true-peak meter of the stored values (on whichever
+/// thread runs them); the first error stops it and is reported by
+/// [`MeasuredFile::finish`].
+struct WriteAndPeak {
     writer: AudioWriter,
-    analyzer: Analyzer,
+    true_peak: TruePeakMeter,
     scratch: Vec<Vec<f64>>,
     error: Option<Error>,
 }
 
-impl WriteAndMeasure {
-    fn write(&mut self, block: &[&[f64]]) -> Result<(), Error> {
-        // the values as stored, from the writer's own quantisation
-        self.writer.write_stored(block, &mut self.scratch)?;
-        let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
-        self.analyzer.push(&view);
-        Ok(())
-    }
-}
-
-impl BlockSink for WriteAndMeasure {
-    type Output = Result<WriteAndMeasure, Error>;
+impl BlockSink for WriteAndPeak {
+    type Output = Result<WriteAndPeak, Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
-        match self.write(block) {
-            Ok(()) => true,
+        // the values as stored, from the writer's own quantisation
+        match self.writer.write_stored(block, &mut self.scratch) {
+            Ok(()) => {
+                let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
+                self.true_peak.push(&view);
+                true
+            }
             Err(e) => {
-                self.error = Some(e);
+                self.error = Some(e.into());
                 false
             }
         }
     }
 
-    fn finish(mut self) -> Result<WriteAndMeasure, Error> {
+    fn finish(mut self) -> Result<WriteAndPeak, Error> {
         match self.error.take() {
             Some(e) => Err(e),
             None => Ok(self),
@@ -229,47 +237,86 @@ impl MeasuredFile {
     /// Wraps `writer` (format `spec`).
     pub fn new(writer: AudioWriter, spec: &WriteSpec) -> Self {
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let inner = WriteAndMeasure {
+        let fs = spec.sample_rate_hz as f64;
+        let inner = WriteAndPeak {
             writer,
-            analyzer: Analyzer::new(
-                spec.sample_rate_hz as f64,
-                spec.channels,
-                AnalyzerOptions {
-                    series: false,
-                    spectrum: false,
-                    channel_weights: None,
-                },
-            ),
+            true_peak: TruePeakMeter::new(fs, spec.channels),
             scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
             error: None,
         };
         Self {
             worker: BlockWorker::new("sheen-write", inner, spec.channels, parallel),
+            format: spec.format,
+            loudness: LoudnessMeter::new(fs, spec.channels),
+            stored: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
         }
     }
 
     /// One block (an error is reported by [`MeasuredFile::finish`]).
     fn push(&mut self, block: &[&[f64]]) {
         self.worker.push(block);
+        for (s, c) in self.stored.iter_mut().zip(block) {
+            stored_block(c, self.format, s);
+        }
+        let view: Vec<&[f64]> = self.stored.iter().map(|c| c.as_slice()).collect();
+        self.loudness.push(&view);
     }
 
     /// Completes the file; returns its final path, the measurement and the
     /// samples the writer clamped.
     pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
-        let inner = self.worker.finish()?;
+        let mut inner = self.worker.finish()?;
         let clipped = inner.writer.clipped_samples();
         let path = inner.writer.finish()?;
-        let r = inner.analyzer.finish();
+        inner.true_peak.finish();
+        let integrated_lufs = self.loudness.integrated_lufs();
+        let true_peak_dbtp = inner.true_peak.true_peak_dbtp();
         Ok((
             path,
             Measured {
-                integrated_lufs: r.integrated_lufs,
-                true_peak_dbtp: r.true_peak_dbtp,
-                loudness_range_lu: r.loudness_range_lu,
-                plr_db: r.plr_db,
+                integrated_lufs,
+                true_peak_dbtp,
+                loudness_range_lu: self.loudness.loudness_range_lu(),
+                plr_db: match (true_peak_dbtp, integrated_lufs) {
+                    (Some(tp), Some(i)) => Some(tp - i),
+                    _ => None,
+                },
             },
             clipped,
         ))
+    }
+}
+
+/// [`stored_value`] of every sample of `x` into `out` (cleared first), in
+/// a loop the compiler vectorises: for integer formats `round(x · 2^(b−1))`
+/// (nearest, ties away from zero: the round-to-even of the `1.5 · 2^52`
+/// addition, corrected on ties) clamped to the `b`-bit range, over
+/// `2^(b−1)`; `f32` clamped to its range for float files. Bit for bit
+/// [`stored_value`] for finite samples (a test compares them).
+pub fn stored_block(x: &[f64], format: SampleFormat, out: &mut Vec<f64>) {
+    out.clear();
+    let bits = match format {
+        SampleFormat::I16 => 16,
+        SampleFormat::I24 => 24,
+        SampleFormat::F32 => {
+            let max = f64::from(f32::MAX);
+            out.extend(x.iter().map(|&v| f64::from(v.clamp(-max, max) as f32)));
+            return;
+        }
+    };
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+    let scale = (1i64 << (bits - 1)) as f64;
+    // a power of two: multiplying by its inverse is the exact division
+    let inv = 1.0 / scale;
+    let (min, max) = (-scale, scale - 1.0);
+    out.resize(x.len(), 0.0);
+    for (o, &v) in out.iter_mut().zip(x) {
+        let y = (v * scale).max(min - 1.0).min(max + 1.0);
+        let r = (y + MAGIC) - MAGIC;
+        let d = y - r;
+        let up = if d == 0.5 && y > 0.0 { 1.0 } else { 0.0 };
+        let down = if d == -0.5 && y < 0.0 { 1.0 } else { 0.0 };
+        *o = (r + up - down).max(min).min(max) * inv;
     }
 }
 
@@ -317,18 +364,60 @@ pub fn render(
     d: &Deliverable,
     sink: &mut Sink<'_>,
 ) -> Result<RenderStats, Error> {
-    let mut reader = AudioReader::open(input)?;
-    let info = reader.info().clone();
+    render_source(input, None, chain, d, sink)
+}
+
+/// Where a render reads its input: the file, or the analysis's decoded
+/// samples of it (the same values).
+enum Source<'a> {
+    File(Box<AudioReader>),
+    Decoded { samples: &'a Decoded, at: usize },
+}
+
+impl Source<'_> {
+    fn read(&mut self, buf: &mut Vec<Vec<f64>>, max_frames: usize) -> Result<usize, Error> {
+        match self {
+            Source::File(r) => Ok(r.read(buf, max_frames)?),
+            Source::Decoded { samples, at } => {
+                let n = samples.read(*at, buf, max_frames);
+                *at += n;
+                Ok(n)
+            }
+        }
+    }
+}
+
+/// As [`render`], reading `decoded` (the analysis's samples of `input`,
+/// [`super::analyse::analyse_keeping`]) instead of decoding `input` when
+/// given: the same values, so the same output bit for bit.
+pub fn render_source(
+    input: &Path,
+    decoded: Option<&Decoded>,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+) -> Result<RenderStats, Error> {
+    let (mut reader, channels, in_rate) = match decoded {
+        Some(s) => (
+            Source::Decoded { samples: s, at: 0 },
+            s.channels(),
+            s.sample_rate_hz,
+        ),
+        None => {
+            let r = AudioReader::open(input)?;
+            let (c, fs) = (r.info().channels, r.info().sample_rate_hz);
+            (Source::File(Box::new(r)), c, fs)
+        }
+    };
     // processed channels (a dual-mono deliverable is processed in mono and
     // duplicated as it is written)
-    let channels = info.channels;
     let dual = output_channels(d, channels) > channels;
     let out_rate = d.output.sample_rate_hz;
     let fs = out_rate as f64;
     let dither = matches!(sink, Sink::File(_) | Sink::MeasuredFile(_));
     let mut p = Pipeline::new(chain, d, fs, channels, dither);
-    let mut resampler = if out_rate != info.sample_rate_hz {
-        Some(Resampler::new(info.sample_rate_hz, out_rate, channels)?)
+    let mut resampler = if out_rate != in_rate {
+        Some(Resampler::new(in_rate, out_rate, channels)?)
     } else {
         None
     };
@@ -579,4 +668,45 @@ pub fn render_to_file(
         },
         measured,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// [`stored_block`] is bit for bit `sheen-io`'s [`stored_value`] (the
+    /// reference: its rule for what a sample reads back as), on ties
+    /// (`k ± 0.5` steps, both signs), zeros of both signs, values beyond
+    /// full scale and beyond `f32`, and noise, for 16-bit, 24-bit and
+    /// float files.
+    #[test]
+    fn stored_block_is_stored_value() {
+        let mut x = vec![
+            0.0, -0.0, 1.0, -1.0, 1.5, -1.5, 1e300, -1e300, 3e38, -3e38, 1e-300,
+        ];
+        for bits in [16, 24] {
+            let scale = (1i64 << (bits - 1)) as f64;
+            for k in [0.0, 1.0, 2.0, 3.0, 1000.0, scale - 2.0, scale - 1.0, scale] {
+                for d in [-0.5, 0.5, 0.49999999999, 0.50000000001, 0.0] {
+                    x.push((k + d) / scale);
+                    x.push(-(k + d) / scale);
+                }
+            }
+        }
+        let mut z = 7u64;
+        for _ in 0..10_000 {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x.push(((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.2);
+        }
+        for format in [SampleFormat::I16, SampleFormat::I24, SampleFormat::F32] {
+            let mut got = Vec::new();
+            stored_block(&x, format, &mut got);
+            for (&v, &g) in x.iter().zip(&got) {
+                let want = stored_value(v, format);
+                assert_eq!(want.to_bits(), g.to_bits(), "{format:?} {v:e}");
+            }
+        }
+    }
 }

@@ -20,7 +20,10 @@
 //!
 //! The recording takes 8 bytes per frame (`f32` values: it only guides the
 //! search) and is kept only up to [`MAX_RECORD_FRAMES`]; longer inputs fall
-//! back to measuring whole render passes (bounded memory, slower).
+//! back to measuring whole render passes (bounded memory, slower). When the
+//! front's stream is kept ([`Recorder::keep_front`]) the per-frame peaks
+//! `d` are computed only if the search needs limiting (see [`Recorder`]);
+//! until then only their maximum is tracked.
 //!
 //! Without limiting (`g · max d ≤ target`) the prediction is exact:
 //! `g = target − L_pre` with `L_pre` the front's loudness.
@@ -32,6 +35,7 @@ use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, gain_to_db};
 use sheen_meter::k_weighting::{KFilter, KWeighting};
 use sheen_meter::loudness::{default_channel_weights, WindowEngine};
+use std::sync::{Arc, Mutex};
 
 /// Longest recording, frames (2^24: 5.8 min at 48 kHz, 134 MB).
 pub const MAX_RECORD_FRAMES: usize = 1 << 24;
@@ -48,38 +52,72 @@ pub const MAX_EVALUATIONS: usize = 24;
 /// says so).
 pub const MAX_LIMITING_DB: f64 = 20.0;
 
-/// Frames of history the 4× detection depends on (taps per phase − 1).
-const TAPS_PER_PHASE_HISTORY: usize = 15;
-
-/// Appends the detected peak (`f32`) of stream frames `from..to` of
-/// `front` to `out`, continuing `det`'s history.
-fn detect_into<C: AsRef<[f64]>>(
+/// Raises `max` to the largest detected peak of stream frames `from..to`
+/// of `front`, continuing `det`'s history: exactly the largest value
+/// [`Recorder::push`] records, with the groups whose bound cannot exceed
+/// the running maximum skipped ([`PeakDetector::detect`]'s threshold).
+fn max_into<C: AsRef<[f64]>>(
     det: &mut PeakDetector,
     front: &[C],
     from: usize,
     to: usize,
-    out: &mut Vec<f32>,
+    max: &mut f64,
 ) {
     let mut peaks = [0.0f64; PeakDetector::MAX_FRAMES];
     let mut start = from;
     while start < to {
         let end = (start + PeakDetector::MAX_FRAMES).min(to);
         let views: Vec<&[f64]> = front.iter().map(|c| &c.as_ref()[start..end]).collect();
-        det.detect(&views, 0.0, &mut peaks);
-        out.extend(peaks[..end - start].iter().map(|&p| p as f32));
+        det.detect(&views, *max, &mut peaks);
+        *max = peaks[..end - start].iter().fold(*max, |m, &p| m.max(p));
         start = end;
     }
 }
 
+/// Detected peaks computed on demand from a kept front, exact where they
+/// exceed `threshold` (the rest may read 0).
+struct LazyPeaks {
+    threshold: f64,
+    d: Arc<Vec<f32>>,
+}
+
+/// The detected peaks a prediction reads: the recording's own (block by
+/// block) or computed on demand from the kept front.
+enum Peaks<'a> {
+    Recorded(&'a [f32]),
+    Lazy(Arc<Vec<f32>>),
+}
+
+impl Peaks<'_> {
+    fn as_slice(&self) -> &[f32] {
+        match self {
+            Peaks::Recorded(d) => d,
+            Peaks::Lazy(d) => d,
+        }
+    }
+}
+
 /// Records the front's output for the search (see the module docs).
+///
+/// With the front kept ([`Recorder::keep_front`]) the per-frame detected
+/// peaks are not computed while recording (only their maximum, which is
+/// all the search needs when no limiting is needed); a search that drives
+/// the limiter computes them then, skipping the groups whose bound cannot
+/// exceed the lowest threshold it will try, which gives every prediction
+/// exactly the same required gains.
 pub struct Recorder {
     detector: PeakDetector,
     peaks: Vec<f64>,
     k: KWeighting,
     filters: Vec<KFilter>,
     weights: Vec<f64>,
-    /// Detected peak per stream frame.
+    /// Detected peak per stream frame (block-by-block recording; empty
+    /// with the front kept, see `lazy`).
     d: Vec<f32>,
+    /// With the front kept: the largest detected peak.
+    max: f64,
+    /// With the front kept: peaks computed on demand.
+    lazy: Mutex<Option<LazyPeaks>>,
     /// K-weighted power per output frame (stream frame − front latency).
     kw: Vec<f32>,
     front_latency: usize,
@@ -94,7 +132,7 @@ pub struct Recorder {
     front: Option<Vec<Vec<f64>>>,
     /// With the front kept and more than one core: the detection and the
     /// K-weighting run on this thread while the front is recorded.
-    worker: std::sync::Mutex<Option<BlockWorker<RecordSink>>>,
+    worker: Mutex<Option<BlockWorker<RecordSink>>>,
 }
 
 /// The detected peaks and K-weighted power, computed on a thread of their
@@ -108,18 +146,19 @@ struct RecordSink {
     weights: Vec<f64>,
     /// Frames before the front's output is valid.
     front_latency: usize,
-    d: Vec<f32>,
+    /// Largest detected peak so far.
+    max: f64,
     kw: Vec<f32>,
     acc: Vec<f64>,
     seen: usize,
 }
 
 impl BlockSink for RecordSink {
-    type Output = (Vec<f32>, Vec<f32>);
+    type Output = (f64, Vec<f32>);
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
         let n = block[0].len();
-        detect_into(&mut self.det, block, 0, n, &mut self.d);
+        max_into(&mut self.det, block, 0, n, &mut self.max);
         // as `Recorder::push`: from the front latency on, channels in
         // order within each frame
         let skip = self.front_latency.saturating_sub(self.seen).min(n);
@@ -149,8 +188,8 @@ impl BlockSink for RecordSink {
         true
     }
 
-    fn finish(self) -> (Vec<f32>, Vec<f32>) {
-        (self.d, self.kw)
+    fn finish(self) -> (f64, Vec<f32>) {
+        (self.max, self.kw)
     }
 }
 
@@ -181,6 +220,8 @@ impl Recorder {
                 default_channel_weights(channels)
             },
             d: Vec::new(),
+            max: 0.0,
+            lazy: Mutex::new(None),
             kw: Vec::new(),
             front_latency: 0,
             limiter_delay: 0,
@@ -188,7 +229,7 @@ impl Recorder {
             frames: 0,
             overflow: false,
             front: None,
-            worker: std::sync::Mutex::new(None),
+            worker: Mutex::new(None),
         }
     }
 
@@ -225,6 +266,7 @@ impl Recorder {
     pub fn release_search(&mut self) {
         self.d = Vec::new();
         self.kw = Vec::new();
+        *self.lazy.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// Called by the render before the first block.
@@ -239,8 +281,14 @@ impl Recorder {
                 filters: self.filters.clone(),
                 weights: self.weights.clone(),
                 front_latency: self.front_latency,
-                d: Vec::new(),
-                kw: Vec::new(),
+                max: 0.0,
+                // room for the whole stream (no reallocation while growing)
+                kw: Vec::with_capacity(
+                    self.front
+                        .as_ref()
+                        .and_then(|f| f.first())
+                        .map_or(0, Vec::capacity),
+                ),
                 acc: Vec::new(),
                 seen: 0,
             };
@@ -331,41 +379,32 @@ impl Recorder {
                         let views: Vec<&[f64]> = zeros.iter().map(|z| z.as_slice()).collect();
                         w.push(&views);
                     }
-                    let (d, kw) = w.finish();
-                    self.d = d;
+                    let (max, kw) = w.finish();
+                    self.max = max;
                     self.kw = kw;
                 }
                 None => self.analyse_front(),
             }
+        } else {
+            self.d.truncate(need);
+            self.d.resize(need, 0.0);
+            self.d.shrink_to_fit();
         }
         self.kw.truncate(self.frames);
-        self.d.truncate(need);
-        self.d.resize(need, 0.0);
-        self.d.shrink_to_fit();
         self.kw.shrink_to_fit();
     }
 
-    /// The detected peaks and K-weighted power of the kept front stream
-    /// (what [`Recorder::push`] computes block by block, value for value):
-    /// the K-weighting and the detection of the last quarter on a second
-    /// thread, the rest of the detection here. Detection at frame `n`
-    /// depends only on frames `n − 15 ..= n`, so a detector started 15
-    /// frames early gives the same values.
+    /// The largest detected peak and the K-weighted power of the kept
+    /// front stream (what [`Recorder::push`] computes block by block, value
+    /// for value): the K-weighting on a second thread, the maximum here.
     fn analyse_front(&mut self) {
         let front = self.front.as_deref().expect("front kept");
         let need = front.first().map_or(0, Vec::len);
-        let split = need * 3 / 4;
         let (fl, frames) = (self.front_latency, self.frames);
         let (k, filters, weights) = (&self.k, &self.filters, &self.weights);
         let mut det = self.detector.clone();
-        let mut det2 = self.detector.clone();
-        let (head, (tail, kw)) = std::thread::scope(|s| {
+        let (max, kw) = std::thread::scope(|s| {
             let job = s.spawn(move || {
-                let warm = split.saturating_sub(TAPS_PER_PHASE_HISTORY);
-                let mut sink = Vec::new();
-                detect_into(&mut det2, front, warm, split, &mut sink);
-                let mut tail = Vec::with_capacity(need - split);
-                detect_into(&mut det2, front, split, need, &mut tail);
                 // in chunks (a small f64 accumulator, no second whole-stream
                 // buffer), channels in order within each frame as in `push`
                 let mut kw: Vec<f32> = Vec::with_capacity(frames);
@@ -384,19 +423,54 @@ impl Recorder {
                     kw.extend(acc[..m].iter().map(|&a| a as f32));
                     at += m;
                 }
-                (tail, kw)
+                kw
             });
-            let mut head = Vec::with_capacity(need);
-            detect_into(&mut det, front, 0, split, &mut head);
+            let mut max = 0.0;
+            max_into(&mut det, front, 0, need, &mut max);
             (
-                head,
+                max,
                 job.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
             )
         });
-        let mut d = head;
-        d.extend(tail);
-        self.d = d;
+        self.max = max;
         self.kw = kw;
+    }
+
+    /// The detected peaks for predictions with thresholds of at least
+    /// `threshold` (`target / gain`): the recorded ones, or (front kept)
+    /// computed now, skipping the groups whose bound proves them at most
+    /// `threshold` (they read 0; such a peak needs no gain reduction at any
+    /// of these thresholds, as its `f32` value cannot exceed one either),
+    /// kept for later calls with thresholds as high.
+    fn peaks(&self, threshold: f64) -> Peaks<'_> {
+        let Some(front) = self.front.as_deref() else {
+            return Peaks::Recorded(&self.d);
+        };
+        let mut lazy = self.lazy.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(l) = lazy.as_ref().filter(|l| l.threshold <= threshold) {
+            return Peaks::Lazy(l.d.clone());
+        }
+        // below the margin, rounding a peak to `f32` cannot lift it over
+        // `threshold`
+        let skip = threshold * (1.0 - 1e-6);
+        let need = front.first().map_or(0, Vec::len);
+        let mut det = self.detector.clone();
+        let mut d = Vec::with_capacity(need);
+        let mut peaks = [0.0f64; PeakDetector::MAX_FRAMES];
+        let mut start = 0;
+        while start < need {
+            let end = (start + PeakDetector::MAX_FRAMES).min(need);
+            let views: Vec<&[f64]> = front.iter().map(|c| &c[start..end]).collect();
+            det.detect(&views, skip, &mut peaks);
+            d.extend(peaks[..end - start].iter().map(|&p| p as f32));
+            start = end;
+        }
+        let d = Arc::new(d);
+        *lazy = Some(LazyPeaks {
+            threshold,
+            d: d.clone(),
+        });
+        Peaks::Lazy(d)
     }
 
     /// Integrated loudness of the front's output (no gain, no limiter),
@@ -414,6 +488,10 @@ impl Recorder {
 
     /// Largest detected peak (linear).
     pub fn max_peak(&self) -> f64 {
+        if self.front.is_some() {
+            // the largest f32 value is the largest value rounded
+            return f64::from(self.max as f32);
+        }
         self.d.iter().fold(0.0f32, |m, &v| m.max(v)) as f64
     }
 
@@ -426,6 +504,20 @@ impl Recorder {
         params: &LimiterParams,
         sample_rate_hz: f64,
     ) -> (Option<f64>, f64) {
+        let target = TruePeakLimiter::target_for(params);
+        let peaks = self.peaks(target / db_to_gain(gain_db));
+        self.predict_with(peaks.as_slice(), gain_db, params, sample_rate_hz)
+    }
+
+    /// [`Recorder::predict`] on the detected peaks `d` (exact above the
+    /// prediction's threshold).
+    fn predict_with(
+        &self,
+        d: &[f32],
+        gain_db: f64,
+        params: &LimiterParams,
+        sample_rate_hz: f64,
+    ) -> (Option<f64>, f64) {
         let g = db_to_gain(gain_db);
         let target = TruePeakLimiter::target_for(params);
         let thr = target / g;
@@ -433,10 +525,10 @@ impl Recorder {
         let mut e = WindowEngine::new(sample_rate_hz, false);
         let lead = self.front_latency + self.limiter_delay;
         let mut buf: Vec<f64> = Vec::with_capacity(4096);
-        for &p in &self.d[..lead.min(self.d.len())] {
+        for &p in &d[..lead.min(d.len())] {
             gc.push(required_gain(f64::from(p), thr, target, g));
         }
-        for (chunk_d, chunk_k) in self.d[lead.min(self.d.len())..]
+        for (chunk_d, chunk_k) in d[lead.min(d.len())..]
             .chunks(4096)
             .zip(self.kw.chunks(4096))
         {
@@ -496,12 +588,15 @@ pub fn search(
             capped: false,
         });
     }
+    // every gain tried is at most `cap`: the peaks exact above its
+    // threshold serve every prediction
+    let peaks = rec.peaks(target / db_to_gain(cap));
     let mut g = unlimited.min(cap);
     let mut pts: Vec<(f64, f64)> = Vec::new();
     let mut best: Option<Found> = None;
     let mut capped = false;
     for evaluations in 1..=MAX_EVALUATIONS {
-        let (l, gr) = rec.predict(g, params, sample_rate_hz);
+        let (l, gr) = rec.predict_with(peaks.as_slice(), g, params, sample_rate_hz);
         let l = l?;
         let err = l - target_lufs;
         if best.is_none_or(|b| err.abs() < b.error_lu.abs()) {
@@ -585,20 +680,33 @@ mod tests {
             }
             r.end((n - 37 - delay) as u64);
         }
+        let target = TruePeakLimiter::target_for(&p);
         for r in &recs[1..] {
             assert!(r.front().is_some());
-            assert_eq!(recs[0].d.len(), r.d.len());
-            assert!(recs[0]
-                .d
-                .iter()
-                .zip(&r.d)
-                .all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert!(r.d.is_empty(), "no per-frame peaks while recording");
+            assert_eq!(recs[0].max_peak().to_bits(), r.max_peak().to_bits());
             assert_eq!(recs[0].kw.len(), r.kw.len());
             assert!(recs[0]
                 .kw
                 .iter()
                 .zip(&r.kw)
                 .all(|(a, b)| a.to_bits() == b.to_bits()));
+            // peaks on demand: exact, or 0 where the recorded one cannot
+            // exceed the threshold; predictions identical (highest
+            // threshold first, so the second is computed anew)
+            for gain_db in [2.0, 9.0, 5.0] {
+                let thr = target / db_to_gain(gain_db);
+                let lazy = r.peaks(thr);
+                let lazy = lazy.as_slice();
+                assert_eq!(lazy.len(), recs[0].d.len());
+                assert!(recs[0].d.iter().zip(lazy).all(
+                    |(a, b)| a.to_bits() == b.to_bits() || (*b == 0.0 && f64::from(*a) <= thr)
+                ));
+                let (l0, g0) = recs[0].predict(gain_db, &p, fs);
+                let (l1, g1) = r.predict(gain_db, &p, fs);
+                assert_eq!(l0.map(f64::to_bits), l1.map(f64::to_bits));
+                assert_eq!(g0.to_bits(), g1.to_bits());
+            }
         }
     }
 
