@@ -185,8 +185,8 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
 /// With more than one core the writing (quantisation, encoding, the file)
 /// and the true-peak meter run on a worker thread (sheen-dsp's
 /// [`BlockWorker`]: copies of the blocks, bounded queue), the loudness
-/// meter on the caller's thread on the same stored values ([`stored_block`],
-/// `sheen-io`'s rule), overlapping the render; the file and the figures are
+/// meter on the caller's thread on the same stored values
+/// ([`sheen_io::stored_block`], `sheen-io`'s rule), overlapping the render; the file and the figures are
 /// the same either way (writer and meters do not depend on the block
 /// partition).
 pub struct MeasuredFile {
@@ -256,7 +256,7 @@ impl MeasuredFile {
     fn push(&mut self, block: &[&[f64]]) {
         self.worker.push(block);
         for (s, c) in self.stored.iter_mut().zip(block) {
-            stored_block(c, self.format, s);
+            sheen_io::stored_block(c, self.format, s);
         }
         let view: Vec<&[f64]> = self.stored.iter().map(|c| c.as_slice()).collect();
         self.loudness.push(&view);
@@ -284,39 +284,6 @@ impl MeasuredFile {
             },
             clipped,
         ))
-    }
-}
-
-/// [`stored_value`] of every sample of `x` into `out` (cleared first), in
-/// a loop the compiler vectorises: for integer formats `round(x · 2^(b−1))`
-/// (nearest, ties away from zero: the round-to-even of the `1.5 · 2^52`
-/// addition, corrected on ties) clamped to the `b`-bit range, over
-/// `2^(b−1)`; `f32` clamped to its range for float files. Bit for bit
-/// [`stored_value`] for finite samples (a test compares them).
-pub fn stored_block(x: &[f64], format: SampleFormat, out: &mut Vec<f64>) {
-    out.clear();
-    let bits = match format {
-        SampleFormat::I16 => 16,
-        SampleFormat::I24 => 24,
-        SampleFormat::F32 => {
-            let max = f64::from(f32::MAX);
-            out.extend(x.iter().map(|&v| f64::from(v.clamp(-max, max) as f32)));
-            return;
-        }
-    };
-    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
-    let scale = (1i64 << (bits - 1)) as f64;
-    // a power of two: multiplying by its inverse is the exact division
-    let inv = 1.0 / scale;
-    let (min, max) = (-scale, scale - 1.0);
-    out.resize(x.len(), 0.0);
-    for (o, &v) in out.iter_mut().zip(x) {
-        let y = (v * scale).max(min - 1.0).min(max + 1.0);
-        let r = (y + MAGIC) - MAGIC;
-        let d = y - r;
-        let up = if d == 0.5 && y > 0.0 { 1.0 } else { 0.0 };
-        let down = if d == -0.5 && y < 0.0 { 1.0 } else { 0.0 };
-        *o = (r + up - down).max(min).min(max) * inv;
     }
 }
 
@@ -668,45 +635,4 @@ pub fn render_to_file(
         },
         measured,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// [`stored_block`] is bit for bit `sheen-io`'s [`stored_value`] (the
-    /// reference: its rule for what a sample reads back as), on ties
-    /// (`k ± 0.5` steps, both signs), zeros of both signs, values beyond
-    /// full scale and beyond `f32`, and noise, for 16-bit, 24-bit and
-    /// float files.
-    #[test]
-    fn stored_block_is_stored_value() {
-        let mut x = vec![
-            0.0, -0.0, 1.0, -1.0, 1.5, -1.5, 1e300, -1e300, 3e38, -3e38, 1e-300,
-        ];
-        for bits in [16, 24] {
-            let scale = (1i64 << (bits - 1)) as f64;
-            for k in [0.0, 1.0, 2.0, 3.0, 1000.0, scale - 2.0, scale - 1.0, scale] {
-                for d in [-0.5, 0.5, 0.49999999999, 0.50000000001, 0.0] {
-                    x.push((k + d) / scale);
-                    x.push(-(k + d) / scale);
-                }
-            }
-        }
-        let mut z = 7u64;
-        for _ in 0..10_000 {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            x.push(((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.2);
-        }
-        for format in [SampleFormat::I16, SampleFormat::I24, SampleFormat::F32] {
-            let mut got = Vec::new();
-            stored_block(&x, format, &mut got);
-            for (&v, &g) in x.iter().zip(&got) {
-                let want = stored_value(v, format);
-                assert_eq!(want.to_bits(), g.to_bits(), "{format:?} {v:e}");
-            }
-        }
-    }
 }
