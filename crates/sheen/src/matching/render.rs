@@ -698,9 +698,8 @@ pub fn finish_file(
 mod tests {
     use super::*;
     use crate::matching::curve::ReferenceTarget;
-    use crate::matching::plan::{plan_match, MatchOptions};
+    use crate::matching::plan::{plan_match, slow_rms_compressor, MatchOptions};
     use crate::matching::profile::profile_signal;
-    use sheen_dsp::compressor::Detector;
 
     fn noise(n: usize, seed: u64, a: f64) -> Vec<f64> {
         let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -744,19 +743,7 @@ mod tests {
             let r = profile_signal(fs, &refx);
             let target = ReferenceTarget::average(&[(&r, 1.0)]);
             let mut c = plan_match(&before, &target, &MatchOptions::default());
-            c.dynamics.compressor = Some(CompressorParams {
-                threshold_db: -30.0,
-                ratio: 2.0,
-                knee_db: 6.0,
-                attack_ms: 30.0,
-                release_ms: 300.0,
-                makeup_db: 0.0,
-                detector: Detector::Rms,
-                rms_window_ms: 300.0,
-                stereo_link: 1.0,
-                lookahead_ms: 0.0,
-                sidechain_hpf_hz: 60.0,
-            });
+            c.dynamics.compressor = Some(slow_rms_compressor(-30.0, 2.0));
             let a = record_front_with(&input, &c, false).unwrap().unwrap();
             let b = record_front_with(&input, &c, true).unwrap().unwrap();
             assert_eq!(
