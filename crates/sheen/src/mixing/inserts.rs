@@ -65,10 +65,15 @@ impl Keyed for Gate {
     }
 }
 
-/// A built insert: plain, or keyed by a side chain.
+/// A built insert: plain, or keyed by a side chain; EQs and (unkeyed)
+/// compressors by their type, so the render can run several tracks' of
+/// them together ([`BiquadCascade::process_stereo_group`],
+/// [`Compressor::process_stereo_group`]).
 pub enum Built {
     Plain(Box<dyn Processor>),
     Keyed(Box<dyn Keyed>),
+    Eq(Box<BiquadCascade>),
+    Compressor(Box<Compressor>),
 }
 
 /// A checked insert and the side-chain track it names, if any.
@@ -580,6 +585,28 @@ fn check_ranges(
     Ok(())
 }
 
+/// The RBJ sections of an `eq` insert's bands at `fs`, in series.
+fn eq_cascade(bands: &[EqBand], fs: f64) -> BiquadCascade {
+    BiquadCascade::new(
+        bands
+            .iter()
+            .map(|b| {
+                let k = match b.kind {
+                    BandKind::Peak => FilterKind::Peak,
+                    BandKind::LowShelf => FilterKind::LowShelf,
+                    BandKind::HighShelf => FilterKind::HighShelf,
+                    BandKind::Lowpass => FilterKind::LowPass,
+                    BandKind::Highpass => FilterKind::HighPass,
+                    BandKind::Notch => FilterKind::Notch,
+                    BandKind::Bandpass => FilterKind::BandPass,
+                    BandKind::Allpass => FilterKind::AllPass,
+                };
+                BiquadCoeffs::rbj(k, b.freq_hz, b.q, b.gain_db, fs)
+            })
+            .collect(),
+    )
+}
+
 impl InsertSpec {
     /// The processor for this insert at `fs` (not yet prepared); keyed
     /// (side-chain capable) for compressor and gate when `keyed`.
@@ -587,6 +614,8 @@ impl InsertSpec {
         match (self, keyed) {
             (InsertSpec::Compressor(p), true) => Built::Keyed(Box::new(Compressor::new(*p))),
             (InsertSpec::Gate(p), true) => Built::Keyed(Box::new(Gate::new(*p))),
+            (InsertSpec::Compressor(p), false) => Built::Compressor(Box::new(Compressor::new(*p))),
+            (InsertSpec::Eq { bands }, _) => Built::Eq(Box::new(eq_cascade(bands, fs))),
             _ => Built::Plain(self.build(fs)),
         }
     }
@@ -601,24 +630,7 @@ impl InsertSpec {
             InsertSpec::LowPass { freq_hz, q } => {
                 Box::new(rbj(FilterKind::LowPass, *freq_hz, *q, 0.0))
             }
-            InsertSpec::Eq { bands } => Box::new(BiquadCascade::new(
-                bands
-                    .iter()
-                    .map(|b| {
-                        let k = match b.kind {
-                            BandKind::Peak => FilterKind::Peak,
-                            BandKind::LowShelf => FilterKind::LowShelf,
-                            BandKind::HighShelf => FilterKind::HighShelf,
-                            BandKind::Lowpass => FilterKind::LowPass,
-                            BandKind::Highpass => FilterKind::HighPass,
-                            BandKind::Notch => FilterKind::Notch,
-                            BandKind::Bandpass => FilterKind::BandPass,
-                            BandKind::Allpass => FilterKind::AllPass,
-                        };
-                        BiquadCoeffs::rbj(k, b.freq_hz, b.q, b.gain_db, fs)
-                    })
-                    .collect(),
-            )),
+            InsertSpec::Eq { bands } => Box::new(eq_cascade(bands, fs)),
             InsertSpec::LinearPhaseEq { points, taps } => {
                 Box::new(LinearPhaseEq::new(points, *taps, fs, 2))
             }

@@ -21,6 +21,8 @@ use super::plan::{BusPlan, Edge, Panner, Plan, Strip};
 use super::source::StemSource;
 use crate::Error;
 use rayon::prelude::*;
+use sheen_dsp::biquad::BiquadCascade;
+use sheen_dsp::compressor::Compressor;
 use sheen_dsp::processor::PlanarMut;
 use sheen_dsp::Processor;
 use sheen_fx::{balance_gains, pan_gains, DelayLine, PanLaw};
@@ -116,6 +118,8 @@ impl StripState {
                 match &mut proc {
                     Built::Plain(p) => p.prepare(fs, s.channels, block),
                     Built::Keyed(p) => p.prepare(fs, s.channels, block),
+                    Built::Eq(p) => p.prepare(fs, s.channels, block),
+                    Built::Compressor(p) => p.prepare(fs, s.channels, block),
                 }
                 Slot {
                     proc,
@@ -177,23 +181,38 @@ impl StripState {
             }
             return;
         }
-        for slot in &mut self.inserts {
-            let mut view = PlanarMut::new(&mut self.buf[..self.channels], 0..n);
-            let block = view.channels();
-            if let Some(d) = &mut slot.pre_delay {
-                d.process(block);
-            }
-            match (&mut slot.proc, &mut slot.key) {
-                (Built::Keyed(p), Some(k)) => {
-                    if let Some(d) = &mut k.delay {
-                        d.process(PlanarMut::new(&mut k.buf, 0..n).channels());
-                    }
-                    p.process_keyed(block, &[&k.buf[0][..n], &k.buf[1][..n]]);
-                }
-                (Built::Keyed(p), None) => p.process(block),
-                (Built::Plain(p), _) => p.process(block),
-            }
+        for s in 0..self.inserts.len() {
+            self.run_slot(s, n);
         }
+        self.finish(t0, n);
+    }
+
+    /// Runs insert `s` on `buf[..channels][..n]` (its pre-delay, then the
+    /// processor, keyed if it has a key).
+    fn run_slot(&mut self, s: usize, n: usize) {
+        let slot = &mut self.inserts[s];
+        let mut view = PlanarMut::new(&mut self.buf[..self.channels], 0..n);
+        let block = view.channels();
+        if let Some(d) = &mut slot.pre_delay {
+            d.process(block);
+        }
+        match (&mut slot.proc, &mut slot.key) {
+            (Built::Keyed(p), Some(k)) => {
+                if let Some(d) = &mut k.delay {
+                    d.process(PlanarMut::new(&mut k.buf, 0..n).channels());
+                }
+                p.process_keyed(block, &[&k.buf[0][..n], &k.buf[1][..n]]);
+            }
+            (Built::Keyed(p), None) => p.process(block),
+            (Built::Plain(p), _) => p.process(block),
+            (Built::Eq(p), _) => p.process(block),
+            (Built::Compressor(p), _) => p.process(block),
+        }
+    }
+
+    /// The part of [`Self::process`] after the inserts: pan / balance,
+    /// pre-fader taps, fader, output edges.
+    fn finish(&mut self, t0: u64, n: usize) {
         let m0 = t0 as i64 - self.latency_out; // timeline frame of buf[0]
         let (l, r) = self.buf.split_at_mut(1);
         let (l, r) = (&mut l[0][..n], &mut r[0][..n]);
@@ -294,6 +313,80 @@ impl StripState {
 struct TrackState {
     source: Option<StemSource>,
     strip: StripState,
+}
+
+/// Tracks rendered together by one worker (see [`run_group`]).
+const GROUP: usize = 4;
+
+/// Whether insert `s` of `st` can run in a group of tracks: an EQ or an
+/// unkeyed compressor on a stereo, unmuted strip without a pre-delay.
+fn groupable(st: &StripState, s: usize) -> bool {
+    let slot = &st.inserts[s];
+    !st.mute
+        && st.channels == 2
+        && slot.pre_delay.is_none()
+        && matches!(slot.proc, Built::Eq(_) | Built::Compressor(_))
+}
+
+/// One block of a group of tracks (the same side-chain level): every
+/// track reads its stem, then the inserts slot by slot — the EQs of the
+/// group that share a slot together ([`BiquadCascade::process_stereo_group`]),
+/// the compressors likewise ([`Compressor::process_stereo_group`]), the
+/// rest one by one — then each strip's pan, fader and outputs. Each track
+/// sees the same operations in the same order as alone, so the same bits.
+fn run_group(group: &mut [&mut TrackState], t0: u64, n: usize) -> Result<(), Error> {
+    for tr in group.iter_mut() {
+        if let Some(src) = &mut tr.source {
+            src.fill(&mut tr.strip.buf, t0, n)?;
+        }
+    }
+    let slots = group
+        .iter()
+        .map(|t| t.strip.inserts.len())
+        .max()
+        .unwrap_or(0);
+    for s in 0..slots {
+        let mut eqs: Vec<&mut BiquadCascade> = Vec::new();
+        let mut comps: Vec<&mut Compressor> = Vec::new();
+        let mut eq_ch: Vec<&mut [f64]> = Vec::new();
+        let mut comp_ch: Vec<&mut [f64]> = Vec::new();
+        for tr in group.iter_mut() {
+            let st = &mut tr.strip;
+            if s >= st.inserts.len() {
+                continue;
+            }
+            if !groupable(st, s) {
+                if !st.mute {
+                    st.run_slot(s, n);
+                }
+                continue;
+            }
+            let StripState { inserts, buf, .. } = st;
+            let (l, r) = buf.split_at_mut(1);
+            let (l, r) = (&mut l[0][..n], &mut r[0][..n]);
+            match &mut inserts[s].proc {
+                Built::Eq(p) => {
+                    eqs.push(p);
+                    eq_ch.extend([l, r]);
+                }
+                Built::Compressor(p) => {
+                    comps.push(p);
+                    comp_ch.extend([l, r]);
+                }
+                _ => unreachable!("groupable"),
+            }
+        }
+        BiquadCascade::process_stereo_group(&mut eqs, &mut eq_ch);
+        Compressor::process_stereo_group(&mut comps, &mut comp_ch);
+    }
+    for tr in group.iter_mut() {
+        if tr.strip.mute {
+            tr.strip.process(t0, n);
+        } else {
+            tr.strip.finish(t0, n);
+        }
+    }
+    Ok(())
 }
 
 /// A track's outputs of the block waiting for the bus stage (swapped out
@@ -547,17 +640,21 @@ fn run_tracks(tracks: &mut [TrackState], levels: &[usize], t0: u64, n: usize) ->
                 tracks[t].strip.inserts[s].key = Some(key);
             }
         }
-        tracks
+        // the level's tracks in file order, in groups of GROUP (fixed by
+        // the plan, not by the thread count)
+        let mut groups: Vec<Vec<&mut TrackState>> = Vec::new();
+        for (i, tr) in tracks.iter_mut().enumerate() {
+            if levels[i] != level {
+                continue;
+            }
+            match groups.last_mut() {
+                Some(g) if g.len() < GROUP => g.push(tr),
+                _ => groups.push(vec![tr]),
+            }
+        }
+        groups
             .par_iter_mut()
-            .enumerate()
-            .filter(|(i, _)| levels[*i] == level)
-            .try_for_each(|(_, tr)| -> Result<(), Error> {
-                if let Some(src) = &mut tr.source {
-                    src.fill(&mut tr.strip.buf, t0, n)?;
-                }
-                tr.strip.process(t0, n);
-                Ok(())
-            })?;
+            .try_for_each(|g| run_group(g, t0, n))?;
     }
     Ok(())
 }
@@ -599,13 +696,7 @@ fn run_buses(buses: &mut [StripState], inputs: &[Vec<From>], staged: &[Staged], 
             };
             let gain = gain.filter(|g| *g != 1.0);
             for (d, s) in bus.buf.iter_mut().zip(src) {
-                let (d, s) = (&mut d[..n], &s[..n]);
-                match (first, gain) {
-                    (true, None) => d.iter_mut().zip(s).for_each(|(a, x)| *a = 0.0 + x),
-                    (true, Some(g)) => d.iter_mut().zip(s).for_each(|(a, x)| *a = 0.0 + x * g),
-                    (false, None) => d.iter_mut().zip(s).for_each(|(a, x)| *a += x),
-                    (false, Some(g)) => d.iter_mut().zip(s).for_each(|(a, x)| *a += x * g),
-                }
+                accumulate(&mut d[..n], &s[..n], first, gain);
             }
             first = false;
         }
@@ -613,6 +704,37 @@ fn run_buses(buses: &mut [StripState], inputs: &[Vec<From>], staged: &[Staged], 
             bus.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
         }
         bus.process(t0, n);
+    }
+}
+
+/// One input of a bus sum: `d = 0.0 + s·g` (`first`) or `d += s·g`, the
+/// product left out when `gain` is `None` (unity). Built for AVX when the
+/// CPU has it (detected at run time), else for the baseline: the same
+/// IEEE-754 multiply and add per element either way (no fused
+/// multiply-add), so the same bits.
+fn accumulate(d: &mut [f64], s: &[f64], first: bool, gain: Option<f64>) {
+    #[cfg(target_arch = "x86_64")]
+    if sheen_dsp::oversample::has_avx() {
+        // SAFETY: the CPU supports AVX (checked just above).
+        unsafe { accumulate_avx(d, s, first, gain) };
+        return;
+    }
+    accumulate_body(d, s, first, gain);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn accumulate_avx(d: &mut [f64], s: &[f64], first: bool, gain: Option<f64>) {
+    accumulate_body(d, s, first, gain);
+}
+
+#[inline(always)]
+fn accumulate_body(d: &mut [f64], s: &[f64], first: bool, gain: Option<f64>) {
+    match (first, gain) {
+        (true, None) => d.iter_mut().zip(s).for_each(|(a, x)| *a = 0.0 + x),
+        (true, Some(g)) => d.iter_mut().zip(s).for_each(|(a, x)| *a = 0.0 + x * g),
+        (false, None) => d.iter_mut().zip(s).for_each(|(a, x)| *a += x),
+        (false, Some(g)) => d.iter_mut().zip(s).for_each(|(a, x)| *a += x * g),
     }
 }
 
