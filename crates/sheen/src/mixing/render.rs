@@ -422,6 +422,8 @@ pub struct Engine {
     staged: Vec<Staged>,
     /// The block whose track stage is done but whose bus stage is not.
     pending: Option<(u64, usize)>,
+    /// Tracks per group of the track stage ([`GROUP`]; 1 in a test).
+    group: usize,
 }
 
 /// One output block: the mix (aligned) or a node's post-fader signal.
@@ -498,6 +500,7 @@ impl Engine {
         Ok(Self {
             staged,
             pending: None,
+            group: GROUP,
             tracks,
             levels: plan.tracks.iter().map(|t| t.level).collect(),
             buses,
@@ -549,9 +552,10 @@ impl Engine {
                     tracks,
                     levels,
                     pool,
+                    group,
                     ..
                 } = self;
-                pool.install(|| run_tracks(tracks, levels, b.0, b.1))?;
+                pool.install(|| run_tracks(tracks, levels, *group, b.0, b.1))?;
                 self.pending = Some(b);
             }
         }
@@ -583,12 +587,13 @@ impl Engine {
                 inputs,
                 staged,
                 pool,
+                group,
                 ..
             } = self;
             let (r, ()) = pool.install(|| {
                 rayon::join(
                     || match next {
-                        Some((t1, n1)) => run_tracks(tracks, levels, t1, n1),
+                        Some((t1, n1)) => run_tracks(tracks, levels, *group, t1, n1),
                         None => Ok(()),
                     },
                     || run_buses(buses, inputs, staged, t0, n),
@@ -623,8 +628,14 @@ impl Engine {
 }
 
 /// The track stage of one block: side-chain levels in order, the tracks of
-/// a level in parallel.
-fn run_tracks(tracks: &mut [TrackState], levels: &[usize], t0: u64, n: usize) -> Result<(), Error> {
+/// a level in parallel, `group` at a time ([`run_group`]).
+fn run_tracks(
+    tracks: &mut [TrackState],
+    levels: &[usize],
+    group: usize,
+    t0: u64,
+    n: usize,
+) -> Result<(), Error> {
     let max_level = levels.iter().copied().max().unwrap_or(0);
     for level in 0..=max_level {
         for t in 0..tracks.len() {
@@ -640,7 +651,7 @@ fn run_tracks(tracks: &mut [TrackState], levels: &[usize], t0: u64, n: usize) ->
                 tracks[t].strip.inserts[s].key = Some(key);
             }
         }
-        // the level's tracks in file order, in groups of GROUP (fixed by
+        // the level's tracks in file order, in groups of `group` (fixed by
         // the plan, not by the thread count)
         let mut groups: Vec<Vec<&mut TrackState>> = Vec::new();
         for (i, tr) in tracks.iter_mut().enumerate() {
@@ -648,7 +659,7 @@ fn run_tracks(tracks: &mut [TrackState], levels: &[usize], t0: u64, n: usize) ->
                 continue;
             }
             match groups.last_mut() {
-                Some(g) if g.len() < GROUP => g.push(tr),
+                Some(g) if g.len() < group => g.push(tr),
                 _ => groups.push(vec![tr]),
             }
         }
@@ -756,7 +767,17 @@ fn copy_key(key: &mut KeyIn, from: &[Vec<f64>], n: usize) {
 
 /// Renders `plan` into memory (tests, the demo): the stereo mix.
 pub fn render_to_memory(plan: &Plan, threads: usize) -> Result<Vec<Vec<f64>>, Error> {
+    render_to_memory_grouped(plan, threads, GROUP)
+}
+
+/// [`render_to_memory`] with `group` tracks per group of the track stage.
+pub(crate) fn render_to_memory_grouped(
+    plan: &Plan,
+    threads: usize,
+    group: usize,
+) -> Result<Vec<Vec<f64>>, Error> {
     let mut e = Engine::new(plan, threads)?;
+    e.group = group.max(1);
     let cap = plan.length_frames as usize;
     let mut out = vec![Vec::with_capacity(cap), Vec::with_capacity(cap)];
     e.in_pool(|e| {
