@@ -254,6 +254,14 @@ impl Designer {
     }
 }
 
+/// FFT length over filter length of [`LinearPhaseEq::from_taps`] (before
+/// rounding up to a power of two). Overlap-save costs about
+/// `2 · L log2 L / (L − taps + 1)` per sample on FFTs of `L` points: 4
+/// (L = 65536 for 16383 taps, hop 49154) needs about 30 % fewer
+/// operations per sample than 2 (L = 32768, hop 16386), for three times
+/// the block latency.
+pub const FFT_OVER_TAPS: usize = 4;
+
 /// Streaming linear-phase FIR EQ (see the module documentation).
 pub struct LinearPhaseEq {
     taps: Vec<f64>,
@@ -292,11 +300,25 @@ impl LinearPhaseEq {
         Self::from_taps(design(points, taps, sample_rate_hz), channels)
     }
 
-    /// An overlap-save convolver for the impulse response `taps`.
+    /// An overlap-save convolver for the impulse response `taps`, on FFTs
+    /// of `(FFT_OVER_TAPS · taps).next_power_of_two()` points.
     pub fn from_taps(taps: Vec<f64>, channels: usize) -> Self {
+        let fft_len = (FFT_OVER_TAPS * taps.len()).next_power_of_two();
+        Self::with_fft_len(taps, channels, fft_len)
+    }
+
+    /// As [`Self::from_taps`] on FFTs of `fft_len` points (a power of two,
+    /// at least `2 · taps.len()` rounded up to one).
+    ///
+    /// # Panics
+    /// If `fft_len` is not such a power of two, or `channels` is not 1–8.
+    pub fn with_fft_len(taps: Vec<f64>, channels: usize, fft_len: usize) -> Self {
         assert!((1..=MAX_CHANNELS).contains(&channels));
         let n = taps.len();
-        let fft_len = (2 * n).next_power_of_two();
+        assert!(
+            fft_len.is_power_of_two() && fft_len >= (2 * n).next_power_of_two(),
+            "FFT length {fft_len} for {n} taps"
+        );
         let hop = fft_len - n + 1;
         let mut planner = RealFftPlanner::<f64>::new();
         let r2c = planner.plan_fft_forward(fft_len);
@@ -360,7 +382,7 @@ impl LinearPhaseEq {
 impl Processor for LinearPhaseEq {
     fn prepare(&mut self, _sample_rate_hz: f64, channels: usize, _max_block: usize) {
         if channels != self.input.len() {
-            *self = Self::from_taps(self.taps.clone(), channels);
+            *self = Self::with_fft_len(self.taps.clone(), channels, self.fft_len);
         }
         self.reset();
     }
