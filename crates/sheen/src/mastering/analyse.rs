@@ -137,7 +137,11 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
         .filter(|&f| keep && (f as usize).saturating_mul(info.channels) <= MAX_DECODED_SAMPLES)
         .map(|f| {
             (0..info.channels)
-                .map(|_| Vec::with_capacity(f as usize))
+                .map(|_| {
+                    let mut v = Vec::with_capacity(f as usize);
+                    super::memory::prefer_huge_pages(&mut v);
+                    v
+                })
                 .collect()
         });
     loop {
