@@ -137,11 +137,7 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
         .filter(|&f| keep && (f as usize).saturating_mul(info.channels) <= MAX_DECODED_SAMPLES)
         .map(|f| {
             (0..info.channels)
-                .map(|_| {
-                    let mut v = Vec::with_capacity(f as usize);
-                    super::memory::prefer_huge_pages(&mut v);
-                    v
-                })
+                .map(|_| Vec::with_capacity(f as usize))
                 .collect()
         });
     loop {

@@ -14,7 +14,6 @@
 
 pub mod analyse;
 pub mod chain;
-pub mod memory;
 pub mod plan;
 pub mod preview;
 pub mod render;

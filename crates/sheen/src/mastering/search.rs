@@ -240,11 +240,7 @@ impl Recorder {
     pub fn keep_front(&mut self, frames: usize) {
         self.front = Some(
             (0..self.filters.len())
-                .map(|_| {
-                    let mut v = Vec::with_capacity(frames);
-                    super::memory::prefer_huge_pages(&mut v);
-                    v
-                })
+                .map(|_| Vec::with_capacity(frames))
                 .collect(),
         );
     }
@@ -287,16 +283,12 @@ impl Recorder {
                 front_latency: self.front_latency,
                 max: 0.0,
                 // room for the whole stream (no reallocation while growing)
-                kw: {
-                    let mut kw = Vec::with_capacity(
-                        self.front
-                            .as_ref()
-                            .and_then(|f| f.first())
-                            .map_or(0, Vec::capacity),
-                    );
-                    super::memory::prefer_huge_pages(&mut kw);
-                    kw
-                },
+                kw: Vec::with_capacity(
+                    self.front
+                        .as_ref()
+                        .and_then(|f| f.first())
+                        .map_or(0, Vec::capacity),
+                ),
                 acc: Vec::new(),
                 seen: 0,
             };
@@ -464,7 +456,6 @@ impl Recorder {
         let need = front.first().map_or(0, Vec::len);
         let mut det = self.detector.clone();
         let mut d = Vec::with_capacity(need);
-        super::memory::prefer_huge_pages(&mut d);
         let mut peaks = [0.0f64; PeakDetector::MAX_FRAMES];
         let mut start = 0;
         while start < need {
