@@ -31,6 +31,8 @@ enum State<S: BlockSink> {
     Inline {
         sink: Box<S>,
         live: bool,
+        /// The mapped block of [`BlockWorker::push_mapped`].
+        scratch: Vec<Vec<f64>>,
     },
     Thread {
         tx: Option<mpsc::SyncSender<Vec<Vec<f64>>>>,
@@ -74,6 +76,7 @@ impl<S: BlockSink> BlockWorker<S> {
             state: State::Inline {
                 sink: Box::new(sink),
                 live: true,
+                scratch: vec![Vec::new(); channels],
             },
             channels,
         };
@@ -126,7 +129,7 @@ impl<S: BlockSink> BlockWorker<S> {
             return;
         }
         match &mut self.state {
-            State::Inline { sink, live } => {
+            State::Inline { sink, live, .. } => {
                 if *live {
                     *live = sink.push(block);
                 }
@@ -142,6 +145,58 @@ impl<S: BlockSink> BlockWorker<S> {
                     let take = (BATCH_FRAMES - pending[0].len()).min(n - start);
                     for (d, c) in pending.iter_mut().zip(block) {
                         d.extend_from_slice(&c[start..start + take]);
+                    }
+                    start += take;
+                    if pending[0].len() == BATCH_FRAMES {
+                        Self::hand_off(tx, recycled, pending, self.channels);
+                    }
+                }
+            }
+        }
+    }
+
+    /// As [`BlockWorker::push`] of the block whose channel `ch` is what
+    /// `map(block[ch], out)` appends to `out` (exactly as many values as it
+    /// is given, a pure function of them): the mapped values are written
+    /// straight into the batch for the thread (no copy of the block
+    /// itself), so e.g. the values a writer stores can be made here and
+    /// written and measured there.
+    ///
+    /// # Panics
+    /// If `map` appends a different number of values.
+    pub fn push_mapped<F: FnMut(&[f64], &mut Vec<f64>)>(&mut self, block: &[&[f64]], mut map: F) {
+        let n = block.first().map_or(0, |c| c.len());
+        if n == 0 {
+            return;
+        }
+        match &mut self.state {
+            State::Inline {
+                sink,
+                live,
+                scratch,
+            } => {
+                if *live {
+                    for (s, c) in scratch.iter_mut().zip(block) {
+                        s.clear();
+                        map(c, s);
+                        assert_eq!(s.len(), n, "the map appends one value per value");
+                    }
+                    *live = sink.push(&views(scratch)[..block.len()]);
+                }
+            }
+            State::Thread {
+                tx,
+                recycled,
+                pending,
+                ..
+            } => {
+                let mut start = 0;
+                while start < n {
+                    let have = pending[0].len();
+                    let take = (BATCH_FRAMES - have).min(n - start);
+                    for (d, c) in pending.iter_mut().zip(block) {
+                        map(&c[start..start + take], d);
+                        assert_eq!(d.len(), have + take, "the map appends one value per value");
                     }
                     start += take;
                     if pending[0].len() == BATCH_FRAMES {
@@ -260,6 +315,62 @@ mod tests {
                 // each stops at the first block that reaches the limit
                 assert!(a.1 >= limit && b.1 >= limit);
             }
+        }
+    }
+
+    /// Keeps every value it is given.
+    struct Keep(Vec<Vec<f64>>);
+
+    impl BlockSink for Keep {
+        type Output = Vec<Vec<f64>>;
+        fn push(&mut self, block: &[&[f64]]) -> bool {
+            for (k, c) in self.0.iter_mut().zip(block) {
+                k.extend_from_slice(c);
+            }
+            true
+        }
+        fn finish(self) -> Vec<Vec<f64>> {
+            self.0
+        }
+    }
+
+    /// `push_mapped` delivers the mapped values, in order, exactly as
+    /// pushing the mapped blocks would. Reference: the map applied to the
+    /// whole signal beforehand, pushed with `push` inline; compared value
+    /// for value, inline and on the thread, blocks straddling batches.
+    #[test]
+    fn mapped_equals_pushing_the_mapped_block() {
+        let x: Vec<Vec<f64>> = (0..2)
+            .map(|c| {
+                (0..70_001)
+                    .map(|i| ((i * (c + 3)) % 101) as f64 - 50.0)
+                    .collect()
+            })
+            .collect();
+        let map = |src: &[f64], out: &mut Vec<f64>| out.extend(src.iter().map(|v| v * 0.5 + 1.0));
+        let mapped: Vec<Vec<f64>> = x
+            .iter()
+            .map(|c| {
+                let mut m = Vec::new();
+                map(c, &mut m);
+                m
+            })
+            .collect();
+        let mut reference = BlockWorker::new("test-ref", Keep(vec![Vec::new(); 2]), 2, false);
+        reference.push(&[&mapped[0], &mapped[1]]);
+        let want = reference.finish();
+        for background in [false, true] {
+            let mut w = BlockWorker::new("test-map", Keep(vec![Vec::new(); 2]), 2, background);
+            let mut start = 0;
+            for len in [1usize, 999, 32_768, 20_000, 5].iter().cycle() {
+                if start >= x[0].len() {
+                    break;
+                }
+                let end = (start + len).min(x[0].len());
+                w.push_mapped(&[&x[0][start..end], &x[1][start..end]], map);
+                start = end;
+            }
+            assert_eq!(w.finish(), want, "background {background}");
         }
     }
 }

@@ -98,8 +98,39 @@ enum Encoder {
         data_len_offset: u64,
         /// Bytes of sample data written.
         data_bytes: u64,
+        /// `data_bytes` when the kernel was last asked to start writing
+        /// the file out ([`start_writeback`]).
+        handed: u64,
     },
     Flac(Box<FlacStream<BufWriter<File>>>),
+}
+
+/// Sample data between requests to start writing a WAV file out, bytes.
+const WRITEBACK_BYTES: u64 = 4 << 20;
+
+/// Asks the kernel to start writing `file`'s dirty pages to disk now
+/// (Linux `sync_file_range(SYNC_FILE_RANGE_WRITE)`: it does not wait, and
+/// promises nothing), so the `fsync` of [`AudioWriter::finish`] has little
+/// left to wait for while the writing overlaps the rest of the job.
+/// Durability still rests on that `fsync`; the file's contents are
+/// unaffected. Does nothing elsewhere or on failure.
+fn start_writeback(file: &File) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        const SYNC_FILE_RANGE_WRITE: u32 = 2;
+        extern "C" {
+            fn sync_file_range(fd: i32, offset: i64, nbytes: i64, flags: u32) -> i32;
+        }
+        // SAFETY: a valid open descriptor (borrowed from `file` for the
+        // call); the flag only starts writeback of the whole file (offset
+        // 0, length 0 = to its end), touching no memory of ours.
+        unsafe {
+            sync_file_range(file.as_raw_fd(), 0, 0, SYNC_FILE_RANGE_WRITE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = file;
 }
 
 /// An atomic, streaming audio file writer. See the module documentation.
@@ -192,6 +223,7 @@ impl AudioWriter {
                         out,
                         data_len_offset,
                         data_bytes: 0,
+                        handed: 0,
                     },
                     max,
                 )
@@ -328,7 +360,10 @@ impl AudioWriter {
         }
         match encoder {
             Encoder::Wav {
-                out, data_bytes, ..
+                out,
+                data_bytes,
+                handed,
+                ..
             } => {
                 self.bytes.clear();
                 match format {
@@ -340,6 +375,10 @@ impl AudioWriter {
                     return Err(Error::Write { path, source: e });
                 }
                 *data_bytes += self.bytes.len() as u64;
+                if *data_bytes - *handed >= WRITEBACK_BYTES {
+                    start_writeback(out.get_ref());
+                    *handed = *data_bytes;
+                }
             }
             Encoder::Flac(stream) => {
                 self.interleaved.clear();
@@ -383,6 +422,7 @@ impl AudioWriter {
                 mut out,
                 data_len_offset,
                 data_bytes,
+                ..
             }) => {
                 // hound's `update_header`: RIFF size = data + header − 8,
                 // then the data chunk's size (both fit: see `max_frames`)
@@ -712,18 +752,62 @@ fn wav_f32_bytes(block: &[&[f64]], out: &mut Vec<u8>, clipped: &mut u64) {
 
 /// [`quantize`] of every sample of `x` into `q` (same length), returning
 /// the number clamped: the same values, computed without branches so the
-/// loop vectorises ([`round_ties_away`]).
+/// loop vectorises ([`round_ties_away`]), with AVX2 where the processor
+/// has it. A NaN gives 0 and is not counted (as `NaN as i32`; the writer
+/// refuses NaN before quantising anyway).
 pub(crate) fn quantize_block(x: &[f64], bits: u32, q: &mut [i32]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present (checked just above).
+        return unsafe { quantize_block_avx2(x, bits, q) };
+    }
+    quantize_lanes(x, bits, q)
+}
+
+/// [`quantize_lanes`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn quantize_block_avx2(x: &[f64], bits: u32, q: &mut [i32]) -> u64 {
+    quantize_lanes(x, bits, q)
+}
+
+/// The body of [`quantize_block`]: four independent lanes (their clip
+/// counts summed at the end), the integer conversion without the
+/// saturating cast: the clamped value `c` is an integer of at most 24 bits,
+/// so `c + 1.5·2^52` is exact and its low 32 bits are `c` in two's
+/// complement.
+#[inline(always)]
+fn quantize_lanes(x: &[f64], bits: u32, q: &mut [i32]) -> u64 {
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
     let scale = (1i64 << (bits - 1)) as f64;
     let (min, max) = (-scale, scale - 1.0);
-    let mut clipped = 0u64;
-    for (o, &v) in q.iter_mut().zip(x) {
+    let one = |v: f64| -> (i32, i64) {
         let r = round_ties_away((v * scale).clamp(min - 1.0, max + 1.0));
-        clipped += u64::from(r > max) + u64::from(r < min);
-        // in range and integral: the conversion is exact
-        *o = r.clamp(min, max) as i32;
+        let out = i64::from(r > max) + i64::from(r < min);
+        let c = r.clamp(min, max);
+        // NaN gives 0, as `as i32` does
+        let c = if c.is_nan() { 0.0 } else { c };
+        ((c + MAGIC).to_bits() as u32 as i32, out)
+    };
+    let n = x.len().min(q.len());
+    let (x, q) = (&x[..n], &mut q[..n]);
+    let mut counts = [0i64; 4];
+    let mut xs = x.chunks_exact(4);
+    let mut qs = q.chunks_exact_mut(4);
+    for (xc, qc) in (&mut xs).zip(&mut qs) {
+        for j in 0..4 {
+            let (v, out) = one(xc[j]);
+            qc[j] = v;
+            counts[j] += out;
+        }
     }
-    clipped
+    let mut clipped = counts.iter().sum::<i64>();
+    for (o, &v) in qs.into_remainder().iter_mut().zip(xs.remainder()) {
+        let (v, out) = one(v);
+        *o = v;
+        clipped += out;
+    }
+    clipped as u64
 }
 
 /// `y` rounded to the nearest integer, ties away from zero, for
@@ -765,6 +849,82 @@ pub fn stored_block(x: &[f64], format: SampleFormat, out: &mut Vec<f64>) {
     for (o, &v) in out.iter_mut().zip(x) {
         *o = round_ties_away((v * scale).clamp(min - 1.0, max + 1.0)).clamp(min, max) * inv;
     }
+}
+
+/// Appends [`stored_value`] of every finite sample of `x` to `out` and
+/// returns how many of them the writer clamps (what
+/// [`AudioWriter::clipped_samples`] counts for `x`); a NaN or infinite
+/// sample is appended unchanged (not counted), so writing the result
+/// fails exactly where writing `x` would. Writing the appended values
+/// gives the file `x` gives (they are what the file stores, and storing
+/// them again changes nothing), and measuring them measures the file.
+/// Vectorised (AVX2 where the processor has it); bit for bit
+/// [`stored_value`] (test `stored_extend_is_stored_value`).
+pub fn stored_extend(x: &[f64], format: SampleFormat, out: &mut Vec<f64>) -> u64 {
+    let base = out.len();
+    out.resize(base + x.len(), 0.0);
+    let dst = &mut out[base..];
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present (checked just above).
+        return unsafe { stored_lanes_avx2(x, format, dst) };
+    }
+    stored_lanes(x, format, dst)
+}
+
+/// [`stored_lanes`] compiled for AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn stored_lanes_avx2(x: &[f64], format: SampleFormat, out: &mut [f64]) -> u64 {
+    stored_lanes(x, format, out)
+}
+
+/// The body of [`stored_extend`] into `out` (same length as `x`): four
+/// independent lanes, their counts summed at the end.
+#[inline(always)]
+fn stored_lanes(x: &[f64], format: SampleFormat, out: &mut [f64]) -> u64 {
+    let bits = match format {
+        SampleFormat::I16 => 16,
+        SampleFormat::I24 => 24,
+        SampleFormat::F32 => 0,
+    };
+    let scale = if bits > 0 {
+        (1i64 << (bits - 1)) as f64
+    } else {
+        1.0
+    };
+    let inv = 1.0 / scale;
+    let (min, max) = (-scale, scale - 1.0);
+    let fmax = f64::from(f32::MAX);
+    let one = |v: f64| -> (f64, i64) {
+        let finite = v.is_finite();
+        let (s, out) = if bits == 0 {
+            (f64::from(v.clamp(-fmax, fmax) as f32), v.abs() > fmax)
+        } else {
+            let r = round_ties_away((v * scale).clamp(min - 1.0, max + 1.0));
+            (r.clamp(min, max) * inv, (r > max) | (r < min))
+        };
+        (if finite { s } else { v }, i64::from(out & finite))
+    };
+    let n = x.len().min(out.len());
+    let (x, out) = (&x[..n], &mut out[..n]);
+    let mut counts = [0i64; 4];
+    let mut xs = x.chunks_exact(4);
+    let mut os = out.chunks_exact_mut(4);
+    for (xc, oc) in (&mut xs).zip(&mut os) {
+        for j in 0..4 {
+            let (v, c) = one(xc[j]);
+            oc[j] = v;
+            counts[j] += c;
+        }
+    }
+    let mut clipped = counts.iter().sum::<i64>();
+    for (o, &v) in os.into_remainder().iter_mut().zip(xs.remainder()) {
+        let (v, c) = one(v);
+        *o = v;
+        clipped += c;
+    }
+    clipped as u64
 }
 
 /// `round(x · 2^(bits−1))` clamped to the signed `bits`-bit range; counts
@@ -942,6 +1102,200 @@ mod tests {
             }
         }
     }
+    /// The block quantiser as it was before its lanes (stop 14): the
+    /// reference of `fast_block_quantiser_equals_reference`.
+    fn quantize_block_reference(x: &[f64], bits: u32, q: &mut [i32]) -> u64 {
+        let scale = (1i64 << (bits - 1)) as f64;
+        let (min, max) = (-scale, scale - 1.0);
+        let mut clipped = 0u64;
+        for (o, &v) in q.iter_mut().zip(x) {
+            let r = round_ties_away((v * scale).clamp(min - 1.0, max + 1.0));
+            clipped += u64::from(r > max) + u64::from(r < min);
+            *o = r.clamp(min, max) as i32;
+        }
+        clipped
+    }
+
+    /// The lane-wise quantiser (AVX2 and the portable build) gives the
+    /// previous block quantiser's values and clip count bit for bit.
+    /// Reference: [`quantize_block_reference`] (stop 14's code, itself
+    /// proven equal to [`quantize`]), on ties and near-ties around zero and
+    /// full scale, exact full scale, values beyond it and beyond `i32`,
+    /// infinities, NaN (0, not counted), zeros of both signs and noise, for
+    /// every length 0..=9 and offset (the remainder lanes).
+    #[test]
+    fn fast_block_quantiser_equals_reference() {
+        let mut vals = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1.5,
+            -3.0,
+            f64::MAX,
+            -f64::MAX,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -f64::NAN,
+            f64::from_bits(0x7ff0_0000_dead_beef),
+            1e-300,
+            5e9,
+            -5e9,
+        ];
+        for bits in [16u32, 24] {
+            let scale = (1i64 << (bits - 1)) as f64;
+            for k in -20i64..20 {
+                for base in [k as f64, scale - 20.0 + k as f64, -scale - 20.0 + k as f64] {
+                    let h = (base + 0.5) / scale;
+                    vals.extend([h, h.next_up(), h.next_down(), -h, base / scale]);
+                }
+            }
+        }
+        let mut z = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..5_000 {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            vals.push(((z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * 1.01);
+        }
+        for bits in [16u32, 24] {
+            let mut want = vec![0; vals.len()];
+            let want_clipped = quantize_block_reference(&vals, bits, &mut want);
+            for (name, f) in [
+                (
+                    "dispatch",
+                    quantize_block as fn(&[f64], u32, &mut [i32]) -> u64,
+                ),
+                ("portable", |x: &[f64], b: u32, q: &mut [i32]| {
+                    quantize_lanes(x, b, q)
+                }),
+            ] {
+                let mut got = vec![7; vals.len()];
+                assert_eq!(f(&vals, bits, &mut got), want_clipped, "{name} {bits}");
+                assert_eq!(got, want, "{name} {bits}");
+                for at in 0..4 {
+                    for len in 0..=9 {
+                        let x = &vals[at..at + len];
+                        let mut w = vec![0; len];
+                        let mut g = vec![7; len];
+                        let c = quantize_block_reference(x, bits, &mut w);
+                        assert_eq!(f(x, bits, &mut g), c, "{name} {bits} {at} {len}");
+                        assert_eq!(g, w, "{name} {bits} {at} {len}");
+                    }
+                }
+            }
+        }
+    }
+    /// [`stored_extend`] appends [`stored_value`] of each finite sample
+    /// (bit for bit) and counts what the writer counts; non-finite samples
+    /// pass unchanged, uncounted; writing its output gives the same file
+    /// and no clip count. References: [`stored_value`] (the rule) and
+    /// [`quantize`]'s / the float writer's counts, on ties and near-ties,
+    /// full scale, values beyond it and beyond `f32`, zeros of both signs,
+    /// NaN and infinities and noise, at every length 0..=9 and offset (the
+    /// remainder lanes), appended after existing values.
+    #[test]
+    fn stored_extend_is_stored_value() {
+        let mut x = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1.5,
+            -1.5,
+            1e300,
+            -1e300,
+            3.5e38,
+            -3.5e38,
+            1e-300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for bits in [16, 24] {
+            let scale = (1i64 << (bits - 1)) as f64;
+            for k in [
+                0.0,
+                1.0,
+                2.0,
+                1000.0,
+                scale - 2.0,
+                scale - 1.0,
+                scale,
+                scale + 1.0,
+            ] {
+                for d in [-0.5, 0.5, 0.49999999999, 0.50000000001, 0.0] {
+                    x.push((k + d) / scale);
+                    x.push(-(k + d) / scale);
+                }
+            }
+        }
+        let mut z = 11u64;
+        for _ in 0..5_000 {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x.push(((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.2);
+        }
+        let check = |x: &[f64], format: SampleFormat| {
+            let mut got = vec![42.0];
+            let clipped = stored_extend(x, format, &mut got);
+            assert_eq!(got.len(), x.len() + 1);
+            assert_eq!(got[0], 42.0);
+            let mut want_clipped = 0u64;
+            for (&v, &g) in x.iter().zip(&got[1..]) {
+                if !v.is_finite() {
+                    assert_eq!(v.to_bits(), g.to_bits());
+                    continue;
+                }
+                assert_eq!(
+                    stored_value(v, format).to_bits(),
+                    g.to_bits(),
+                    "{format:?} {v:e}"
+                );
+                want_clipped += match format {
+                    SampleFormat::F32 => u64::from(v.abs() > f64::from(f32::MAX)),
+                    _ => {
+                        let mut c = 0;
+                        quantize(v, format.bits(), &mut c);
+                        c
+                    }
+                };
+            }
+            assert_eq!(clipped, want_clipped, "{format:?}");
+        };
+        for format in [SampleFormat::I16, SampleFormat::I24, SampleFormat::F32] {
+            check(&x, format);
+            for at in 0..4 {
+                for len in 0..=9 {
+                    check(&x[at..at + len], format);
+                }
+            }
+        }
+        // writing the stored values gives the file the raw values give
+        let finite: Vec<f64> = x.iter().copied().filter(|v| v.is_finite()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        for (k, &fmt) in FORMATS.iter().enumerate() {
+            let mut st = Vec::new();
+            let clipped = stored_extend(&finite, fmt.1, &mut st);
+            let a = dir.path().join(format!("raw{k}.{}", ext(fmt.0)));
+            let b = dir.path().join(format!("st{k}.{}", ext(fmt.0)));
+            let mut wa = AudioWriter::create(&a, spec(48_000, 1, fmt), &[]).unwrap();
+            wa.write(&[&finite]).unwrap();
+            assert_eq!(wa.clipped_samples(), clipped, "{fmt:?}");
+            wa.finish().unwrap();
+            let mut wb = AudioWriter::create(&b, spec(48_000, 1, fmt), &[]).unwrap();
+            wb.write(&[&st]).unwrap();
+            assert_eq!(wb.clipped_samples(), 0, "{fmt:?}");
+            wb.finish().unwrap();
+            assert_eq!(
+                std::fs::read(&a).unwrap(),
+                std::fs::read(&b).unwrap(),
+                "{fmt:?}"
+            );
+        }
+    }
     use crate::test_util::{max_abs_diff, signal};
     use crate::{read_all, AudioReader};
 
@@ -1055,7 +1409,8 @@ mod tests {
     /// Reference: [`write_all`] — the in-memory encoder gives exactly the
     /// bytes of the file [`AudioWriter`] writes, for every format; and for
     /// WAV both are the bytes of hound's own per-sample writer
-    /// ([`hound_wav`]).
+    /// ([`hound_wav`]); also for a WAV file long enough for the early
+    /// writeback requests.
     #[test]
     fn in_memory_equals_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -1070,6 +1425,15 @@ mod tests {
                 assert_eq!(bytes, hound_wav(spec(48_000, 2, fmt), &x), "{fmt:?}");
             }
         }
+        // long enough for the early writeback requests (WRITEBACK_BYTES):
+        // the same bytes
+        let x = signal(2, 1_100_000, 48_000, 3);
+        let fmt = (Container::Wav, SampleFormat::I16);
+        let path = dir.path().join("long.wav");
+        write_all(&path, spec(48_000, 2, fmt), &[], &x).unwrap();
+        let (bytes, _) = encode_in_memory(spec(48_000, 2, fmt), &x).unwrap();
+        assert!(bytes.len() as u64 > WRITEBACK_BYTES);
+        assert!(bytes == std::fs::read(&path).unwrap());
         let bad = encode_in_memory(spec(48_000, 1, FORMATS[0]), &[vec![f64::NAN]]);
         assert!(bad.unwrap_err().to_string().contains("<memory>"));
     }

@@ -182,40 +182,42 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
 /// (quantised to the file's format exactly as `sheen-io` does, so the
 /// figures equal a measurement of the file read back).
 ///
-/// With more than one core the writing (quantisation, encoding, the file)
-/// and the true-peak meter run on a worker thread (sheen-dsp's
-/// [`BlockWorker`]: copies of the blocks, bounded queue), the loudness
-/// meter on the caller's thread on the same stored values
-/// ([`sheen_io::stored_block`], `sheen-io`'s rule), overlapping the render; the file and the figures are
-/// the same either way (writer and meters do not depend on the block
-/// partition).
+/// The caller's thread turns each block into the values the file stores
+/// ([`sheen_io::stored_extend`], counting what the writer clamps), written
+/// straight into the batches of a worker thread (sheen-dsp's
+/// [`BlockWorker`], bounded queue) that writes them (storing a stored value
+/// again changes nothing, so the file is the one the block itself gives)
+/// and measures them: BS.1770-4 loudness and LRA, true peak. With one
+/// core it all runs inline; the file and the figures are the same either
+/// way (writer and meters do not depend on the block partition).
 pub struct MeasuredFile {
-    worker: BlockWorker<WriteAndPeak>,
+    worker: BlockWorker<WriteAndMeasure>,
     format: SampleFormat,
-    /// BS.1770-4 loudness and LRA of the stored values.
-    loudness: LoudnessMeter,
-    stored: Vec<Vec<f64>>,
+    /// Samples the stored values were clamped to make (the writer's own
+    /// count of the block).
+    clipped: u64,
 }
 
-/// The writer and the true-peak meter of the stored values (on whichever
-/// thread runs them); the first error stops it and is reported by
+/// The writer and the meters of the stored values (on whichever thread
+/// runs them); the first error stops it and is reported by
 /// [`MeasuredFile::finish`].
-struct WriteAndPeak {
+struct WriteAndMeasure {
     writer: AudioWriter,
     true_peak: TruePeakMeter,
-    scratch: Vec<Vec<f64>>,
+    loudness: LoudnessMeter,
     error: Option<Error>,
 }
 
-impl BlockSink for WriteAndPeak {
-    type Output = Result<WriteAndPeak, Error>;
+impl BlockSink for WriteAndMeasure {
+    type Output = Result<WriteAndMeasure, Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
-        // the values as stored, from the writer's own quantisation
-        match self.writer.write_stored(block, &mut self.scratch) {
+        // the values as stored (a non-finite sample passed through
+        // unchanged fails here, as the block itself would)
+        match self.writer.write(block) {
             Ok(()) => {
-                let view: Vec<&[f64]> = self.scratch.iter().map(|c| c.as_slice()).collect();
-                self.true_peak.push(&view);
+                self.true_peak.push(block);
+                self.loudness.push(block);
                 true
             }
             Err(e) => {
@@ -225,7 +227,7 @@ impl BlockSink for WriteAndPeak {
         }
     }
 
-    fn finish(mut self) -> Result<WriteAndPeak, Error> {
+    fn finish(mut self) -> Result<WriteAndMeasure, Error> {
         match self.error.take() {
             Some(e) => Err(e),
             None => Ok(self),
@@ -238,45 +240,43 @@ impl MeasuredFile {
     pub fn new(writer: AudioWriter, spec: &WriteSpec) -> Self {
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         let fs = spec.sample_rate_hz as f64;
-        let inner = WriteAndPeak {
+        let inner = WriteAndMeasure {
             writer,
             true_peak: TruePeakMeter::new(fs, spec.channels),
-            scratch: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
+            loudness: LoudnessMeter::new(fs, spec.channels),
             error: None,
         };
         Self {
             worker: BlockWorker::new("sheen-write", inner, spec.channels, parallel),
             format: spec.format,
-            loudness: LoudnessMeter::new(fs, spec.channels),
-            stored: vec![Vec::with_capacity(CHUNK_FRAMES); spec.channels],
+            clipped: 0,
         }
     }
 
     /// One block (an error is reported by [`MeasuredFile::finish`]).
     fn push(&mut self, block: &[&[f64]]) {
-        self.worker.push(block);
-        for (s, c) in self.stored.iter_mut().zip(block) {
-            sheen_io::stored_block(c, self.format, s);
-        }
-        let view: Vec<&[f64]> = self.stored.iter().map(|c| c.as_slice()).collect();
-        self.loudness.push(&view);
+        let (format, clipped) = (self.format, &mut self.clipped);
+        self.worker.push_mapped(block, |c, out| {
+            *clipped += sheen_io::stored_extend(c, format, out);
+        });
     }
 
     /// Completes the file; returns its final path, the measurement and the
     /// samples the writer clamped.
     pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
         let mut inner = self.worker.finish()?;
-        let clipped = inner.writer.clipped_samples();
+        // the stored values need no clamping: the count is the blocks'
+        let clipped = self.clipped + inner.writer.clipped_samples();
         let path = inner.writer.finish()?;
         inner.true_peak.finish();
-        let integrated_lufs = self.loudness.integrated_lufs();
+        let integrated_lufs = inner.loudness.integrated_lufs();
         let true_peak_dbtp = inner.true_peak.true_peak_dbtp();
         Ok((
             path,
             Measured {
                 integrated_lufs,
                 true_peak_dbtp,
-                loudness_range_lu: self.loudness.loudness_range_lu(),
+                loudness_range_lu: inner.loudness.loudness_range_lu(),
                 plr_db: match (true_peak_dbtp, integrated_lufs) {
                     (Some(tp), Some(i)) => Some(tp - i),
                     _ => None,
