@@ -31,6 +31,6 @@ pub use error::Error;
 pub use read::{read_all, AudioInfo, AudioReader, MAX_CHANNELS, MAX_RATE_HZ, MIN_RATE_HZ};
 pub use resample::{output_frames, resample_all, Resampler};
 pub use write::{
-    encode_in_memory, stored_block, stored_extend, stored_value, write_all, write_text,
-    AudioWriter, Container, SampleFormat, WriteSpec,
+    encode_in_memory, stored_extend, stored_value, write_all, write_text, AudioWriter, Container,
+    SampleFormat, WriteSpec,
 };
