@@ -94,7 +94,8 @@ fn run(dir: &Path, input: &Path, reference: &Path, amounts: &str, name: &str) ->
 /// their mean (loudness normalisation sets the level), the mean over bands
 /// of |move(0.5) − move(1)/2| is under 0.5 dB, and where `tone=1` moves a
 /// band by more than 2 dB the `tone=0.5` move is 35–65 % of it. Loudness within 0.1 LU of the reference, true peak
-/// ≤ −1 dBTP for every render.
+/// ≤ −1 dBTP for every render, and the report's figures equal the output
+/// file's profile read back.
 #[test]
 fn tone_amount_scales_the_match() {
     let dir = tempfile::tempdir().unwrap();
@@ -121,6 +122,14 @@ fn tone_amount_scales_the_match() {
             r.output
         );
         assert!(r.after.true_peak_dbtp.unwrap() <= -1.0, "{}", r.output);
+        // the report measures the file: its figures are the file's, read back
+        let back = profile_file(Path::new(&r.output)).unwrap();
+        assert_eq!(
+            back.integrated_lufs, r.after.integrated_lufs,
+            "{}",
+            r.output
+        );
+        assert_eq!(back.true_peak_dbtp, r.after.true_peak_dbtp, "{}", r.output);
     }
     let bp = rel_bands(Path::new(&plain.output));
     let b0 = rel_bands(Path::new(&t0.output));

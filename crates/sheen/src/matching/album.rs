@@ -27,7 +27,9 @@ use super::plan::{
     make_report, master_with_target, plan_match, search_gain, MatchOptions, MatchReport,
 };
 use super::profile::{profile_file, Profile, ProfileBuilder, CHUNK_FRAMES};
-use super::render::{finish_file, write_spec, Aligner, BlockSink, MatchChain, Pipeline, Written};
+use super::render::{
+    finish_file, write_and_profile, write_spec, Aligner, BlockSink, MatchChain, Pipeline, Written,
+};
 use crate::Error;
 use serde::Serialize;
 use sheen_io::{AudioReader, AudioWriter};
@@ -362,10 +364,14 @@ struct Open {
     hold: Vec<Vec<f64>>,
 }
 
-fn push_frame(w: &mut AudioWriter, m: &mut ProfileBuilder, frame: &[f64]) -> Result<(), Error> {
+fn push_frame(
+    w: &mut AudioWriter,
+    m: &mut ProfileBuilder,
+    frame: &[f64],
+    stored: &mut Vec<Vec<f64>>,
+) -> Result<(), Error> {
     let views: Vec<&[f64]> = frame.iter().map(std::slice::from_ref).collect();
-    m.push(&views);
-    Ok(w.write(&views)?)
+    write_and_profile(w, m, &views, stored)
 }
 
 /// Gapless album render (see the module documentation).
@@ -425,6 +431,7 @@ fn gapless(
         let mut next_carry: Vec<Vec<f64>> = vec![Vec::new(); ch];
         let mut t: i64 = -(pre[0].len() as i64);
         let mut frame = vec![0.0; ch];
+        let mut stored = Vec::new();
         let gr = render_with_context(&inputs[i], &chains[i], &pre, &post, &mut |b| {
             #[allow(clippy::needless_range_loop)] // k indexes every channel
             for k in 0..b[0].len() {
@@ -440,7 +447,7 @@ fn gapless(
                         for c in 0..ch {
                             frame[c] = (1.0 - w) * o.hold[c][at] + w * b[c][k];
                         }
-                        push_frame(&mut o.writer, &mut o.meter, &frame)?;
+                        push_frame(&mut o.writer, &mut o.meter, &frame, &mut stored)?;
                     }
                     continue;
                 }
@@ -475,7 +482,7 @@ fn gapless(
                         let _ = o.index;
                     }
                 }
-                push_frame(&mut writer, &mut meter, &frame)?;
+                push_frame(&mut writer, &mut meter, &frame, &mut stored)?;
             }
             t += b[0].len() as i64;
             Ok(())

@@ -615,18 +615,41 @@ pub fn render_recorded_to_file(
 struct WriteAndProfile {
     writer: AudioWriter,
     profile: ProfileBuilder,
+    /// The stored values of the block being profiled.
+    stored: Vec<Vec<f64>>,
     error: Option<Error>,
+}
+
+/// Writes `block` to `w` and profiles what the file stores
+/// ([`sheen_io::stored_extend`] of each channel, kept in `stored`), so the
+/// figures equal a profile of the file read back, as mastering's measured
+/// writer does. Nothing is profiled of a block the writer refuses.
+pub(super) fn write_and_profile(
+    w: &mut AudioWriter,
+    p: &mut ProfileBuilder,
+    block: &[&[f64]],
+    stored: &mut Vec<Vec<f64>>,
+) -> Result<(), Error> {
+    w.write(block)?;
+    let format = w.spec().format;
+    stored.resize_with(block.len(), Vec::new);
+    for (s, c) in stored.iter_mut().zip(block) {
+        s.clear();
+        sheen_io::stored_extend(c, format, s);
+    }
+    let views: Vec<&[f64]> = stored.iter().map(Vec::as_slice).collect();
+    p.push(&views);
+    Ok(())
 }
 
 impl sheen_dsp::worker::BlockSink for WriteAndProfile {
     type Output = Result<(AudioWriter, ProfileBuilder), Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
-        self.profile.push(block);
-        match self.writer.write(block) {
+        match write_and_profile(&mut self.writer, &mut self.profile, block, &mut self.stored) {
             Ok(()) => true,
             Err(e) => {
-                self.error = Some(e.into());
+                self.error = Some(e);
                 false
             }
         }
@@ -655,6 +678,7 @@ impl Offload {
         let sink = WriteAndProfile {
             writer: w,
             profile: a,
+            stored: Vec::new(),
             error: None,
         };
         Offload(BlockWorker::new("sheen-write", sink, channels, parallel))
