@@ -605,28 +605,12 @@ unsafe fn run_lanes_avx<const M: usize, const N: usize>(
             v
         }};
     }
-    // 4 × 4 transpose (its own inverse): rows r[l] → columns
-    macro_rules! transpose {
-        ($r:expr) => {{
-            let r = $r;
-            let t0 = _mm256_unpacklo_pd(r[0], r[1]);
-            let t1 = _mm256_unpackhi_pd(r[0], r[1]);
-            let t2 = _mm256_unpacklo_pd(r[2], r[3]);
-            let t3 = _mm256_unpackhi_pd(r[2], r[3]);
-            [
-                _mm256_permute2f128_pd::<0x20>(t0, t2),
-                _mm256_permute2f128_pd::<0x20>(t1, t3),
-                _mm256_permute2f128_pd::<0x31>(t0, t2),
-                _mm256_permute2f128_pd::<0x31>(t1, t3),
-            ]
-        }};
-    }
     let mut i = 0;
     while i + 4 <= len {
         let mut f: [[__m256d; 4]; M] = [[_mm256_setzero_pd(); 4]; M];
         for j in 0..M {
             let r: [__m256d; 4] = std::array::from_fn(|l| _mm256_loadu_pd(p[j][l].add(i)));
-            f[j] = transpose!(r);
+            f[j] = crate::lanes::transpose4(r);
         }
         for t in 0..4 {
             for j in 0..M {
@@ -634,7 +618,7 @@ unsafe fn run_lanes_avx<const M: usize, const N: usize>(
             }
         }
         for j in 0..M {
-            let r = transpose!(f[j]);
+            let r = crate::lanes::transpose4(f[j]);
             for l in 0..4 {
                 _mm256_storeu_pd(p[j][l].add(i), r[l]);
             }
@@ -748,6 +732,15 @@ mod tests {
         assert!((hp1.magnitude_db(100.0, fs) + 3.0103).abs() < 1e-3);
     }
 
+    /// Section kinds of the cascade tests: (kind, frequency Hz, Q, gain dB).
+    const CASCADE_KINDS: [(FilterKind, f64, f64, f64); 5] = [
+        (FilterKind::HighPass, 40.0, 0.7, 0.0),
+        (FilterKind::Peak, 1000.0, 1.0, -3.0),
+        (FilterKind::HighShelf, 8000.0, 0.7, -2.0),
+        (FilterKind::LowShelf, 120.0, 0.7, 4.0),
+        (FilterKind::Notch, 3000.0, 4.0, 0.0),
+    ];
+
     /// Reference: the cascade definition — running the sections one after
     /// the other over the whole signal, each with [`BiquadState::tick`]:
     /// bit-identical for 1…9 sections on 1, 2, 3 and 8 channels, in any
@@ -756,13 +749,7 @@ mod tests {
     fn cascade_is_sections_in_series() {
         use crate::test_util::{assert_block_independent, assert_identical, noise, run};
         let fs = 48_000.0;
-        let kinds = [
-            (FilterKind::HighPass, 40.0, 0.7, 0.0),
-            (FilterKind::Peak, 1000.0, 1.0, -3.0),
-            (FilterKind::HighShelf, 8000.0, 0.7, -2.0),
-            (FilterKind::LowShelf, 120.0, 0.7, 4.0),
-            (FilterKind::Notch, 3000.0, 4.0, 0.0),
-        ];
+        let kinds = CASCADE_KINDS;
         for n in 1..=9 {
             let coeffs: Vec<BiquadCoeffs> = (0..n)
                 .map(|i| {
@@ -797,13 +784,7 @@ mod tests {
     fn stereo_group_matches_one_by_one() {
         use crate::test_util::noise;
         let fs = 48_000.0;
-        let kinds = [
-            (FilterKind::HighPass, 40.0, 0.7, 0.0),
-            (FilterKind::Peak, 1000.0, 1.0, -3.0),
-            (FilterKind::HighShelf, 8000.0, 0.7, -2.0),
-            (FilterKind::LowShelf, 120.0, 0.7, 4.0),
-            (FilterKind::Notch, 3000.0, 4.0, 0.0),
-        ];
+        let kinds = CASCADE_KINDS;
         let make = |q: usize, sections: usize| {
             BiquadCascade::new(
                 (0..sections)

@@ -658,21 +658,6 @@ unsafe fn smooth_run_x4(
             _mm256_blendv_pd(s, zero, small)
         }};
     }
-    macro_rules! transpose {
-        ($r:expr) => {{
-            let r = $r;
-            let t0 = _mm256_unpacklo_pd(r[0], r[1]);
-            let t1 = _mm256_unpackhi_pd(r[0], r[1]);
-            let t2 = _mm256_unpacklo_pd(r[2], r[3]);
-            let t3 = _mm256_unpackhi_pd(r[2], r[3]);
-            [
-                _mm256_permute2f128_pd::<0x20>(t0, t2),
-                _mm256_permute2f128_pd::<0x20>(t1, t3),
-                _mm256_permute2f128_pd::<0x31>(t0, t2),
-                _mm256_permute2f128_pd::<0x31>(t1, t3),
-            ]
-        }};
-    }
     let mut i = 0;
     while i + 4 <= m {
         let r: [__m256d; 4] = [
@@ -681,9 +666,9 @@ unsafe fn smooth_run_x4(
             _mm256_loadu_pd(g[2].add(i)),
             _mm256_loadu_pd(g[3].add(i)),
         ];
-        let f = transpose!(r);
+        let f = crate::lanes::transpose4(r);
         let o = [step!(f[0]), step!(f[1]), step!(f[2]), step!(f[3])];
-        let w = transpose!(o);
+        let w = crate::lanes::transpose4(o);
         for l in 0..4 {
             _mm256_storeu_pd(g[l].add(i), w[l]);
         }

@@ -124,34 +124,14 @@ impl<S: BlockSink> BlockWorker<S> {
 
     /// One planar block (`block[ch]`, equal lengths).
     pub fn push(&mut self, block: &[&[f64]]) {
-        let n = block.first().map_or(0, |c| c.len());
-        if n == 0 {
-            return;
-        }
         match &mut self.state {
             State::Inline { sink, live, .. } => {
-                if *live {
+                if *live && block.first().is_some_and(|c| !c.is_empty()) {
                     *live = sink.push(block);
                 }
             }
-            State::Thread {
-                tx,
-                recycled,
-                pending,
-                ..
-            } => {
-                let mut start = 0;
-                while start < n {
-                    let take = (BATCH_FRAMES - pending[0].len()).min(n - start);
-                    for (d, c) in pending.iter_mut().zip(block) {
-                        d.extend_from_slice(&c[start..start + take]);
-                    }
-                    start += take;
-                    if pending[0].len() == BATCH_FRAMES {
-                        Self::hand_off(tx, recycled, pending, self.channels);
-                    }
-                }
-            }
+            // copied into the batches for the thread
+            State::Thread { .. } => self.push_mapped(block, |c, out| out.extend_from_slice(c)),
         }
     }
 
