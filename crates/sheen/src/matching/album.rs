@@ -27,9 +27,7 @@ use super::plan::{
     make_report, master_with_target, plan_match, search_gain, MatchOptions, MatchReport,
 };
 use super::profile::{profile_file, Profile, ProfileBuilder, CHUNK_FRAMES};
-use super::render::{
-    finish_file, write_and_profile, write_spec, Aligner, BlockSink, MatchChain, Pipeline, Written,
-};
+use super::render::{write_spec, Aligner, BlockSink, MatchChain, Pipeline, ProfiledFile, Written};
 use crate::Error;
 use serde::Serialize;
 use sheen_io::{AudioReader, AudioWriter};
@@ -357,21 +355,10 @@ fn render_with_context(
 /// the next song's render.
 struct Open {
     index: usize,
-    writer: AudioWriter,
-    meter: ProfileBuilder,
+    file: ProfiledFile,
     gain_reduction_db: f64,
     /// The song's own render of its last `fade` frames.
     hold: Vec<Vec<f64>>,
-}
-
-fn push_frame(
-    w: &mut AudioWriter,
-    m: &mut ProfileBuilder,
-    frame: &[f64],
-    stored: &mut Vec<Vec<f64>>,
-) -> Result<(), Error> {
-    let views: Vec<&[f64]> = frame.iter().map(std::slice::from_ref).collect();
-    write_and_profile(w, m, &views, stored)
 }
 
 /// Gapless album render (see the module documentation).
@@ -425,13 +412,14 @@ fn gapless(
         };
         let len = songs[i].frames as i64;
         let spec = write_spec(&outs[i], opts.bits, fs as u32, ch)?;
-        let mut writer = AudioWriter::create(&outs[i], spec, &[&inputs[i]])?;
-        let mut meter = ProfileBuilder::new(&outs[i].display().to_string(), fs, ch);
+        let mut file = ProfiledFile::new(
+            AudioWriter::create(&outs[i], spec, &[&inputs[i]])?,
+            ProfileBuilder::new(&outs[i].display().to_string(), fs, ch),
+        );
         let mut hold: Vec<Vec<f64>> = vec![Vec::new(); ch];
         let mut next_carry: Vec<Vec<f64>> = vec![Vec::new(); ch];
         let mut t: i64 = -(pre[0].len() as i64);
         let mut frame = vec![0.0; ch];
-        let mut stored = Vec::new();
         let gr = render_with_context(&inputs[i], &chains[i], &pre, &post, &mut |b| {
             #[allow(clippy::needless_range_loop)] // k indexes every channel
             for k in 0..b[0].len() {
@@ -447,7 +435,7 @@ fn gapless(
                         for c in 0..ch {
                             frame[c] = (1.0 - w) * o.hold[c][at] + w * b[c][k];
                         }
-                        push_frame(&mut o.writer, &mut o.meter, &frame, &mut stored)?;
+                        o.file.push_frame(&frame);
                     }
                     continue;
                 }
@@ -478,23 +466,22 @@ fn gapless(
                 if tt == 0 {
                     // the previous file is complete
                     if let Some(o) = open.take() {
-                        done.push(finish_file(o.writer, o.meter, o.gain_reduction_db)?);
+                        done.push(o.file.finish(Ok(o.gain_reduction_db))?);
                         let _ = o.index;
                     }
                 }
-                push_frame(&mut writer, &mut meter, &frame, &mut stored)?;
+                file.push_frame(&frame);
             }
             t += b[0].len() as i64;
             Ok(())
         })?;
         carry = next_carry;
         if last {
-            done.push(finish_file(writer, meter, gr)?);
+            done.push(file.finish(Ok(gr))?);
         } else {
             open = Some(Open {
                 index: i,
-                writer,
-                meter,
+                file,
                 gain_reduction_db: gr,
                 hold,
             });

@@ -553,15 +553,12 @@ pub fn render_to_file(
         info.sample_rate_hz as f64,
         info.channels,
     );
-    let mut off = Offload::new(w, a);
+    let mut file = ProfiledFile::new(w, a);
     let gr = render(input, c, &mut |b| {
-        off.push(b);
+        file.push(b);
         Ok(())
     });
-    let (w, a) = off.finish()?;
-    let gr = gr?;
-    let (path, written, r) = finish_file(w, a, gr)?;
-    Ok((path, written, r))
+    file.finish(gr)
 }
 
 /// As [`render_to_file`], from `rec` ([`record_front`] of the same chain
@@ -583,7 +580,7 @@ pub fn render_recorded_to_file(
     let w = AudioWriter::create(out, spec, &[input])?;
     let fs = info.sample_rate_hz as f64;
     let a = ProfileBuilder::new(&out.display().to_string(), fs, info.channels);
-    let mut off = Offload::new(w, a);
+    let mut file = ProfiledFile::new(w, a);
     let gain = db_to_gain(c.loudness.gain_db);
     let mut limiter = TruePeakLimiter::new(c.limiter.params, fs, info.channels);
     let first = rec.front_latency() + limiter.latency_samples();
@@ -602,54 +599,35 @@ pub fn render_recorded_to_file(
         let from = first.max(start) - start;
         if from < n {
             let block: Vec<&[f64]> = buf.iter().map(|c| &c[from..n]).collect();
-            off.push(&block);
+            file.push(&block);
         }
         start = stop;
     }
-    let (w, a) = off.finish()?;
-    finish_file(w, a, limiter.max_gain_reduction_db())
+    file.finish(Ok(limiter.max_gain_reduction_db()))
 }
 
-/// The writer and the profile of what it writes (the first error stops
-/// both and is kept for [`Offload::finish`]).
+/// The writer and the profile of the stored values it is given (on
+/// whichever thread runs them); the first error stops both and is kept for
+/// [`ProfiledFile::finish`].
 struct WriteAndProfile {
     writer: AudioWriter,
     profile: ProfileBuilder,
-    /// The stored values of the block being profiled.
-    stored: Vec<Vec<f64>>,
     error: Option<Error>,
-}
-
-/// Writes `block` to `w` and profiles what the file stores
-/// ([`sheen_io::stored_extend`] of each channel, kept in `stored`), so the
-/// figures equal a profile of the file read back, as mastering's measured
-/// writer does. Nothing is profiled of a block the writer refuses.
-pub(super) fn write_and_profile(
-    w: &mut AudioWriter,
-    p: &mut ProfileBuilder,
-    block: &[&[f64]],
-    stored: &mut Vec<Vec<f64>>,
-) -> Result<(), Error> {
-    w.write(block)?;
-    let format = w.spec().format;
-    stored.resize_with(block.len(), Vec::new);
-    for (s, c) in stored.iter_mut().zip(block) {
-        s.clear();
-        sheen_io::stored_extend(c, format, s);
-    }
-    let views: Vec<&[f64]> = stored.iter().map(Vec::as_slice).collect();
-    p.push(&views);
-    Ok(())
 }
 
 impl sheen_dsp::worker::BlockSink for WriteAndProfile {
     type Output = Result<(AudioWriter, ProfileBuilder), Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
-        match write_and_profile(&mut self.writer, &mut self.profile, block, &mut self.stored) {
-            Ok(()) => true,
+        // the values as stored (a non-finite sample passed through
+        // unchanged fails here, as the block itself would)
+        match self.writer.write(block) {
+            Ok(()) => {
+                self.profile.push(block);
+                true
+            }
             Err(e) => {
-                self.error = Some(e);
+                self.error = Some(e.into());
                 false
             }
         }
@@ -663,59 +641,111 @@ impl sheen_dsp::worker::BlockSink for WriteAndProfile {
     }
 }
 
-/// The writer and the profile of what it writes, on a worker thread when
-/// the machine has more than one core (sheen-dsp's [`BlockWorker`]: copies
-/// of the rendered blocks in batches through a bounded queue), so writing
-/// and measuring overlap the render. Writer and profile do not depend on
-/// the block partition, so the file and the figures are the same as
-/// writing inline.
-struct Offload(BlockWorker<WriteAndProfile>);
-
-impl Offload {
-    fn new(w: AudioWriter, a: ProfileBuilder) -> Self {
-        let channels = w.spec().channels;
-        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let sink = WriteAndProfile {
-            writer: w,
-            profile: a,
-            stored: Vec::new(),
-            error: None,
-        };
-        Offload(BlockWorker::new("sheen-write", sink, channels, parallel))
-    }
-
-    /// One rendered block (errors are reported by [`Offload::finish`]).
-    fn push(&mut self, block: &[&[f64]]) {
-        self.0.push(block);
-    }
-
-    /// Writes what is pending and returns the writer and the profile (or
-    /// the first error).
-    fn finish(self) -> Result<(AudioWriter, ProfileBuilder), Error> {
-        self.0.finish()
-    }
+/// A file writer that profiles what the file stores, as mastering's
+/// [`crate::mastering::render::MeasuredFile`] measures: the caller's thread
+/// turns each block into the stored values ([`sheen_io::stored_extend`],
+/// counting what the writer clamps), written straight into the batches of
+/// a worker thread (sheen-dsp's [`BlockWorker`], bounded queue, when the
+/// machine has more than one core) that writes them (storing a stored value
+/// again changes nothing) and profiles them, so the figures equal a
+/// [`Profile`] of the file read back. Writer and profile do not depend on
+/// the block partition, so the file and the figures are the same inline or
+/// threaded, and for any way the samples are handed in (blocks or single
+/// frames).
+pub(super) struct ProfiledFile {
+    worker: BlockWorker<WriteAndProfile>,
+    format: SampleFormat,
+    /// Samples the stored values were clamped to make.
+    clipped: u64,
+    /// Frames given one at a time ([`ProfiledFile::push_frame`]), handed
+    /// on as one block when [`CHUNK_FRAMES`] are pending.
+    frames: Vec<Vec<f64>>,
 }
 
-/// Finishes a writer and the profile measured of what it was given.
-pub fn finish_file(
-    w: AudioWriter,
-    a: ProfileBuilder,
-    limiter_max_gain_reduction_db: f64,
-) -> Result<(PathBuf, Written, Profile), Error> {
-    let clipped = w.clipped_samples();
-    let path = w.finish()?;
-    let r = a.finish();
-    Ok((
-        path,
-        Written {
-            integrated_lufs: r.integrated_lufs,
-            true_peak_dbtp: r.true_peak_dbtp,
-            loudness_range_lu: r.loudness_range_lu,
-            limiter_max_gain_reduction_db,
-            clipped_samples: clipped,
-        },
-        r,
-    ))
+impl ProfiledFile {
+    /// Wraps `writer` and the profile `profile` of what it stores.
+    pub(super) fn new(writer: AudioWriter, profile: ProfileBuilder) -> Self {
+        let spec = *writer.spec();
+        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let sink = WriteAndProfile {
+            writer,
+            profile,
+            error: None,
+        };
+        Self {
+            worker: BlockWorker::new("sheen-write", sink, spec.channels, parallel),
+            format: spec.format,
+            clipped: 0,
+            frames: (0..spec.channels)
+                .map(|_| Vec::with_capacity(CHUNK_FRAMES))
+                .collect(),
+        }
+    }
+
+    /// One rendered block (an error is reported by
+    /// [`ProfiledFile::finish`]).
+    pub(super) fn push(&mut self, block: &[&[f64]]) {
+        self.flush_frames();
+        let (format, clipped) = (self.format, &mut self.clipped);
+        self.worker.push_mapped(block, |c, out| {
+            *clipped += sheen_io::stored_extend(c, format, out);
+        });
+    }
+
+    /// One frame (a sample per channel), kept until a block is full.
+    pub(super) fn push_frame(&mut self, frame: &[f64]) {
+        for (f, &x) in self.frames.iter_mut().zip(frame) {
+            f.push(x);
+        }
+        if self.frames[0].len() == CHUNK_FRAMES {
+            self.flush_frames();
+        }
+    }
+
+    /// Hands on the frames kept by [`ProfiledFile::push_frame`].
+    fn flush_frames(&mut self) {
+        if self.frames[0].is_empty() {
+            return;
+        }
+        let (format, clipped) = (self.format, &mut self.clipped);
+        let mut views = [&[][..]; sheen_io::MAX_CHANNELS];
+        for (v, f) in views.iter_mut().zip(&self.frames) {
+            *v = f;
+        }
+        self.worker
+            .push_mapped(&views[..self.frames.len()], |c, out| {
+                *clipped += sheen_io::stored_extend(c, format, out);
+            });
+        self.frames.iter_mut().for_each(Vec::clear);
+    }
+
+    /// Completes the file unless writing or the render failed (`render`:
+    /// the render's outcome, the limiter's deepest gain reduction in dB;
+    /// a writer's error comes first): its final path, what it measured and
+    /// its profile. On an error nothing is left at the output path.
+    pub(super) fn finish(
+        mut self,
+        render: Result<f64, Error>,
+    ) -> Result<(PathBuf, Written, Profile), Error> {
+        self.flush_frames();
+        let (w, a) = self.worker.finish()?;
+        let limiter_max_gain_reduction_db = render?;
+        // the stored values need no clamping: the count is the blocks'
+        let clipped = self.clipped + w.clipped_samples();
+        let path = w.finish()?;
+        let r = a.finish();
+        Ok((
+            path,
+            Written {
+                integrated_lufs: r.integrated_lufs,
+                true_peak_dbtp: r.true_peak_dbtp,
+                loudness_range_lu: r.loudness_range_lu,
+                limiter_max_gain_reduction_db,
+                clipped_samples: clipped,
+            },
+            r,
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -738,6 +768,54 @@ mod tests {
                 y * (0.3 + (i as f64 / 6000.0).sin().abs())
             })
             .collect()
+    }
+
+    /// Reference: the writer and the profile do not depend on the block
+    /// partition. The same samples (some beyond full scale, so clamped)
+    /// handed to [`ProfiledFile`] as one block, as odd blocks, and frame by
+    /// frame (crossing [`CHUNK_FRAMES`]) give the same file bytes and the
+    /// same figures, clip count included.
+    #[test]
+    fn profiled_file_is_partition_independent() {
+        let n = CHUNK_FRAMES + 3001;
+        let x: Vec<Vec<f64>> = vec![noise(n, 3, 0.5), noise(n, 4, 0.5)]
+            .into_iter()
+            .map(|c| c.into_iter().map(|v| 6.0 * v).collect())
+            .collect();
+        let d = tempfile::tempdir().unwrap();
+        let run = |name: &str, how: usize| {
+            let out = d.path().join(name);
+            let spec = write_spec(&out, 16, 48_000, 2).unwrap();
+            let w = AudioWriter::create(&out, spec, &[]).unwrap();
+            let mut f = ProfiledFile::new(w, ProfileBuilder::new("t", 48_000.0, 2));
+            match how {
+                0 => f.push(&[&x[0], &x[1]]),
+                1 => {
+                    let mut at = 0;
+                    for k in [1, 777, 4096, 5000].iter().cycle() {
+                        let e = (at + k).min(n);
+                        f.push(&[&x[0][at..e], &x[1][at..e]]);
+                        at = e;
+                        if at == n {
+                            break;
+                        }
+                    }
+                }
+                _ => (0..n).for_each(|i| f.push_frame(&[x[0][i], x[1][i]])),
+            }
+            let (path, written, profile) = f.finish(Ok(1.5)).unwrap();
+            let json = serde_json::to_string(&profile).unwrap();
+            (std::fs::read(path).unwrap(), written, json)
+        };
+        let whole = run("a.wav", 0);
+        assert!(whole.1.clipped_samples > 0, "the test clamps samples");
+        assert_eq!(whole.1.limiter_max_gain_reduction_db, 1.5);
+        for (name, how) in [("b.wav", 1), ("c.wav", 2)] {
+            let got = run(name, how);
+            assert!(got.0 == whole.0, "file bytes ({name})");
+            assert_eq!(got.1, whole.1, "{name}");
+            assert_eq!(got.2, whole.2, "{name}");
+        }
     }
 
     /// Reference: the inline recording (decoding, FIRs, compressor and
