@@ -429,20 +429,17 @@ struct Staged {
     direct: Vec<(Option<f64>, bool)>,
 }
 
-/// Where a bus input comes from.
-#[derive(Clone, Copy)]
-enum From {
-    Track(usize, usize),
-    Bus(usize, usize),
-}
-
 /// The graph being rendered.
 pub struct Engine {
     tracks: Vec<TrackState>,
     /// Side-chain level of each track (tracks render level by level).
     levels: Vec<usize>,
     buses: Vec<StripState>,
-    inputs: Vec<Vec<From>>,
+    /// The bus inputs of each bus (bus, edge), after its track inputs
+    /// ([`Self::track_dst`]).
+    inputs: Vec<Vec<(usize, usize)>>,
+    /// The bus each output edge of each track goes to.
+    track_dst: Vec<Vec<usize>>,
     pool: std::sync::Arc<rayon::ThreadPool>,
     /// Frames per processing block (the plan's block size).
     block: usize,
@@ -508,16 +505,16 @@ impl Engine {
             .map(|b: &BusPlan| StripState::new(&b.strip, fs, block, span))
             .collect();
         let mut inputs = vec![Vec::new(); buses.len()];
-        for (i, t) in plan.tracks.iter().enumerate() {
-            for (k, e) in t.strip.outputs.iter().enumerate() {
-                inputs[e.dst].push(From::Track(i, k));
-            }
-        }
         for (i, b) in plan.buses.iter().enumerate() {
             for (k, e) in b.strip.outputs.iter().enumerate() {
-                inputs[e.dst].push(From::Bus(i, k));
+                inputs[e.dst].push((i, k));
             }
         }
+        let track_dst = plan
+            .tracks
+            .iter()
+            .map(|t| t.strip.outputs.iter().map(|e| e.dst).collect())
+            .collect();
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .build()
@@ -543,6 +540,7 @@ impl Engine {
             levels: plan.tracks.iter().map(|t| t.level).collect(),
             buses,
             inputs,
+            track_dst,
             pool,
             block,
             span,
@@ -626,6 +624,7 @@ impl Engine {
                 levels,
                 buses,
                 inputs,
+                track_dst,
                 staged,
                 pool,
                 group,
@@ -639,7 +638,7 @@ impl Engine {
                         Some((t1, n1)) => run_tracks(tracks, levels, *group, t1, n1, block),
                         None => Ok(()),
                     },
-                    || run_buses(buses, inputs, staged, t0, n, block),
+                    || run_buses(buses, inputs, staged, t0, n, block, track_dst),
                 )
             });
             r?;
@@ -720,12 +719,15 @@ fn run_tracks(
 /// buses) over the span and runs its strip block by block (`block`).
 fn run_buses(
     buses: &mut [StripState],
-    inputs: &[Vec<From>],
+    inputs: &[Vec<(usize, usize)>],
     staged: &[Staged],
     t0: u64,
     n: usize,
     block: usize,
+    track_dst: &[Vec<usize>],
 ) {
+    let mut fed = vec![false; buses.len()];
+    sum_tracks(buses, track_dst, staged, n, &mut fed);
     for (b, ins) in inputs.iter().enumerate() {
         let (done, rest) = buses.split_at_mut(b);
         let bus = &mut rest[0];
@@ -738,24 +740,16 @@ fn run_buses(
         // the sum starts at +0.0 and adds the inputs in order; the first
         // input is added to the constant instead of a zeroed buffer, and a
         // direct edge's `signal × level` is formed as it is added (the same
-        // operations, so the same bits)
-        let mut first = true;
-        for from in ins {
-            let (src, gain) = match *from {
-                From::Track(i, k) => {
-                    let st = &staged[i];
-                    match st.direct[k] {
-                        (Some(g), pre) => (tap(&st.buf, &st.pre, pre), Some(g)),
-                        (None, _) => (&st.outs[k][..], None),
-                    }
-                }
-                From::Bus(i, k) => {
-                    let b = &done[i];
-                    let e = &b.outs[k];
-                    match e.direct {
-                        Some(g) => (tap(&b.buf, &b.pre, e.pre_fader), Some(g)),
-                        None => (&e.buf[..], None),
-                    }
+        // operations, so the same bits); the track inputs (which come
+        // first) are already summed
+        let mut first = !fed[b];
+        for &(i, k) in ins {
+            let (src, gain) = {
+                let b = &done[i];
+                let e = &b.outs[k];
+                match e.direct {
+                    Some(g) => (tap(&b.buf, &b.pre, e.pre_fader), Some(g)),
+                    None => (&e.buf[..], None),
                 }
             };
             let gain = gain.filter(|g| *g != 1.0);
@@ -773,6 +767,72 @@ fn run_buses(
             bus.process(t0 + off as u64, off..off + m);
             off += m;
         }
+    }
+}
+
+/// The track part of every bus sum over `..n` (the track inputs come
+/// first in each bus's input order): chunk by chunk, the tracks in file
+/// order and each track's edges in order, each added to its bus
+/// ([`accumulate_body`]). Every bus gets its inputs in its order, so the
+/// same operations (the same bits) as bus by bus, but each track chunk is
+/// loaded once for all the buses it feeds. `fed[b]`: whether bus `b` has
+/// a track input. Built for AVX when the CPU has it, like [`accumulate`].
+fn sum_tracks(
+    buses: &mut [StripState],
+    track_dst: &[Vec<usize>],
+    staged: &[Staged],
+    n: usize,
+    fed: &mut [bool],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if sheen_dsp::oversample::has_avx() {
+        // SAFETY: the CPU supports AVX (checked just above).
+        unsafe { sum_tracks_avx(buses, track_dst, staged, n, fed) };
+        return;
+    }
+    sum_tracks_body(buses, track_dst, staged, n, fed);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn sum_tracks_avx(
+    buses: &mut [StripState],
+    track_dst: &[Vec<usize>],
+    staged: &[Staged],
+    n: usize,
+    fed: &mut [bool],
+) {
+    sum_tracks_body(buses, track_dst, staged, n, fed);
+}
+
+#[inline(always)]
+fn sum_tracks_body(
+    buses: &mut [StripState],
+    track_dst: &[Vec<usize>],
+    staged: &[Staged],
+    n: usize,
+    fed: &mut [bool],
+) {
+    /// Frames per chunk: a chunk of every bus and track stays in cache.
+    const CHUNK: usize = 256;
+    let mut c0 = 0;
+    while c0 < n {
+        let r = c0..(c0 + CHUNK).min(n);
+        fed.iter_mut().for_each(|f| *f = false);
+        for (st, dst) in staged.iter().zip(track_dst) {
+            for (k, &b) in dst.iter().enumerate() {
+                let (src, gain) = match st.direct[k] {
+                    (Some(g), pre) => (tap(&st.buf, &st.pre, pre), Some(g)),
+                    (None, _) => (&st.outs[k][..], None),
+                };
+                let gain = gain.filter(|g| *g != 1.0);
+                for (d, s) in buses[b].buf.iter_mut().zip(src) {
+                    accumulate_body(&mut d[r.clone()], &s[r.clone()], !fed[b], gain);
+                }
+                fed[b] = true;
+            }
+        }
+        c0 = r.end;
     }
 }
 
