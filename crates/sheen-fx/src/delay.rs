@@ -318,7 +318,8 @@ impl Delay {
             Some(f) if f > 0.0 => BiquadCoeffs::rbj(FilterKind::LowPass, f, q, 0.0, self.fs),
             _ => BiquadCoeffs::IDENTITY,
         };
-        self.no_cuts = self.low_cut == BiquadCoeffs::IDENTITY && self.high_cut == BiquadCoeffs::IDENTITY;
+        self.no_cuts =
+            self.low_cut == BiquadCoeffs::IDENTITY && self.high_cut == BiquadCoeffs::IDENTITY;
     }
 
     /// The loop filters of `side`, then the subnormal flush. Without cuts

@@ -330,8 +330,10 @@ const GROUP: usize = 4;
 /// Frames handed between the track stage and the bus stage at once (a
 /// span of whole blocks, at least one): the stages run block by block
 /// inside a span, so the processors see the same blocks (the same bits),
-/// but the threads meet once per span instead of once per block.
-const SPAN_FRAMES: usize = 8192;
+/// but the threads meet once per span instead of once per block. Used
+/// with several threads (see [`Engine::new`]); larger spans cost cache
+/// misses when the buses sum the track outputs.
+const SPAN_FRAMES: usize = 4096;
 
 /// Whether insert `s` of `st` can run in a group of tracks: an EQ or an
 /// unkeyed compressor on a stereo, unmuted strip without a pre-delay.
@@ -477,13 +479,28 @@ impl Engine {
     /// Opens the stems and builds the processors of `plan`; `threads` as
     /// in [`RenderOptions::threads`].
     pub fn new(plan: &Plan, threads: usize) -> Result<Self, Error> {
-        Self::with_span(plan, threads, (SPAN_FRAMES / plan.block_size).max(1))
+        Self::with_span(plan, threads, None)
     }
 
-    /// [`Self::new`] with `blocks` blocks per stage hand-off.
-    fn with_span(plan: &Plan, threads: usize, blocks: usize) -> Result<Self, Error> {
+    /// [`Self::new`] with `blocks` blocks per stage hand-off; `None`: one
+    /// block on one thread (the stages run one after the other, and the
+    /// track outputs are still in cache when the buses sum them), else
+    /// [`SPAN_FRAMES`] (fewer meetings of the threads).
+    fn with_span(plan: &Plan, threads: usize, blocks: Option<usize>) -> Result<Self, Error> {
         let fs = f64::from(plan.sample_rate_hz);
         let block = plan.block_size;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Content {
+                path: plan.session_path.clone(),
+                problem: format!("cannot start render threads: {e}"),
+            })?;
+        let blocks = blocks.unwrap_or(if pool.current_num_threads() > 1 {
+            SPAN_FRAMES / block
+        } else {
+            1
+        });
         let span = block * blocks.max(1);
         let tracks = plan
             .tracks
@@ -515,13 +532,6 @@ impl Engine {
             .iter()
             .map(|t| t.strip.outputs.iter().map(|e| e.dst).collect())
             .collect();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Content {
-                path: plan.session_path.clone(),
-                problem: format!("cannot start render threads: {e}"),
-            })?;
         let pool = std::sync::Arc::new(pool);
         let staged = tracks
             .iter()
@@ -894,16 +904,25 @@ pub(crate) fn render_to_memory_grouped(
     threads: usize,
     group: usize,
 ) -> Result<Vec<Vec<f64>>, Error> {
-    let blocks = (SPAN_FRAMES / plan.block_size).max(1);
-    render_to_memory_spans(plan, threads, group, blocks)
+    render_with(plan, threads, group, None)
 }
 
 /// [`render_to_memory_grouped`] with `blocks` blocks per stage hand-off.
+#[cfg(test)]
 pub(crate) fn render_to_memory_spans(
     plan: &Plan,
     threads: usize,
     group: usize,
     blocks: usize,
+) -> Result<Vec<Vec<f64>>, Error> {
+    render_with(plan, threads, group, Some(blocks))
+}
+
+fn render_with(
+    plan: &Plan,
+    threads: usize,
+    group: usize,
+    blocks: Option<usize>,
 ) -> Result<Vec<Vec<f64>>, Error> {
     let mut e = Engine::with_span(plan, threads, blocks)?;
     e.group = group.max(1);
