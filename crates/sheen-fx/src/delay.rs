@@ -236,6 +236,11 @@ pub struct Delay {
     lines: [DelayBuffer; 2],
     low_cut: BiquadCoeffs,
     high_cut: BiquadCoeffs,
+    /// Both loop filters are the identity.
+    no_cuts: bool,
+    /// A non-finite value went through the loop filters since the last
+    /// reset (their state may not be a zero any more).
+    filters_hit: bool,
     low_state: [BiquadState; 2],
     high_state: [BiquadState; 2],
     mix: Smoothed,
@@ -252,6 +257,8 @@ impl Delay {
             lines: [DelayBuffer::new(0), DelayBuffer::new(0)],
             low_cut: BiquadCoeffs::IDENTITY,
             high_cut: BiquadCoeffs::IDENTITY,
+            no_cuts: true,
+            filters_hit: false,
             low_state: [BiquadState::default(); 2],
             high_state: [BiquadState::default(); 2],
             mix: Smoothed::new(0.0, 0),
@@ -311,11 +318,24 @@ impl Delay {
             Some(f) if f > 0.0 => BiquadCoeffs::rbj(FilterKind::LowPass, f, q, 0.0, self.fs),
             _ => BiquadCoeffs::IDENTITY,
         };
+        self.no_cuts =
+            self.low_cut == BiquadCoeffs::IDENTITY && self.high_cut == BiquadCoeffs::IDENTITY;
     }
 
-    /// The loop filters of `side`, then the subnormal flush.
+    /// The loop filters of `side`, then the subnormal flush. Without cuts
+    /// (both filters [`BiquadCoeffs::IDENTITY`]) the filters are left out:
+    /// for a finite `x` an identity biquad gives `x + (±0)`, which is `x`
+    /// or (for `x = ±0`) a zero, and every zero flushes to `+0.0` — the
+    /// same output (its state stays a zero either way). After a
+    /// non-finite value the filters always run.
     #[inline]
     fn filter(&mut self, side: usize, x: f64) -> f64 {
+        if self.no_cuts && !self.filters_hit {
+            if x.is_finite() {
+                return if x.abs() < FLUSH { 0.0 } else { x };
+            }
+            self.filters_hit = true;
+        }
         let y = self.low_state[side].tick(&self.low_cut, x);
         let y = self.high_state[side].tick(&self.high_cut, y);
         if y.abs() < FLUSH {
@@ -341,6 +361,7 @@ impl Processor for Delay {
         ];
         self.low_state = [BiquadState::default(); 2];
         self.high_state = [BiquadState::default(); 2];
+        self.filters_hit = false;
     }
 
     fn process(&mut self, block: &mut [&mut [f64]]) {
@@ -384,6 +405,7 @@ impl Processor for Delay {
         self.lines.iter_mut().for_each(DelayBuffer::clear);
         self.low_state = [BiquadState::default(); 2];
         self.high_state = [BiquadState::default(); 2];
+        self.filters_hit = false;
         self.mix.set_immediate(Self::clamped_mix(&self.params));
         self.feedback
             .set_immediate(Self::clamped_feedback(&self.params));
@@ -411,6 +433,40 @@ mod tests {
             .filter(|(_, v)| **v != 0.0)
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// Reference: the same delay with its identity loop filters run (the
+    /// shortcut turned off). Without cuts the output is the same bits, for
+    /// plain and ping-pong feedback, on noise with silent stretches
+    /// (zeros and decaying feedback tails down to the flush level).
+    #[test]
+    fn no_cut_shortcut_matches_identity_filters() {
+        let mut sig = crate::test_util::noise(30_000, 5);
+        sig[10_000..25_000].iter_mut().for_each(|x| *x = 0.0);
+        sig[12_000] = 1e-300;
+        for ping_pong in [false, true] {
+            let p = DelayParams {
+                time_ms: 3.0,
+                feedback: 0.9,
+                mix: 0.6,
+                ping_pong,
+                ..DelayParams::default()
+            };
+            let mut outs = Vec::new();
+            for shortcut in [true, false] {
+                let mut d = Delay::new(p);
+                d.prepare(48_000.0, 2, 1000);
+                d.no_cuts = shortcut;
+                let mut bufs = vec![sig.clone(), sig.iter().map(|x| -0.5 * x).collect()];
+                sheen_dsp::processor::process_in_blocks(&mut d, &mut bufs, 1000);
+                outs.push(bufs);
+            }
+            for (a, b) in outs[0].iter().zip(&outs[1]) {
+                for (x, y) in a.iter().zip(b) {
+                    assert_eq!(x.to_bits(), y.to_bits());
+                }
+            }
+        }
     }
 
     /// Reference: an impulse must come back at exactly round(time · fs)

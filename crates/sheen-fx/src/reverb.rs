@@ -304,16 +304,20 @@ impl Reverb {
     /// (left, right) taps. Line-wise loops over fixed arrays (vectorised);
     /// the arithmetic of each absorption filter is
     /// [`sheen_dsp::biquad::BiquadState::tick`]'s.
+    ///
+    /// The state carried from sample to sample (write position, filter
+    /// states) is `st`, a copy the caller keeps for a block (so it can stay
+    /// in registers) and stores back ([`NetState`]).
     #[inline(always)]
-    fn tick(&mut self, xl: f64, xr: f64) -> (f64, f64) {
-        let (mask, pos) = (self.line_mask, self.line_pos);
+    fn tick(&mut self, st: &mut NetState, xl: f64, xr: f64) -> (f64, f64) {
+        let (mask, pos) = (self.line_mask, st.pos);
         let mut a = [0.0; LINES];
         for (i, ai) in a.iter_mut().enumerate() {
             // the sample written lengths[i] - 1 frames ago
             *ai = self.lines[pos.wrapping_sub(self.lengths[i] - 1) & mask][i];
         }
         let [b0, b1, b2, a1, a2] = &self.absorb_c;
-        let [s1, s2] = &mut self.absorb_s;
+        let [s1, s2] = &mut st.s;
         for i in 0..LINES {
             let x = a[i];
             let y = b0[i] * x + s1[i];
@@ -329,7 +333,7 @@ impl Reverb {
         hadamard16(&mut a);
         let (il, ir) = (INPUT_GAIN * xl, INPUT_GAIN * xr);
         let pos = (pos + 1) & mask;
-        self.line_pos = pos;
+        st.pos = pos;
         let w = &mut self.lines[pos];
         for (i, (&ai, wi)) in a.iter().zip(w.iter_mut()).enumerate() {
             let inj = if i % 2 == 0 { il } else { ir };
@@ -339,21 +343,38 @@ impl Reverb {
         (self.out_gain * l, self.out_gain * r)
     }
 
-    /// Pre-delays, runs the network and applies width; returns wet (L, R).
+    /// Runs the network on the pre-delayed input (`pl`, `pr`) and applies
+    /// width; returns wet (L, R).
     #[inline(always)]
-    fn wet(&mut self, xl: f64, xr: f64) -> (f64, f64) {
-        self.pre[0].push(xl);
-        self.pre[1].push(xr);
-        let (pl, pr) = (
-            self.pre[0].get(self.pre_delay),
-            self.pre[1].get(self.pre_delay),
-        );
-        let (l, r) = self.tick(pl, pr);
+    fn wet(&mut self, st: &mut NetState, pl: f64, pr: f64) -> (f64, f64) {
+        let (l, r) = self.tick(st, pl, pr);
         let mid = 0.5 * (l + r);
         let side = 0.5 * (l - r) * self.width;
         (mid + side, mid - side)
     }
+
+    /// Pushes `x` (one channel of a chunk) through pre-delay buffer `ch`,
+    /// replacing each sample with the pre-delayed one: `push(x);
+    /// get(pre_delay)` per sample.
+    #[inline(always)]
+    fn pre_delay_chunk(&mut self, ch: usize, x: &mut [f64]) {
+        if self.pre_delay > 0 {
+            self.pre[ch].delay_block(self.pre_delay, x);
+        } else {
+            // get(0) is the sample just pushed: `x` is unchanged
+            x.iter().for_each(|v| self.pre[ch].push(*v));
+        }
+    }
 }
+
+/// The per-sample state of the network ([`Reverb::tick`]).
+struct NetState {
+    pos: usize,
+    s: [[f64; LINES]; 2],
+}
+
+/// Frames per chunk of [`Reverb::process_body`] (stack scratch).
+const CHUNK: usize = 128;
 
 impl Processor for Reverb {
     fn prepare(&mut self, sample_rate_hz: f64, _channels: usize, _max_block: usize) {
@@ -403,26 +424,53 @@ impl Reverb {
         self.process_body(block);
     }
 
+    /// Chunk by chunk: the pre-delay of the chunk
+    /// ([`DelayBuffer::delay_block`], the same samples as push and get per
+    /// sample), then the network sample by sample with its state in a
+    /// local copy. The same operations in the same order as sample by
+    /// sample, so the same bits.
     #[inline(always)]
     fn process_body(&mut self, block: &mut [&mut [f64]]) {
+        let mut st = NetState {
+            pos: self.line_pos,
+            s: self.absorb_s,
+        };
+        let mut pl = [0.0f64; CHUNK];
+        let mut pr = [0.0f64; CHUNK];
         match block {
             [] => {}
             [mono] => {
-                for x in mono.iter_mut() {
-                    let mix = self.mix.next_value();
-                    let (l, r) = self.wet(*x, *x);
-                    *x = (1.0 - mix) * *x + mix * 0.5 * (l + r);
+                for c in mono.chunks_mut(CHUNK) {
+                    let m = c.len();
+                    pl[..m].copy_from_slice(c);
+                    pr[..m].copy_from_slice(c);
+                    self.pre_delay_chunk(0, &mut pl[..m]);
+                    self.pre_delay_chunk(1, &mut pr[..m]);
+                    for ((x, a), b) in c.iter_mut().zip(&pl).zip(&pr) {
+                        let mix = self.mix.next_value();
+                        let (l, r) = self.wet(&mut st, *a, *b);
+                        *x = (1.0 - mix) * *x + mix * 0.5 * (l + r);
+                    }
                 }
             }
             [left, right, ..] => {
-                for (xl, xr) in left.iter_mut().zip(right.iter_mut()) {
-                    let mix = self.mix.next_value();
-                    let (l, r) = self.wet(*xl, *xr);
-                    *xl = (1.0 - mix) * *xl + mix * l;
-                    *xr = (1.0 - mix) * *xr + mix * r;
+                for (cl, cr) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
+                    let m = cl.len();
+                    pl[..m].copy_from_slice(cl);
+                    pr[..m].copy_from_slice(cr);
+                    self.pre_delay_chunk(0, &mut pl[..m]);
+                    self.pre_delay_chunk(1, &mut pr[..m]);
+                    for (((xl, xr), a), b) in cl.iter_mut().zip(cr.iter_mut()).zip(&pl).zip(&pr) {
+                        let mix = self.mix.next_value();
+                        let (l, r) = self.wet(&mut st, *a, *b);
+                        *xl = (1.0 - mix) * *xl + mix * l;
+                        *xr = (1.0 - mix) * *xr + mix * r;
+                    }
                 }
             }
         }
+        self.line_pos = st.pos;
+        self.absorb_s = st.s;
     }
 }
 

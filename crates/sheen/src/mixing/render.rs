@@ -27,6 +27,7 @@ use sheen_dsp::processor::PlanarMut;
 use sheen_dsp::Processor;
 use sheen_fx::{balance_gains, pan_gains, DelayLine, PanLaw};
 use sheen_io::{AudioWriter, Container, SampleFormat, WriteSpec};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// Options of [`render`].
@@ -109,7 +110,9 @@ struct StripState {
 }
 
 impl StripState {
-    fn new(s: &Strip, fs: f64, block: usize) -> Self {
+    /// Processors prepared for blocks of `block` frames; signal buffers
+    /// `cap` frames long (a span of several blocks, see [`SPAN_FRAMES`]).
+    fn new(s: &Strip, fs: f64, block: usize, cap: usize) -> Self {
         let inserts = s
             .inserts
             .iter()
@@ -127,7 +130,7 @@ impl StripState {
                     key: i.sidechain.map(|track| KeyIn {
                         track,
                         delay: delay_line(i.key_delay, fs, 2, block),
-                        buf: vec![vec![0.0; block]; 2],
+                        buf: vec![vec![0.0; cap]; 2],
                     }),
                 }
             })
@@ -139,18 +142,18 @@ impl StripState {
                 level: ParamState::new(e.level.clone()),
                 pre_fader: e.pre_fader,
                 delay: delay_line(e.compensation, fs, 2, block),
-                buf: vec![vec![0.0; block]; 2],
+                buf: vec![vec![0.0; cap]; 2],
                 direct: None,
             })
             .collect::<Vec<_>>();
         let pre =
-            (s.key_source || outs.iter().any(|e| e.pre_fader)).then(|| vec![vec![0.0; block]; 2]);
+            (s.key_source || outs.iter().any(|e| e.pre_fader)).then(|| vec![vec![0.0; cap]; 2]);
         Self {
             inserts,
             channels: s.channels,
             latency_out: s.latency_out as i64,
             mute: s.mute,
-            buf: vec![vec![0.0; block]; 2],
+            buf: vec![vec![0.0; cap]; 2],
             pre,
             gain: ParamState::new(s.gain.clone()),
             pan: match &s.panner {
@@ -168,30 +171,31 @@ impl StripState {
         }
     }
 
-    /// Runs the strip on `buf[..channels][..n]` (render frames `t0..`).
-    fn process(&mut self, t0: u64, n: usize) {
+    /// Runs the strip on `buf[..channels][r]` (one block; render frames
+    /// `t0..`, `t0` the frame of `buf[r.start]`).
+    fn process(&mut self, t0: u64, r: Range<usize>) {
         if self.mute {
             for e in &mut self.outs {
-                e.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+                e.buf.iter_mut().for_each(|c| c[r.clone()].fill(0.0));
                 e.direct = None;
             }
-            self.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
+            self.buf.iter_mut().for_each(|c| c[r.clone()].fill(0.0));
             if let Some(pre) = &mut self.pre {
-                pre.iter_mut().for_each(|c| c[..n].fill(0.0));
+                pre.iter_mut().for_each(|c| c[r.clone()].fill(0.0));
             }
             return;
         }
         for s in 0..self.inserts.len() {
-            self.run_slot(s, n);
+            self.run_slot(s, r.clone());
         }
-        self.finish(t0, n);
+        self.finish(t0, r);
     }
 
-    /// Runs insert `s` on `buf[..channels][..n]` (its pre-delay, then the
+    /// Runs insert `s` on `buf[..channels][r]` (its pre-delay, then the
     /// processor, keyed if it has a key).
-    fn run_slot(&mut self, s: usize, n: usize) {
+    fn run_slot(&mut self, s: usize, r: Range<usize>) {
         let slot = &mut self.inserts[s];
-        let mut view = PlanarMut::new(&mut self.buf[..self.channels], 0..n);
+        let mut view = PlanarMut::new(&mut self.buf[..self.channels], r.clone());
         let block = view.channels();
         if let Some(d) = &mut slot.pre_delay {
             d.process(block);
@@ -199,9 +203,9 @@ impl StripState {
         match (&mut slot.proc, &mut slot.key) {
             (Built::Keyed(p), Some(k)) => {
                 if let Some(d) = &mut k.delay {
-                    d.process(PlanarMut::new(&mut k.buf, 0..n).channels());
+                    d.process(PlanarMut::new(&mut k.buf, r.clone()).channels());
                 }
-                p.process_keyed(block, &[&k.buf[0][..n], &k.buf[1][..n]]);
+                p.process_keyed(block, &[&k.buf[0][r.clone()], &k.buf[1][r]]);
             }
             (Built::Keyed(p), None) => p.process(block),
             (Built::Plain(p), _) => p.process(block),
@@ -212,10 +216,11 @@ impl StripState {
 
     /// The part of [`Self::process`] after the inserts: pan / balance,
     /// pre-fader taps, fader, output edges.
-    fn finish(&mut self, t0: u64, n: usize) {
-        let m0 = t0 as i64 - self.latency_out; // timeline frame of buf[0]
+    fn finish(&mut self, t0: u64, rg: Range<usize>) {
+        let n = rg.len();
+        let m0 = t0 as i64 - self.latency_out; // timeline frame of buf[rg.start]
         let (l, r) = self.buf.split_at_mut(1);
-        let (l, r) = (&mut l[0][..n], &mut r[0][..n]);
+        let (l, r) = (&mut l[0][rg.clone()], &mut r[0][rg.clone()]);
         match &mut self.pan {
             PanState::Mono { pan, law } => match pan.constant() {
                 Some(p) => {
@@ -253,7 +258,7 @@ impl StripState {
         }
         if let Some(pre) = &mut self.pre {
             for (p, b) in pre.iter_mut().zip(&self.buf) {
-                p[..n].copy_from_slice(&b[..n]);
+                p[rg.clone()].copy_from_slice(&b[rg.clone()]);
             }
         }
         match self.gain.constant() {
@@ -261,11 +266,11 @@ impl StripState {
             Some(g) => self
                 .buf
                 .iter_mut()
-                .for_each(|c| c[..n].iter_mut().for_each(|x| *x *= g)),
+                .for_each(|c| c[rg.clone()].iter_mut().for_each(|x| *x *= g)),
             None => {
                 self.gain.fill(m0, &mut self.scratch[..n]);
                 for c in &mut self.buf {
-                    for (x, g) in c[..n].iter_mut().zip(&self.scratch) {
+                    for (x, g) in c[rg.clone()].iter_mut().zip(&self.scratch) {
                         *x *= g;
                     }
                 }
@@ -284,12 +289,12 @@ impl StripState {
             match e.level.constant() {
                 Some(1.0) => {
                     for (d, s) in e.buf.iter_mut().zip(src) {
-                        d[..n].copy_from_slice(&s[..n]);
+                        d[rg.clone()].copy_from_slice(&s[rg.clone()]);
                     }
                 }
                 Some(g) => {
                     for (d, s) in e.buf.iter_mut().zip(src) {
-                        for (a, b) in d[..n].iter_mut().zip(&s[..n]) {
+                        for (a, b) in d[rg.clone()].iter_mut().zip(&s[rg.clone()]) {
                             *a = b * g;
                         }
                     }
@@ -297,14 +302,18 @@ impl StripState {
                 None => {
                     e.level.fill(m0, &mut self.scratch2[..n]);
                     for (d, s) in e.buf.iter_mut().zip(src) {
-                        for ((a, b), g) in d[..n].iter_mut().zip(&s[..n]).zip(&self.scratch2) {
+                        for ((a, b), g) in d[rg.clone()]
+                            .iter_mut()
+                            .zip(&s[rg.clone()])
+                            .zip(&self.scratch2)
+                        {
                             *a = b * g;
                         }
                     }
                 }
             }
             if let Some(dl) = &mut e.delay {
-                dl.process(PlanarMut::new(&mut e.buf, 0..n).channels());
+                dl.process(PlanarMut::new(&mut e.buf, rg.clone()).channels());
             }
         }
     }
@@ -318,6 +327,14 @@ struct TrackState {
 /// Tracks rendered together by one worker (see [`run_group`]).
 const GROUP: usize = 4;
 
+/// Frames handed between the track stage and the bus stage at once (a
+/// span of whole blocks, at least one): the stages run block by block
+/// inside a span, so the processors see the same blocks (the same bits),
+/// but the threads meet once per span instead of once per block. Used
+/// with several threads (see [`Engine::new`]); larger spans cost cache
+/// misses when the buses sum the track outputs.
+const SPAN_FRAMES: usize = 4096;
+
 /// Whether insert `s` of `st` can run in a group of tracks: an EQ or an
 /// unkeyed compressor on a stereo, unmuted strip without a pre-delay.
 fn groupable(st: &StripState, s: usize) -> bool {
@@ -328,18 +345,33 @@ fn groupable(st: &StripState, s: usize) -> bool {
         && matches!(slot.proc, Built::Eq(_) | Built::Compressor(_))
 }
 
-/// One block of a group of tracks (the same side-chain level): every
-/// track reads its stem, then the inserts slot by slot — the EQs of the
-/// group that share a slot together ([`BiquadCascade::process_stereo_group`]),
-/// the compressors likewise ([`Compressor::process_stereo_group`]), the
-/// rest one by one — then each strip's pan, fader and outputs. Each track
-/// sees the same operations in the same order as alone, so the same bits.
-fn run_group(group: &mut [&mut TrackState], t0: u64, n: usize) -> Result<(), Error> {
+/// One span (`n` frames from render frame `t0`, blocks of `block`
+/// frames) of a group of tracks (the same side-chain level): every track
+/// reads its stem for the whole span (a stream: the same frames as block
+/// by block), then block by block [`run_group_block`]. Each track sees
+/// the same operations in the same order as alone, so the same bits.
+fn run_group(group: &mut [&mut TrackState], t0: u64, n: usize, block: usize) -> Result<(), Error> {
     for tr in group.iter_mut() {
         if let Some(src) = &mut tr.source {
             src.fill(&mut tr.strip.buf, t0, n)?;
         }
     }
+    let mut off = 0;
+    while off < n {
+        let m = (n - off).min(block);
+        run_group_block(group, t0 + off as u64, off..off + m);
+        off += m;
+    }
+    Ok(())
+}
+
+/// One block (`r` of the strip buffers, render frames from `t0`) of a
+/// group of tracks whose stems are read: the inserts slot by slot — the
+/// EQs of the group that share a slot together
+/// ([`BiquadCascade::process_stereo_group`]), the compressors likewise
+/// ([`Compressor::process_stereo_group`]), the rest one by one — then each
+/// strip's pan, fader and outputs.
+fn run_group_block(group: &mut [&mut TrackState], t0: u64, r: Range<usize>) {
     let slots = group
         .iter()
         .map(|t| t.strip.inserts.len())
@@ -357,21 +389,21 @@ fn run_group(group: &mut [&mut TrackState], t0: u64, n: usize) -> Result<(), Err
             }
             if !groupable(st, s) {
                 if !st.mute {
-                    st.run_slot(s, n);
+                    st.run_slot(s, r.clone());
                 }
                 continue;
             }
             let StripState { inserts, buf, .. } = st;
-            let (l, r) = buf.split_at_mut(1);
-            let (l, r) = (&mut l[0][..n], &mut r[0][..n]);
+            let (lb, rb) = buf.split_at_mut(1);
+            let (l, rr) = (&mut lb[0][r.clone()], &mut rb[0][r.clone()]);
             match &mut inserts[s].proc {
                 Built::Eq(p) => {
                     eqs.push(p);
-                    eq_ch.extend([l, r]);
+                    eq_ch.extend([l, rr]);
                 }
                 Built::Compressor(p) => {
                     comps.push(p);
-                    comp_ch.extend([l, r]);
+                    comp_ch.extend([l, rr]);
                 }
                 _ => unreachable!("groupable"),
             }
@@ -381,12 +413,11 @@ fn run_group(group: &mut [&mut TrackState], t0: u64, n: usize) -> Result<(), Err
     }
     for tr in group.iter_mut() {
         if tr.strip.mute {
-            tr.strip.process(t0, n);
+            tr.strip.process(t0, r.clone());
         } else {
-            tr.strip.finish(t0, n);
+            tr.strip.finish(t0, r.clone());
         }
     }
-    Ok(())
 }
 
 /// A track's outputs of the block waiting for the bus stage (swapped out
@@ -400,27 +431,27 @@ struct Staged {
     direct: Vec<(Option<f64>, bool)>,
 }
 
-/// Where a bus input comes from.
-#[derive(Clone, Copy)]
-enum From {
-    Track(usize, usize),
-    Bus(usize, usize),
-}
-
 /// The graph being rendered.
 pub struct Engine {
     tracks: Vec<TrackState>,
     /// Side-chain level of each track (tracks render level by level).
     levels: Vec<usize>,
     buses: Vec<StripState>,
-    inputs: Vec<Vec<From>>,
+    /// The bus inputs of each bus (bus, edge), after its track inputs
+    /// ([`Self::track_dst`]).
+    inputs: Vec<Vec<(usize, usize)>>,
+    /// The bus each output edge of each track goes to.
+    track_dst: Vec<Vec<usize>>,
     pool: std::sync::Arc<rayon::ThreadPool>,
+    /// Frames per processing block (the plan's block size).
     block: usize,
+    /// Frames per stage hand-off: whole blocks ([`SPAN_FRAMES`]).
+    span: usize,
     length: u64,
     latency: u64,
     t: u64,
     staged: Vec<Staged>,
-    /// The block whose track stage is done but whose bus stage is not.
+    /// The span whose track stage is done but whose bus stage is not.
     pending: Option<(u64, usize)>,
     /// Tracks per group of the track stage ([`GROUP`]; 1 in a test).
     group: usize,
@@ -448,8 +479,29 @@ impl Engine {
     /// Opens the stems and builds the processors of `plan`; `threads` as
     /// in [`RenderOptions::threads`].
     pub fn new(plan: &Plan, threads: usize) -> Result<Self, Error> {
+        Self::with_span(plan, threads, None)
+    }
+
+    /// [`Self::new`] with `blocks` blocks per stage hand-off; `None`: one
+    /// block on one thread (the stages run one after the other, and the
+    /// track outputs are still in cache when the buses sum them), else
+    /// [`SPAN_FRAMES`] (fewer meetings of the threads).
+    fn with_span(plan: &Plan, threads: usize, blocks: Option<usize>) -> Result<Self, Error> {
         let fs = f64::from(plan.sample_rate_hz);
         let block = plan.block_size;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| Error::Content {
+                path: plan.session_path.clone(),
+                problem: format!("cannot start render threads: {e}"),
+            })?;
+        let blocks = blocks.unwrap_or(if pool.current_num_threads() > 1 {
+            SPAN_FRAMES / block
+        } else {
+            1
+        });
+        let span = block * blocks.max(1);
         let tracks = plan
             .tracks
             .iter()
@@ -460,33 +512,26 @@ impl Engine {
                     } else {
                         Some(StemSource::open(t, plan.sample_rate_hz)?)
                     },
-                    strip: StripState::new(&t.strip, fs, block),
+                    strip: StripState::new(&t.strip, fs, block, span),
                 })
             })
             .collect::<Result<Vec<_>, Error>>()?;
         let buses: Vec<StripState> = plan
             .buses
             .iter()
-            .map(|b: &BusPlan| StripState::new(&b.strip, fs, block))
+            .map(|b: &BusPlan| StripState::new(&b.strip, fs, block, span))
             .collect();
         let mut inputs = vec![Vec::new(); buses.len()];
-        for (i, t) in plan.tracks.iter().enumerate() {
-            for (k, e) in t.strip.outputs.iter().enumerate() {
-                inputs[e.dst].push(From::Track(i, k));
-            }
-        }
         for (i, b) in plan.buses.iter().enumerate() {
             for (k, e) in b.strip.outputs.iter().enumerate() {
-                inputs[e.dst].push(From::Bus(i, k));
+                inputs[e.dst].push((i, k));
             }
         }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| Error::Content {
-                path: plan.session_path.clone(),
-                problem: format!("cannot start render threads: {e}"),
-            })?;
+        let track_dst = plan
+            .tracks
+            .iter()
+            .map(|t| t.strip.outputs.iter().map(|e| e.dst).collect())
+            .collect();
         let pool = std::sync::Arc::new(pool);
         let staged = tracks
             .iter()
@@ -505,8 +550,10 @@ impl Engine {
             levels: plan.tracks.iter().map(|t| t.level).collect(),
             buses,
             inputs,
+            track_dst,
             pool,
             block,
+            span,
             length: plan.length_frames,
             latency: plan.latency_samples() as u64,
             t: 0,
@@ -532,17 +579,18 @@ impl Engine {
         self.t.saturating_sub(self.latency).min(self.length)
     }
 
-    /// The frame range of the block starting at render frame `t0`, if any.
+    /// The frame range of the span starting at render frame `t0`, if any.
     fn block_at(&self, t0: u64) -> Option<(u64, usize)> {
         let total = self.length + self.latency;
-        (t0 < total).then(|| (t0, (total - t0).min(self.block as u64) as usize))
+        (t0 < total).then(|| (t0, (total - t0).min(self.span as u64) as usize))
     }
 
-    /// Renders the next block; `None` once the mix is complete.
+    /// Renders the next span (several blocks); `None` once the mix is
+    /// complete.
     ///
-    /// Pipelined: the bus stage of block `k` (sums, bus and return strips,
-    /// master) runs at the same time as the track stage of block `k + 1`.
-    /// The track outputs of block `k` are moved (buffer swap, no copy) into
+    /// Pipelined: the bus stage of span `k` (sums, bus and return strips,
+    /// master) runs at the same time as the track stage of span `k + 1`.
+    /// The track outputs of span `k` are moved (buffer swap, no copy) into
     /// `staged` first, so both stages see exactly the data of the serial
     /// order and every sum keeps its order: the bytes do not change.
     pub fn next_block(&mut self) -> Result<Option<Blocks<'_>>, Error> {
@@ -553,9 +601,10 @@ impl Engine {
                     levels,
                     pool,
                     group,
+                    block,
                     ..
                 } = self;
-                pool.install(|| run_tracks(tracks, levels, *group, b.0, b.1))?;
+                pool.install(|| run_tracks(tracks, levels, *group, b.0, b.1, *block))?;
                 self.pending = Some(b);
             }
         }
@@ -585,18 +634,21 @@ impl Engine {
                 levels,
                 buses,
                 inputs,
+                track_dst,
                 staged,
                 pool,
                 group,
+                block,
                 ..
             } = self;
+            let block = *block;
             let (r, ()) = pool.install(|| {
                 rayon::join(
                     || match next {
-                        Some((t1, n1)) => run_tracks(tracks, levels, *group, t1, n1),
+                        Some((t1, n1)) => run_tracks(tracks, levels, *group, t1, n1, block),
                         None => Ok(()),
                     },
-                    || run_buses(buses, inputs, staged, t0, n),
+                    || run_buses(buses, inputs, staged, t0, n, block, track_dst),
                 )
             });
             r?;
@@ -627,14 +679,16 @@ impl Engine {
     }
 }
 
-/// The track stage of one block: side-chain levels in order, the tracks of
-/// a level in parallel, `group` at a time ([`run_group`]).
+/// The track stage of one span (`n` frames from `t0`, blocks of `block`):
+/// side-chain levels in order, the tracks of a level in parallel, `group`
+/// at a time ([`run_group`]).
 fn run_tracks(
     tracks: &mut [TrackState],
     levels: &[usize],
     group: usize,
     t0: u64,
     n: usize,
+    block: usize,
 ) -> Result<(), Error> {
     let max_level = levels.iter().copied().max().unwrap_or(0);
     for level in 0..=max_level {
@@ -665,14 +719,25 @@ fn run_tracks(
         }
         groups
             .par_iter_mut()
-            .try_for_each(|g| run_group(g, t0, n))?;
+            .try_for_each(|g| run_group(g, t0, n, block))?;
     }
     Ok(())
 }
 
-/// The bus stage of one block: every bus in processing order sums its
-/// inputs (the staged track outputs, then earlier buses) and runs its strip.
-fn run_buses(buses: &mut [StripState], inputs: &[Vec<From>], staged: &[Staged], t0: u64, n: usize) {
+/// The bus stage of one span (`n` frames from `t0`): every bus in
+/// processing order sums its inputs (the staged track outputs, then earlier
+/// buses) over the span and runs its strip block by block (`block`).
+fn run_buses(
+    buses: &mut [StripState],
+    inputs: &[Vec<(usize, usize)>],
+    staged: &[Staged],
+    t0: u64,
+    n: usize,
+    block: usize,
+    track_dst: &[Vec<usize>],
+) {
+    let mut fed = vec![false; buses.len()];
+    sum_tracks(buses, track_dst, staged, n, &mut fed);
     for (b, ins) in inputs.iter().enumerate() {
         let (done, rest) = buses.split_at_mut(b);
         let bus = &mut rest[0];
@@ -685,24 +750,16 @@ fn run_buses(buses: &mut [StripState], inputs: &[Vec<From>], staged: &[Staged], 
         // the sum starts at +0.0 and adds the inputs in order; the first
         // input is added to the constant instead of a zeroed buffer, and a
         // direct edge's `signal × level` is formed as it is added (the same
-        // operations, so the same bits)
-        let mut first = true;
-        for from in ins {
-            let (src, gain) = match *from {
-                From::Track(i, k) => {
-                    let st = &staged[i];
-                    match st.direct[k] {
-                        (Some(g), pre) => (tap(&st.buf, &st.pre, pre), Some(g)),
-                        (None, _) => (&st.outs[k][..], None),
-                    }
-                }
-                From::Bus(i, k) => {
-                    let b = &done[i];
-                    let e = &b.outs[k];
-                    match e.direct {
-                        Some(g) => (tap(&b.buf, &b.pre, e.pre_fader), Some(g)),
-                        None => (&e.buf[..], None),
-                    }
+        // operations, so the same bits); the track inputs (which come
+        // first) are already summed
+        let mut first = !fed[b];
+        for &(i, k) in ins {
+            let (src, gain) = {
+                let b = &done[i];
+                let e = &b.outs[k];
+                match e.direct {
+                    Some(g) => (tap(&b.buf, &b.pre, e.pre_fader), Some(g)),
+                    None => (&e.buf[..], None),
                 }
             };
             let gain = gain.filter(|g| *g != 1.0);
@@ -714,7 +771,78 @@ fn run_buses(buses: &mut [StripState], inputs: &[Vec<From>], staged: &[Staged], 
         if first {
             bus.buf.iter_mut().for_each(|c| c[..n].fill(0.0));
         }
-        bus.process(t0, n);
+        let mut off = 0;
+        while off < n {
+            let m = (n - off).min(block);
+            bus.process(t0 + off as u64, off..off + m);
+            off += m;
+        }
+    }
+}
+
+/// The track part of every bus sum over `..n` (the track inputs come
+/// first in each bus's input order): chunk by chunk, the tracks in file
+/// order and each track's edges in order, each added to its bus
+/// ([`accumulate_body`]). Every bus gets its inputs in its order, so the
+/// same operations (the same bits) as bus by bus, but each track chunk is
+/// loaded once for all the buses it feeds. `fed[b]`: whether bus `b` has
+/// a track input. Built for AVX when the CPU has it, like [`accumulate`].
+fn sum_tracks(
+    buses: &mut [StripState],
+    track_dst: &[Vec<usize>],
+    staged: &[Staged],
+    n: usize,
+    fed: &mut [bool],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if sheen_dsp::oversample::has_avx() {
+        // SAFETY: the CPU supports AVX (checked just above).
+        unsafe { sum_tracks_avx(buses, track_dst, staged, n, fed) };
+        return;
+    }
+    sum_tracks_body(buses, track_dst, staged, n, fed);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx")]
+fn sum_tracks_avx(
+    buses: &mut [StripState],
+    track_dst: &[Vec<usize>],
+    staged: &[Staged],
+    n: usize,
+    fed: &mut [bool],
+) {
+    sum_tracks_body(buses, track_dst, staged, n, fed);
+}
+
+#[inline(always)]
+fn sum_tracks_body(
+    buses: &mut [StripState],
+    track_dst: &[Vec<usize>],
+    staged: &[Staged],
+    n: usize,
+    fed: &mut [bool],
+) {
+    /// Frames per chunk: a chunk of every bus and track stays in cache.
+    const CHUNK: usize = 256;
+    let mut c0 = 0;
+    while c0 < n {
+        let r = c0..(c0 + CHUNK).min(n);
+        fed.iter_mut().for_each(|f| *f = false);
+        for (st, dst) in staged.iter().zip(track_dst) {
+            for (k, &b) in dst.iter().enumerate() {
+                let (src, gain) = match st.direct[k] {
+                    (Some(g), pre) => (tap(&st.buf, &st.pre, pre), Some(g)),
+                    (None, _) => (&st.outs[k][..], None),
+                };
+                let gain = gain.filter(|g| *g != 1.0);
+                for (d, s) in buses[b].buf.iter_mut().zip(src) {
+                    accumulate_body(&mut d[r.clone()], &s[r.clone()], !fed[b], gain);
+                }
+                fed[b] = true;
+            }
+        }
+        c0 = r.end;
     }
 }
 
@@ -776,7 +904,27 @@ pub(crate) fn render_to_memory_grouped(
     threads: usize,
     group: usize,
 ) -> Result<Vec<Vec<f64>>, Error> {
-    let mut e = Engine::new(plan, threads)?;
+    render_with(plan, threads, group, None)
+}
+
+/// [`render_to_memory_grouped`] with `blocks` blocks per stage hand-off.
+#[cfg(test)]
+pub(crate) fn render_to_memory_spans(
+    plan: &Plan,
+    threads: usize,
+    group: usize,
+    blocks: usize,
+) -> Result<Vec<Vec<f64>>, Error> {
+    render_with(plan, threads, group, Some(blocks))
+}
+
+fn render_with(
+    plan: &Plan,
+    threads: usize,
+    group: usize,
+    blocks: Option<usize>,
+) -> Result<Vec<Vec<f64>>, Error> {
+    let mut e = Engine::with_span(plan, threads, blocks)?;
     e.group = group.max(1);
     let cap = plan.length_frames as usize;
     let mut out = vec![Vec::with_capacity(cap), Vec::with_capacity(cap)];
