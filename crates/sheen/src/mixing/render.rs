@@ -440,8 +440,9 @@ pub struct Engine {
     /// The bus inputs of each bus (bus, edge), after its track inputs
     /// ([`Self::track_dst`]).
     inputs: Vec<Vec<(usize, usize)>>,
-    /// The bus each output edge of each track goes to.
-    track_dst: Vec<Vec<usize>>,
+    /// The bus each output edge of each track goes to, and whether the
+    /// edge is that bus's first input.
+    track_dst: Vec<Vec<(usize, bool)>>,
     pool: std::sync::Arc<rayon::ThreadPool>,
     /// Frames per processing block (the plan's block size).
     block: usize,
@@ -527,10 +528,15 @@ impl Engine {
                 inputs[e.dst].push((i, k));
             }
         }
+        let mut fed = vec![false; buses.len()];
         let track_dst = plan
             .tracks
             .iter()
-            .map(|t| t.strip.outputs.iter().map(|e| e.dst).collect())
+            .map(|t| {
+                let dst =
+                    |e: &super::plan::Edge| (e.dst, !std::mem::replace(&mut fed[e.dst], true));
+                t.strip.outputs.iter().map(dst).collect()
+            })
             .collect();
         let pool = std::sync::Arc::new(pool);
         let staged = tracks
@@ -734,10 +740,9 @@ fn run_buses(
     t0: u64,
     n: usize,
     block: usize,
-    track_dst: &[Vec<usize>],
+    track_dst: &[Vec<(usize, bool)>],
 ) {
-    let mut fed = vec![false; buses.len()];
-    sum_tracks(buses, track_dst, staged, n, &mut fed);
+    sum_tracks(buses, track_dst, staged, n);
     for (b, ins) in inputs.iter().enumerate() {
         let (done, rest) = buses.split_at_mut(b);
         let bus = &mut rest[0];
@@ -752,7 +757,7 @@ fn run_buses(
         // direct edge's `signal × level` is formed as it is added (the same
         // operations, so the same bits); the track inputs (which come
         // first) are already summed
-        let mut first = !fed[b];
+        let mut first = !track_dst.iter().flatten().any(|&(d, _)| d == b);
         for &(i, k) in ins {
             let (src, gain) = {
                 let b = &done[i];
@@ -785,61 +790,56 @@ fn run_buses(
 /// order and each track's edges in order, each added to its bus
 /// ([`accumulate_body`]). Every bus gets its inputs in its order, so the
 /// same operations (the same bits) as bus by bus, but each track chunk is
-/// loaded once for all the buses it feeds. `fed[b]`: whether bus `b` has
-/// a track input. Built for AVX when the CPU has it, like [`accumulate`].
+/// loaded once for all the buses it feeds (`track_dst`: each edge's bus,
+/// and whether it is that bus's first input). Built for AVX when the CPU has it, like [`accumulate`].
 fn sum_tracks(
     buses: &mut [StripState],
-    track_dst: &[Vec<usize>],
+    track_dst: &[Vec<(usize, bool)>],
     staged: &[Staged],
     n: usize,
-    fed: &mut [bool],
 ) {
     #[cfg(target_arch = "x86_64")]
     if sheen_dsp::oversample::has_avx() {
         // SAFETY: the CPU supports AVX (checked just above).
-        unsafe { sum_tracks_avx(buses, track_dst, staged, n, fed) };
+        unsafe { sum_tracks_avx(buses, track_dst, staged, n) };
         return;
     }
-    sum_tracks_body(buses, track_dst, staged, n, fed);
+    sum_tracks_body(buses, track_dst, staged, n);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx")]
 fn sum_tracks_avx(
     buses: &mut [StripState],
-    track_dst: &[Vec<usize>],
+    track_dst: &[Vec<(usize, bool)>],
     staged: &[Staged],
     n: usize,
-    fed: &mut [bool],
 ) {
-    sum_tracks_body(buses, track_dst, staged, n, fed);
+    sum_tracks_body(buses, track_dst, staged, n);
 }
 
 #[inline(always)]
 fn sum_tracks_body(
     buses: &mut [StripState],
-    track_dst: &[Vec<usize>],
+    track_dst: &[Vec<(usize, bool)>],
     staged: &[Staged],
     n: usize,
-    fed: &mut [bool],
 ) {
     /// Frames per chunk: a chunk of every bus and track stays in cache.
     const CHUNK: usize = 256;
     let mut c0 = 0;
     while c0 < n {
         let r = c0..(c0 + CHUNK).min(n);
-        fed.iter_mut().for_each(|f| *f = false);
         for (st, dst) in staged.iter().zip(track_dst) {
-            for (k, &b) in dst.iter().enumerate() {
+            for (k, &(b, first)) in dst.iter().enumerate() {
                 let (src, gain) = match st.direct[k] {
                     (Some(g), pre) => (tap(&st.buf, &st.pre, pre), Some(g)),
                     (None, _) => (&st.outs[k][..], None),
                 };
                 let gain = gain.filter(|g| *g != 1.0);
                 for (d, s) in buses[b].buf.iter_mut().zip(src) {
-                    accumulate_body(&mut d[r.clone()], &s[r.clone()], !fed[b], gain);
+                    accumulate_body(&mut d[r.clone()], &s[r.clone()], first, gain);
                 }
-                fed[b] = true;
             }
         }
         c0 = r.end;
