@@ -542,6 +542,19 @@ impl TruePeakLimiter {
         self.threshold = self.target / gain;
     }
 
+    /// The input gain (linear, [`Self::set_input_gain`]).
+    pub fn input_gain(&self) -> f64 {
+        self.input_gain
+    }
+
+    /// The detection threshold, `target / input_gain`: a detected peak
+    /// (on the signal before the input gain) above it is limited. When no
+    /// detected peak exceeds it, the output is exactly the input delayed by
+    /// [`Processor::latency_samples`] and multiplied by the input gain.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
+    }
+
     /// The settings.
     pub fn params(&self) -> &LimiterParams {
         &self.params

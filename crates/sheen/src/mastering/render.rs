@@ -470,6 +470,43 @@ pub fn render_recorded(
     // output frame k is the limiter's output at stream frame latency + k
     let (first, end) = (latency, latency + frames);
     let mut buf: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_FRAMES]; channels];
+    // no detected peak of the front reaches the limiter's threshold: it
+    // would only delay and scale (each gain exactly 1), so the output is
+    // the front times the input gain, with no detection
+    let idle = rec
+        .limiter_peak(d.limiter.oversampling)
+        .is_some_and(|m| m <= p.limiter.threshold());
+    if idle {
+        let (ig, delay) = (p.limiter.input_gain(), p.limiter.latency_samples());
+        let mut start = first;
+        while start < end {
+            let stop = (start + CHUNK_FRAMES).min(end);
+            let n = stop - start;
+            // stream frame s leaves the limiter as front[s − delay] · gain
+            for (b, f) in buf.iter_mut().zip(front) {
+                for (o, &x) in b[..n].iter_mut().zip(&f[start - delay..stop - delay]) {
+                    *o = x * ig;
+                }
+            }
+            if let Some(dt) = &mut p.dither {
+                dt.process(PlanarMut::new(&mut buf, 0..n).channels());
+            }
+            let mut block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
+            if dual {
+                block.push(block[0]);
+            }
+            sink.push(&block)?;
+            start = stop;
+        }
+        return Ok(RenderStats {
+            frames: frames as u64,
+            max_gain_reduction_db: p.limiter.max_gain_reduction_db(),
+            clipped_samples: match sink {
+                Sink::File(w) => w.clipped_samples(),
+                _ => 0,
+            },
+        });
+    }
     let mut start = 0;
     while start < end {
         let stop = (start + CHUNK_FRAMES).min(end);

@@ -116,6 +116,11 @@ pub struct Recorder {
     d: Vec<f32>,
     /// With the front kept: the largest detected peak.
     max: f64,
+    /// The limiter's detection factor (`LimiterParams::oversampling`).
+    oversampling: usize,
+    /// With the front kept: the largest value of the limiter's own
+    /// detection (4x and `oversampling` points) over the whole stream.
+    max_full: Option<f64>,
     /// With the front kept: peaks computed on demand.
     lazy: Mutex<Option<LazyPeaks>>,
     /// K-weighted power per output frame (stream frame − front latency).
@@ -148,17 +153,28 @@ struct RecordSink {
     front_latency: usize,
     /// Largest detected peak so far.
     max: f64,
+    /// The limiter's own detector (4x and finer points), when finer than
+    /// `det`, and its largest value so far.
+    full: Option<PeakDetector>,
+    max_full: f64,
     kw: Vec<f32>,
     acc: Vec<f64>,
     seen: usize,
 }
 
 impl BlockSink for RecordSink {
-    type Output = (f64, Vec<f32>);
+    type Output = (f64, f64, Vec<f32>);
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
         let n = block[0].len();
         max_into(&mut self.det, block, 0, n, &mut self.max);
+        if let Some(full) = &mut self.full {
+            // its 4x points are `det`'s, so the 4x maximum is one of its
+            // values: a valid start for the skipping threshold
+            let mut m = self.max_full.max(self.max);
+            max_into(full, block, 0, n, &mut m);
+            self.max_full = m;
+        }
         // as `Recorder::push`: from the front latency on, channels in
         // order within each frame
         let skip = self.front_latency.saturating_sub(self.seen).min(n);
@@ -188,8 +204,13 @@ impl BlockSink for RecordSink {
         true
     }
 
-    fn finish(self) -> (f64, Vec<f32>) {
-        (self.max, self.kw)
+    fn finish(self) -> (f64, f64, Vec<f32>) {
+        let full = if self.full.is_some() {
+            self.max_full
+        } else {
+            self.max
+        };
+        (self.max, full, self.kw)
     }
 }
 
@@ -207,10 +228,7 @@ impl Recorder {
             // the 4x points only (a third of the work; the 8x points add
             // a few hundredths of a dB on the highest peaks, which the
             // prediction may miss)
-            detector: {
-                let _ = params.oversampling;
-                PeakDetector::new(4, channels)
-            },
+            detector: PeakDetector::new(4, channels),
             peaks: vec![0.0; PeakDetector::MAX_FRAMES],
             k: KWeighting::new(sample_rate_hz),
             filters: vec![KFilter::default(); channels],
@@ -221,6 +239,8 @@ impl Recorder {
             },
             d: Vec::new(),
             max: 0.0,
+            oversampling: params.oversampling,
+            max_full: None,
             lazy: Mutex::new(None),
             kw: Vec::new(),
             front_latency: 0,
@@ -282,6 +302,8 @@ impl Recorder {
                 weights: self.weights.clone(),
                 front_latency: self.front_latency,
                 max: 0.0,
+                full: self.full_detector(),
+                max_full: 0.0,
                 // room for the whole stream (no reallocation while growing)
                 kw: Vec::with_capacity(
                     self.front
@@ -379,8 +401,9 @@ impl Recorder {
                         let views: Vec<&[f64]> = zeros.iter().map(|z| z.as_slice()).collect();
                         w.push(&views);
                     }
-                    let (max, kw) = w.finish();
+                    let (max, full, kw) = w.finish();
                     self.max = max;
+                    self.max_full = Some(full);
                     self.kw = kw;
                 }
                 None => self.analyse_front(),
@@ -403,7 +426,8 @@ impl Recorder {
         let (fl, frames) = (self.front_latency, self.frames);
         let (k, filters, weights) = (&self.k, &self.filters, &self.weights);
         let mut det = self.detector.clone();
-        let (max, kw) = std::thread::scope(|s| {
+        let full = self.full_detector();
+        let (max, max_full, kw) = std::thread::scope(|s| {
             let job = s.spawn(move || {
                 // in chunks (a small f64 accumulator, no second whole-stream
                 // buffer), channels in order within each frame as in `push`
@@ -427,13 +451,36 @@ impl Recorder {
             });
             let mut max = 0.0;
             max_into(&mut det, front, 0, need, &mut max);
+            let mut max_full = max;
+            if let Some(mut full) = full {
+                max_into(&mut full, front, 0, need, &mut max_full);
+            }
             (
                 max,
+                max_full,
                 job.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
             )
         });
         self.max = max;
+        self.max_full = Some(max_full);
         self.kw = kw;
+    }
+
+    /// The limiter's detector when it has finer points than the 4x one
+    /// (`None`: its values are the 4x detector's).
+    fn full_detector(&self) -> Option<PeakDetector> {
+        (self.oversampling > 4).then(|| PeakDetector::new(self.oversampling, self.filters.len()))
+    }
+
+    /// With the front kept and recorded whole: the largest value the
+    /// detection of a limiter with `oversampling` (4x and finer points,
+    /// [`PeakDetector`]) gives over the whole front stream, exactly (`None`
+    /// otherwise, or for another factor). A limiter with an input gain
+    /// whose threshold (`target / gain`) is at least this never reduces
+    /// the gain: its output is the delayed input times the gain.
+    pub fn limiter_peak(&self, oversampling: usize) -> Option<f64> {
+        self.max_full
+            .filter(|_| self.front().is_some() && oversampling == self.oversampling)
     }
 
     /// The detected peaks for predictions with thresholds of at least
@@ -644,7 +691,9 @@ mod tests {
     /// split with a warm-up) records exactly what block-by-block recording
     /// does. Reference: [`Recorder::push`]'s own
     /// per-block results, compared value for value, on a noisy stereo
-    /// signal pushed in odd blocks, with a front and limiter latency.
+    /// signal pushed in odd blocks, with a front and limiter latency; the
+    /// limiter's largest detected peak ([`Recorder::limiter_peak`]) is the
+    /// maximum of the limiter's detector evaluated on every frame.
     #[test]
     fn kept_front_records_the_same() {
         let fs = 48_000.0;
@@ -681,7 +730,21 @@ mod tests {
             r.end((n - 37 - delay) as u64);
         }
         let target = TruePeakLimiter::target_for(&p);
+        // the limiter's own detection (4x and 8x points) evaluated
+        // everywhere (threshold 0 skips only silent groups)
+        let mut full = PeakDetector::new(p.oversampling, 2);
+        let mut full_max = 0.0f64;
+        let mut out = [0.0f64; PeakDetector::MAX_FRAMES];
+        for start in (0..n).step_by(PeakDetector::MAX_FRAMES) {
+            let end = (start + PeakDetector::MAX_FRAMES).min(n);
+            full.detect(&[&x[0][start..end], &x[1][start..end]], 0.0, &mut out);
+            full_max = out[..end - start].iter().fold(full_max, |m, &v| m.max(v));
+        }
+        assert!(full_max > recs[0].max_peak() * 0.999);
+        assert_eq!(recs[0].limiter_peak(p.oversampling), None, "no front kept");
         for r in &recs[1..] {
+            assert_eq!(r.limiter_peak(p.oversampling), Some(full_max));
+            assert_eq!(r.limiter_peak(4), None, "another factor");
             assert!(r.front().is_some());
             assert!(r.d.is_empty(), "no per-frame peaks while recording");
             assert_eq!(recs[0].max_peak().to_bits(), r.max_peak().to_bits());
