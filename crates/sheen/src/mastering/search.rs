@@ -69,7 +69,8 @@ fn max_into<C: AsRef<[f64]>>(
         let end = (start + PeakDetector::MAX_FRAMES).min(to);
         let views: Vec<&[f64]> = front.iter().map(|c| &c.as_ref()[start..end]).collect();
         det.detect(&views, *max, &mut peaks);
-        *max = peaks[..end - start].iter().fold(*max, |m, &p| m.max(p));
+        // (the peaks are ≥ 0: their largest absolute value, exactly)
+        *max = sheen_dsp::oversample::abs_max(&peaks[..end - start], *max);
         start = end;
     }
 }
@@ -153,8 +154,9 @@ struct RecordSink {
     front_latency: usize,
     /// Largest detected peak so far.
     max: f64,
-    /// The limiter's own detector (4x and finer points), when finer than
-    /// `det`, and its largest value so far.
+    /// The finer points of the limiter's own detector, when it has any
+    /// (`PeakDetector::finer_only`), and the largest value of the
+    /// limiter's detection (4x and finer points) so far.
     full: Option<PeakDetector>,
     max_full: f64,
     kw: Vec<f32>,
@@ -168,11 +170,12 @@ impl BlockSink for RecordSink {
     fn push(&mut self, block: &[&[f64]]) -> bool {
         let n = block[0].len();
         max_into(&mut self.det, block, 0, n, &mut self.max);
-        if let Some(full) = &mut self.full {
-            // its 4x points are `det`'s, so the 4x maximum is one of its
-            // values: a valid start for the skipping threshold
+        if let Some(finer) = &mut self.full {
+            // the limiter's value is the larger of the 4x and the finer
+            // points: its maximum the larger of their maxima (the 4x one
+            // also a valid start for the skipping threshold)
             let mut m = self.max_full.max(self.max);
-            max_into(full, block, 0, n, &mut m);
+            max_into(finer, block, 0, n, &mut m);
             self.max_full = m;
         }
         // as `Recorder::push`: from the front latency on, channels in
@@ -466,10 +469,11 @@ impl Recorder {
         self.kw = kw;
     }
 
-    /// The limiter's detector when it has finer points than the 4x one
-    /// (`None`: its values are the 4x detector's).
+    /// The finer points of the limiter's detector, when it has more than
+    /// the 4x ones (`None`: its values are the 4x detector's).
     fn full_detector(&self) -> Option<PeakDetector> {
-        (self.oversampling > 4).then(|| PeakDetector::new(self.oversampling, self.filters.len()))
+        (self.oversampling > 4)
+            .then(|| PeakDetector::finer_only(self.oversampling, self.filters.len()))
     }
 
     /// With the front kept and recorded whole: the largest value the
