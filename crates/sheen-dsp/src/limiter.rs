@@ -38,7 +38,7 @@
 
 use crate::delay_line::LookaheadDelay;
 use crate::oversample::{
-    abs_max, bound_gain, branch_at, branch_group, branches, has_avx, Branch, Upsampler,
+    bound_gain, branch_at, branch_group, branches, has_avx, Branch, Upsampler,
     KERNEL_GROUP as GROUP, KERNEL_TAPS as TAPS_PER_PHASE,
 };
 use crate::processor::{Processor, MAX_CHANNELS};
@@ -191,7 +191,7 @@ fn detect_channel(
         let g = GROUP.min(len - n);
         let span = &w[n..n + T - 1 + g];
         if skip {
-            let m = abs_max(span, 0.0);
+            let m = span.iter().fold(0.0f64, |m, v| m.max(v.abs()));
             if m * bound <= threshold {
                 n += g;
                 continue;

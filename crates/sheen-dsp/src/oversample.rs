@@ -352,30 +352,6 @@ pub fn bound_gain(branches: &[Branch]) -> f64 {
         * (1.0 + 1e-9)
 }
 
-/// `max(init, max_i |x[i]|)` for `init` ≥ +0 (NaN values ignored, as
-/// `f64::max` does),
-/// with eight independent running maxima merged at the end instead of one
-/// chain, so it runs at the processor's throughput rather than its
-/// latency. The maximum does not round, so the result is exactly the
-/// one-by-one fold's `x.iter().fold(init, |m, v| m.max(v.abs()))` (test
-/// `abs_max_is_the_fold`).
-#[inline(always)]
-pub fn abs_max(x: &[f64], init: f64) -> f64 {
-    let mut m = [init; 8];
-    let mut chunks = x.chunks_exact(8);
-    for c in &mut chunks {
-        for (mj, v) in m.iter_mut().zip(c) {
-            *mj = mj.max(v.abs());
-        }
-    }
-    for (mj, v) in m.iter_mut().zip(chunks.remainder()) {
-        *mj = mj.max(v.abs());
-    }
-    let a = m[0].max(m[4]).max(m[2].max(m[6]));
-    let b = m[1].max(m[5]).max(m[3].max(m[7]));
-    a.max(b)
-}
-
 /// `y[k] = Σ_j h[j] · win[T − 1 − j + k]` for the [`KERNEL_GROUP`] outputs
 /// of one register group (`T` = [`KERNEL_TAPS`]), each sum in tap order
 /// with no fused multiply-add, so a caller compiled for AVX gets the same
@@ -616,30 +592,6 @@ mod tests {
                 }
             }
             assert!(bound_gain(&h) >= 1.0);
-        }
-    }
-
-    /// Reference: the one-by-one fold. [`abs_max`] gives its value bit for
-    /// bit (for a non-negative start, as its callers use), for every length
-    /// 0..40, with NaN and negative zero mixed in.
-    #[test]
-    fn abs_max_is_the_fold() {
-        let mut z = 7u64;
-        for len in 0..40 {
-            for init in [0.0, 0.3] {
-                let x: Vec<f64> = (0..len)
-                    .map(|i| {
-                        z = z.wrapping_mul(6364136223846793005).wrapping_add(1);
-                        match i % 11 {
-                            3 => f64::NAN,
-                            5 => -0.0,
-                            _ => ((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.0,
-                        }
-                    })
-                    .collect();
-                let want = x.iter().fold(init, |m: f64, v| m.max(v.abs()));
-                assert_eq!(abs_max(&x, init).to_bits(), want.to_bits(), "len {len}");
-            }
         }
     }
 }

@@ -24,7 +24,7 @@
 
 use sheen_dsp::oversample::true_peak_factor;
 use sheen_dsp::oversample::{
-    abs_max, bound_gain, branch_at, branch_group, branches, has_avx, Branch, KERNEL_GROUP as GROUP,
+    bound_gain, branch_at, branch_group, branches, has_avx, Branch, KERNEL_GROUP as GROUP,
 };
 
 /// Taps per polyphase branch (sheen-dsp's default quality, its shared peak
@@ -84,22 +84,19 @@ impl Bank {
 #[inline(always)]
 fn stretch_peak<const B: usize>(h: &[Branch; B], w: &[f64], hist: usize, len: usize) -> f64 {
     const T: usize = TAPS_PER_PHASE;
-    let mut lanes = [0.0f64; GROUP];
+    let mut peak = 0.0f64;
     let mut n = 0;
     while n + GROUP <= len {
         let win: &[f64; T - 1 + GROUP] = w[hist + n - (T - 1)..hist + n + GROUP]
             .try_into()
             .expect("window length");
-        // one running maximum per lane (the maximum does not round, so
-        // this is the one-by-one fold's value)
         for hb in h {
-            for (l, v) in lanes.iter_mut().zip(branch_group(hb, win)) {
-                *l = l.max(v.abs());
-            }
+            peak = branch_group(hb, win)
+                .iter()
+                .fold(peak, |m, v| m.max(v.abs()));
         }
         n += GROUP;
     }
-    let mut peak = lanes.iter().fold(0.0f64, |m, &l| m.max(l));
     while n < len {
         for hb in h {
             peak = peak.max(branch_at(hb, w, hist + n).abs());
@@ -225,10 +222,10 @@ impl TruePeakMeter {
         let len = x.len();
         c.work[hist..hist + len].copy_from_slice(x);
         let w = &c.work[..hist + len];
-        let m = abs_max(w, 0.0);
+        let m = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
         if !(skip && m * bank.bound_gain <= c.peak) {
             // phase 0: the input itself
-            let mut peak = abs_max(x, c.peak);
+            let mut peak = x.iter().fold(c.peak, |m, v| m.max(v.abs()));
             peak = peak.max(match &bank.kernel {
                 Kernel::Identity => 0.0,
                 Kernel::Two(h) => stretch_peak_dispatch(bank.avx, h, w, hist, len),

@@ -494,6 +494,18 @@ pub fn render_recorded(
     d: &Deliverable,
     sink: &mut Sink<'_>,
 ) -> Result<RenderStats, Error> {
+    render_recorded_as(rec, chain, d, sink, recorded_idle(rec, d))
+}
+
+/// [`render_recorded`], told whether the limiter is idle
+/// ([`recorded_idle`]).
+fn render_recorded_as(
+    rec: &Recorder,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+    idle: bool,
+) -> Result<RenderStats, Error> {
     let front = rec.front().expect("a recording with its front stream");
     let channels = front.len();
     let dual = output_channels(d, channels) > channels;
@@ -505,7 +517,7 @@ pub fn render_recorded(
     // output frame k is the limiter's output at stream frame latency + k
     let (first, end) = (latency, latency + frames);
     let mut buf: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_FRAMES]; channels];
-    if limiter_idle(rec, &p.limiter, d) {
+    if idle {
         let (ig, delay) = (p.limiter.input_gain(), p.limiter.latency_samples());
         let mut start = first;
         while start < end {
@@ -569,16 +581,11 @@ pub fn render_recorded(
     })
 }
 
-/// Whether no detected peak of the recorded front reaches `limiter`'s
-/// threshold (deliverable `d`'s limiter): it would then only delay and
-/// scale (each gain exactly 1), so the output is the front times the input
-/// gain, and [`render_recorded`] runs no detection.
-fn limiter_idle(rec: &Recorder, limiter: &TruePeakLimiter, d: &Deliverable) -> bool {
-    rec.limiter_peak(d.limiter.oversampling)
-        .is_some_and(|m| m <= limiter.threshold())
-}
-
-/// [`limiter_idle`] for deliverable `d` rendered from `rec`.
+/// Whether no detected peak of the front recorded in `rec` exceeds the
+/// threshold of deliverable `d`'s limiter ([`Recorder::limiter_idle`]): it
+/// would then only delay and scale (each gain exactly 1), so the output is
+/// the front times the input gain, and [`render_recorded`] runs no
+/// limiter.
 fn recorded_idle(rec: &Recorder, d: &Deliverable) -> bool {
     let Some(channels) = rec.front().map(<[Vec<f64>]>::len) else {
         return false;
@@ -586,7 +593,7 @@ fn recorded_idle(rec: &Recorder, d: &Deliverable) -> bool {
     let fs = d.output.sample_rate_hz as f64;
     let mut l = TruePeakLimiter::new(limiter_params(d), fs, channels);
     l.set_input_gain(db_to_gain(d.gain.gain_db));
-    limiter_idle(rec, &l, d)
+    rec.limiter_idle(d.limiter.oversampling, l.threshold())
 }
 
 /// Latency bookkeeping: input frames produced, output frames emitted.
@@ -707,12 +714,13 @@ pub fn render_to_file(
     let spec = write_spec(out, d, output_channels(d, info.channels))?;
     let w = AudioWriter::create(out, spec, &[input])?;
     let recorded = recorded.filter(|r| r.front().is_some());
+    let idle = recorded.is_some_and(|r| recorded_idle(r, d));
     // rendering an idle limiter leaves this thread little to do: it
     // measures the loudness
-    let mut f = MeasuredFile::with_balance(w, &spec, recorded.is_some_and(|r| recorded_idle(r, d)));
+    let mut f = MeasuredFile::with_balance(w, &spec, idle);
     let mut sink = Sink::MeasuredFile(&mut f);
     let stats = match recorded {
-        Some(r) => render_recorded(r, chain, d, &mut sink)?,
+        Some(r) => render_recorded_as(r, chain, d, &mut sink, idle)?,
         None => render(input, chain, d, &mut sink)?,
     };
     let (path, measured, clipped) = f.finish()?;

@@ -69,8 +69,7 @@ fn max_into<C: AsRef<[f64]>>(
         let end = (start + PeakDetector::MAX_FRAMES).min(to);
         let views: Vec<&[f64]> = front.iter().map(|c| &c.as_ref()[start..end]).collect();
         det.detect(&views, *max, &mut peaks);
-        // (the peaks are ≥ 0: their largest absolute value, exactly)
-        *max = sheen_dsp::oversample::abs_max(&peaks[..end - start], *max);
+        *max = peaks[..end - start].iter().fold(*max, |m, &p| m.max(p));
         start = end;
     }
 }
@@ -119,9 +118,6 @@ pub struct Recorder {
     max: f64,
     /// The limiter's detection factor (`LimiterParams::oversampling`).
     oversampling: usize,
-    /// With the front kept: the largest value of the limiter's own
-    /// detection (4x and `oversampling` points) over the whole stream.
-    max_full: Option<f64>,
     /// With the front kept: peaks computed on demand.
     lazy: Mutex<Option<LazyPeaks>>,
     /// K-weighted power per output frame (stream frame − front latency).
@@ -154,30 +150,17 @@ struct RecordSink {
     front_latency: usize,
     /// Largest detected peak so far.
     max: f64,
-    /// The finer points of the limiter's own detector, when it has any
-    /// (`PeakDetector::finer_only`), and the largest value of the
-    /// limiter's detection (4x and finer points) so far.
-    full: Option<PeakDetector>,
-    max_full: f64,
     kw: Vec<f32>,
     acc: Vec<f64>,
     seen: usize,
 }
 
 impl BlockSink for RecordSink {
-    type Output = (f64, f64, Vec<f32>);
+    type Output = (f64, Vec<f32>);
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
         let n = block[0].len();
         max_into(&mut self.det, block, 0, n, &mut self.max);
-        if let Some(finer) = &mut self.full {
-            // the limiter's value is the larger of the 4x and the finer
-            // points: its maximum the larger of their maxima (the 4x one
-            // also a valid start for the skipping threshold)
-            let mut m = self.max_full.max(self.max);
-            max_into(finer, block, 0, n, &mut m);
-            self.max_full = m;
-        }
         // as `Recorder::push`: from the front latency on, channels in
         // order within each frame
         let skip = self.front_latency.saturating_sub(self.seen).min(n);
@@ -207,13 +190,8 @@ impl BlockSink for RecordSink {
         true
     }
 
-    fn finish(self) -> (f64, f64, Vec<f32>) {
-        let full = if self.full.is_some() {
-            self.max_full
-        } else {
-            self.max
-        };
-        (self.max, full, self.kw)
+    fn finish(self) -> (f64, Vec<f32>) {
+        (self.max, self.kw)
     }
 }
 
@@ -243,7 +221,6 @@ impl Recorder {
             d: Vec::new(),
             max: 0.0,
             oversampling: params.oversampling,
-            max_full: None,
             lazy: Mutex::new(None),
             kw: Vec::new(),
             front_latency: 0,
@@ -305,8 +282,6 @@ impl Recorder {
                 weights: self.weights.clone(),
                 front_latency: self.front_latency,
                 max: 0.0,
-                full: self.full_detector(),
-                max_full: 0.0,
                 // room for the whole stream (no reallocation while growing)
                 kw: Vec::with_capacity(
                     self.front
@@ -404,9 +379,8 @@ impl Recorder {
                         let views: Vec<&[f64]> = zeros.iter().map(|z| z.as_slice()).collect();
                         w.push(&views);
                     }
-                    let (max, full, kw) = w.finish();
+                    let (max, kw) = w.finish();
                     self.max = max;
-                    self.max_full = Some(full);
                     self.kw = kw;
                 }
                 None => self.analyse_front(),
@@ -429,8 +403,7 @@ impl Recorder {
         let (fl, frames) = (self.front_latency, self.frames);
         let (k, filters, weights) = (&self.k, &self.filters, &self.weights);
         let mut det = self.detector.clone();
-        let full = self.full_detector();
-        let (max, max_full, kw) = std::thread::scope(|s| {
+        let (max, kw) = std::thread::scope(|s| {
             let job = s.spawn(move || {
                 // in chunks (a small f64 accumulator, no second whole-stream
                 // buffer), channels in order within each frame as in `push`
@@ -454,39 +427,55 @@ impl Recorder {
             });
             let mut max = 0.0;
             max_into(&mut det, front, 0, need, &mut max);
-            let mut max_full = max;
-            if let Some(mut full) = full {
-                max_into(&mut full, front, 0, need, &mut max_full);
-            }
             (
                 max,
-                max_full,
                 job.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
             )
         });
         self.max = max;
-        self.max_full = Some(max_full);
         self.kw = kw;
     }
 
-    /// The finer points of the limiter's detector, when it has more than
-    /// the 4x ones (`None`: its values are the 4x detector's).
-    fn full_detector(&self) -> Option<PeakDetector> {
-        (self.oversampling > 4)
-            .then(|| PeakDetector::finer_only(self.oversampling, self.filters.len()))
+    /// With the front kept and recorded whole: whether no value of the
+    /// detection of a limiter with `oversampling` (its 4x and finer points,
+    /// [`PeakDetector`]) over the whole front stream exceeds `threshold`
+    /// (the limiter's `target / input gain`). Such a limiter never reduces
+    /// the gain: its output is the delayed input times the input gain. The
+    /// 4x points are known from the recording (their maximum); the finer
+    /// ones are evaluated now, the channels in parallel, only where their
+    /// bound can exceed `threshold`, stopping at the first that does.
+    /// `false` without a kept front.
+    pub fn limiter_idle(&self, oversampling: usize, threshold: f64) -> bool {
+        let Some(front) = self.front() else {
+            return false;
+        };
+        if self.max > threshold || oversampling != self.oversampling {
+            return false;
+        }
+        if oversampling <= 4 {
+            return true;
+        }
+        let below = |c: &[f64]| {
+            let mut det = PeakDetector::finer_only(oversampling, 1);
+            let mut out = [0.0f64; PeakDetector::MAX_FRAMES];
+            c.chunks(PeakDetector::MAX_FRAMES).all(|x| {
+                det.detect(&[x], threshold, &mut out);
+                out[..x.len()].iter().all(|&p| p <= threshold)
+            })
+        };
+        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        match front {
+            [a, b] if parallel => std::thread::scope(|s| {
+                let other = s.spawn(|| below(b));
+                let first = below(a);
+                other
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                    && first
+            }),
+            _ => front.iter().all(|c| below(c)),
+        }
     }
-
-    /// With the front kept and recorded whole: the largest value the
-    /// detection of a limiter with `oversampling` (4x and finer points,
-    /// [`PeakDetector`]) gives over the whole front stream, exactly (`None`
-    /// otherwise, or for another factor). A limiter with an input gain
-    /// whose threshold (`target / gain`) is at least this never reduces
-    /// the gain: its output is the delayed input times the gain.
-    pub fn limiter_peak(&self, oversampling: usize) -> Option<f64> {
-        self.max_full
-            .filter(|_| self.front().is_some() && oversampling == self.oversampling)
-    }
-
     /// The detected peaks for predictions with thresholds of at least
     /// `threshold` (`target / gain`): the recorded ones, or (front kept)
     /// computed now, skipping the groups whose bound proves them at most
@@ -696,8 +685,8 @@ mod tests {
     /// does. Reference: [`Recorder::push`]'s own
     /// per-block results, compared value for value, on a noisy stereo
     /// signal pushed in odd blocks, with a front and limiter latency; the
-    /// limiter's largest detected peak ([`Recorder::limiter_peak`]) is the
-    /// maximum of the limiter's detector evaluated on every frame.
+    /// limiter is idle ([`Recorder::limiter_idle`]) exactly at thresholds
+    /// from the maximum of the limiter's detector evaluated on every frame.
     #[test]
     fn kept_front_records_the_same() {
         let fs = 48_000.0;
@@ -745,10 +734,11 @@ mod tests {
             full_max = out[..end - start].iter().fold(full_max, |m, &v| m.max(v));
         }
         assert!(full_max > recs[0].max_peak() * 0.999);
-        assert_eq!(recs[0].limiter_peak(p.oversampling), None, "no front kept");
+        assert!(!recs[0].limiter_idle(p.oversampling, 10.0), "no front kept");
         for r in &recs[1..] {
-            assert_eq!(r.limiter_peak(p.oversampling), Some(full_max));
-            assert_eq!(r.limiter_peak(4), None, "another factor");
+            assert!(r.limiter_idle(p.oversampling, full_max));
+            assert!(!r.limiter_idle(p.oversampling, full_max * (1.0 - 1e-12)));
+            assert!(!r.limiter_idle(4, full_max), "another factor");
             assert!(r.front().is_some());
             assert!(r.d.is_empty(), "no per-frame peaks while recording");
             assert_eq!(recs[0].max_peak().to_bits(), r.max_peak().to_bits());
