@@ -279,6 +279,23 @@ impl PeakDetector {
         }
     }
 
+    /// The finer points of [`PeakDetector::new`]`(factor, channels)` alone
+    /// (`factor` > 4; its 4× points left out): each value of that detector
+    /// is the larger of a 4× detector's and this one's (the same sums of
+    /// the same phases), so e.g. its largest value over a stream is the
+    /// larger of theirs.
+    ///
+    /// # Panics
+    /// If `factor` ≤ 4.
+    pub fn finer_only(factor: usize, channels: usize) -> Self {
+        assert!(factor > 4, "the finer points of a factor above 4");
+        let mut d = Self::new(factor, channels);
+        let four = branches(4).len();
+        d.phases.drain(..four);
+        d.bound = bound_gain(&d.phases);
+        d
+    }
+
     /// Delay of the interpolated points behind the input, samples: the
     /// value for the frame pushed at index `n` interpolates around
     /// `n − latency`.
@@ -540,6 +557,19 @@ impl TruePeakLimiter {
         assert!(gain > 0.0 && gain.is_finite(), "input gain must be > 0");
         self.input_gain = gain;
         self.threshold = self.target / gain;
+    }
+
+    /// The input gain (linear, [`Self::set_input_gain`]).
+    pub fn input_gain(&self) -> f64 {
+        self.input_gain
+    }
+
+    /// The detection threshold, `target / input_gain`: a detected peak
+    /// (on the signal before the input gain) above it is limited. When no
+    /// detected peak exceeds it, the output is exactly the input delayed by
+    /// [`Processor::latency_samples`] and multiplied by the input gain.
+    pub fn threshold(&self) -> f64 {
+        self.threshold
     }
 
     /// The settings.
@@ -866,6 +896,50 @@ mod tests {
         l.detector.skip = false;
         process_in_blocks(&mut l, &mut b, 512);
         assert_eq!(a, b);
+    }
+
+    /// Reference: the 4x+8x detector evaluated everywhere (threshold 0).
+    /// Per frame its value is the larger of a 4x detector's and the finer
+    /// points' alone ([`PeakDetector::finer_only`]), bit for bit, also with
+    /// skipping at a threshold (where the finer value is exact above it).
+    #[test]
+    fn finer_only_completes_the_4x_points() {
+        let x: Vec<f64> = crate::test_util::noise(20_000, 3)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v * if (i / 2000) % 2 == 0 { 0.1 } else { 1.5 })
+            .collect();
+        let y: Vec<f64> = x.iter().map(|v| -0.8 * v).collect();
+        let (mut full, mut four, mut finer, mut skipped) = (
+            PeakDetector::new(8, 2),
+            PeakDetector::new(4, 2),
+            PeakDetector::finer_only(8, 2),
+            PeakDetector::finer_only(8, 2),
+        );
+        let (mut a, mut b, mut c, mut d) = (
+            [0.0; STRETCH],
+            [0.0; STRETCH],
+            [0.0; STRETCH],
+            [0.0; STRETCH],
+        );
+        for start in (0..x.len()).step_by(200) {
+            let end = (start + 200).min(x.len());
+            let block = [&x[start..end], &y[start..end]];
+            let m = end - start;
+            full.detect(&block, 0.0, &mut a);
+            four.detect(&block, 0.0, &mut b);
+            finer.detect(&block, 0.0, &mut c);
+            skipped.detect(&block, 0.5, &mut d);
+            for k in 0..m {
+                assert_eq!(
+                    a[k].to_bits(),
+                    b[k].max(c[k]).to_bits(),
+                    "frame {}",
+                    start + k
+                );
+                assert!(d[k].to_bits() == c[k].to_bits() || (d[k] == 0.0 && c[k] <= 0.5));
+            }
+        }
     }
 
     /// The stretch-wise vectorised detection gives bitwise the output of

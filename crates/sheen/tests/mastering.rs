@@ -396,6 +396,41 @@ fn saved_chain_rerenders_bit_identical() {
     assert!(e.starts_with("chain.toml: ") && e.contains("colour"), "{e}");
 }
 
+/// Reference: the same chain rendered from the input file (the limiter's
+/// full detection on every frame). A mix that needs no limiting (a −20 LUFS
+/// multi-sine, crest about 10 dB, to −14 LUFS / −1 dBTP; 24-bit and the
+/// dithered 16-bit 44.1 kHz cd deliverable) is rendered from the recorded
+/// front without detection (the recording proves no detected peak reaches
+/// the limiter's threshold), byte-identical, with no gain reduction.
+#[test]
+fn unlimited_render_from_recording_is_bit_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("quiet.wav");
+    write_at_lufs(&inp, 48_000, &multisine(48_000, 3.0, 2, 1.0), -20.0);
+    let names = ["spotify", "cd"];
+    let out = |p: &str| -> Vec<PathBuf> {
+        names
+            .iter()
+            .map(|n| tmp.path().join(format!("{p}.{n}.wav")))
+            .collect()
+    };
+    let (a, b) = (out("a"), out("b"));
+    let r = mastering::master_file(&inp, &targets(&names), Style::Balanced, &a).unwrap();
+    let r2 = mastering::master_with_chain(&inp, r.chain.clone(), &b).unwrap();
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            std::fs::read(x).unwrap(),
+            std::fs::read(y).unwrap(),
+            "{}",
+            y.display()
+        );
+    }
+    for d in r.deliverables.iter().chain(&r2.deliverables) {
+        assert_eq!(d.limiter_max_gain_reduction_db, 0.0, "{}", d.target);
+        assert!(d.pass, "{}", d.target);
+    }
+}
+
 /// Every planned value carries a reason citing a measurement, EQ moves are
 /// capped (balanced: 3 dB), and the planner's measuring pass agrees with
 /// the target within its search tolerance (0.02 LU).

@@ -196,6 +196,10 @@ pub struct MeasuredFile {
     /// Samples the stored values were clamped to make (the writer's own
     /// count of the block).
     clipped: u64,
+    /// The loudness meter when it runs on the caller's thread
+    /// ([`MeasuredFile::meter_loudness_here`]), with the stored values of
+    /// the block it measures.
+    here: Option<(LoudnessMeter, Vec<Vec<f64>>)>,
 }
 
 /// The writer and the meters of the stored values (on whichever thread
@@ -204,7 +208,8 @@ pub struct MeasuredFile {
 struct WriteAndMeasure {
     writer: AudioWriter,
     true_peak: TruePeakMeter,
-    loudness: LoudnessMeter,
+    /// `None` when the loudness is measured on the caller's thread.
+    loudness: Option<LoudnessMeter>,
     error: Option<Error>,
 }
 
@@ -217,7 +222,9 @@ impl BlockSink for WriteAndMeasure {
         match self.writer.write(block) {
             Ok(()) => {
                 self.true_peak.push(block);
-                self.loudness.push(block);
+                if let Some(l) = &mut self.loudness {
+                    l.push(block);
+                }
                 true
             }
             Err(e) => {
@@ -238,24 +245,48 @@ impl BlockSink for WriteAndMeasure {
 impl MeasuredFile {
     /// Wraps `writer` (format `spec`).
     pub fn new(writer: AudioWriter, spec: &WriteSpec) -> Self {
+        Self::with_balance(writer, spec, false)
+    }
+
+    /// As [`MeasuredFile::new`]; with `loudness_here` (and more than one
+    /// core) the loudness meter runs on the caller's thread, which then
+    /// also keeps the stored values of each block to measure and hand
+    /// over: for a caller with little else to do, so the two threads share
+    /// the work. The same meter on the same values gives the same figures.
+    pub fn with_balance(writer: AudioWriter, spec: &WriteSpec, loudness_here: bool) -> Self {
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        let here = loudness_here && parallel;
         let fs = spec.sample_rate_hz as f64;
+        let meter = || LoudnessMeter::new(fs, spec.channels);
         let inner = WriteAndMeasure {
             writer,
             true_peak: TruePeakMeter::new(fs, spec.channels),
-            loudness: LoudnessMeter::new(fs, spec.channels),
+            loudness: (!here).then(meter),
             error: None,
         };
         Self {
             worker: BlockWorker::new("sheen-write", inner, spec.channels, parallel),
             format: spec.format,
             clipped: 0,
+            here: here.then(|| (meter(), vec![Vec::new(); spec.channels])),
         }
     }
 
     /// One block (an error is reported by [`MeasuredFile::finish`]).
     fn push(&mut self, block: &[&[f64]]) {
         let (format, clipped) = (self.format, &mut self.clipped);
+        if let Some((meter, stored)) = &mut self.here {
+            for (s, c) in stored.iter_mut().zip(block) {
+                s.clear();
+                *clipped += sheen_io::stored_extend(c, format, s);
+            }
+            let views: Vec<&[f64]> = stored.iter().map(Vec::as_slice).collect();
+            // (a non-finite value is passed through and fails the writer,
+            // so the job, whatever the meter reads)
+            meter.push(&views);
+            self.worker.push(&views);
+            return;
+        }
         self.worker.push_mapped(block, |c, out| {
             *clipped += sheen_io::stored_extend(c, format, out);
         });
@@ -268,15 +299,19 @@ impl MeasuredFile {
         // the stored values need no clamping: the count is the blocks'
         let clipped = self.clipped + inner.writer.clipped_samples();
         let path = inner.writer.finish()?;
+        let loudness = match self.here {
+            Some((meter, _)) => meter,
+            None => inner.loudness.expect("measured on the writer's thread"),
+        };
         inner.true_peak.finish();
-        let integrated_lufs = inner.loudness.integrated_lufs();
+        let integrated_lufs = loudness.integrated_lufs();
         let true_peak_dbtp = inner.true_peak.true_peak_dbtp();
         Ok((
             path,
             Measured {
                 integrated_lufs,
                 true_peak_dbtp,
-                loudness_range_lu: inner.loudness.loudness_range_lu(),
+                loudness_range_lu: loudness.loudness_range_lu(),
                 plr_db: match (true_peak_dbtp, integrated_lufs) {
                     (Some(tp), Some(i)) => Some(tp - i),
                     _ => None,
@@ -459,6 +494,18 @@ pub fn render_recorded(
     d: &Deliverable,
     sink: &mut Sink<'_>,
 ) -> Result<RenderStats, Error> {
+    render_recorded_as(rec, chain, d, sink, recorded_idle(rec, d))
+}
+
+/// [`render_recorded`], told whether the limiter is idle
+/// ([`recorded_idle`]).
+fn render_recorded_as(
+    rec: &Recorder,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+    idle: bool,
+) -> Result<RenderStats, Error> {
     let front = rec.front().expect("a recording with its front stream");
     let channels = front.len();
     let dual = output_channels(d, channels) > channels;
@@ -470,6 +517,37 @@ pub fn render_recorded(
     // output frame k is the limiter's output at stream frame latency + k
     let (first, end) = (latency, latency + frames);
     let mut buf: Vec<Vec<f64>> = vec![vec![0.0; CHUNK_FRAMES]; channels];
+    if idle {
+        let (ig, delay) = (p.limiter.input_gain(), p.limiter.latency_samples());
+        let mut start = first;
+        while start < end {
+            let stop = (start + CHUNK_FRAMES).min(end);
+            let n = stop - start;
+            // stream frame s leaves the limiter as front[s − delay] · gain
+            for (b, f) in buf.iter_mut().zip(front) {
+                for (o, &x) in b[..n].iter_mut().zip(&f[start - delay..stop - delay]) {
+                    *o = x * ig;
+                }
+            }
+            if let Some(dt) = &mut p.dither {
+                dt.process(PlanarMut::new(&mut buf, 0..n).channels());
+            }
+            let mut block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
+            if dual {
+                block.push(block[0]);
+            }
+            sink.push(&block)?;
+            start = stop;
+        }
+        return Ok(RenderStats {
+            frames: frames as u64,
+            max_gain_reduction_db: p.limiter.max_gain_reduction_db(),
+            clipped_samples: match sink {
+                Sink::File(w) => w.clipped_samples(),
+                _ => 0,
+            },
+        });
+    }
     let mut start = 0;
     while start < end {
         let stop = (start + CHUNK_FRAMES).min(end);
@@ -501,6 +579,21 @@ pub fn render_recorded(
             _ => 0,
         },
     })
+}
+
+/// Whether no detected peak of the front recorded in `rec` exceeds the
+/// threshold of deliverable `d`'s limiter ([`Recorder::limiter_idle`]): it
+/// would then only delay and scale (each gain exactly 1), so the output is
+/// the front times the input gain, and [`render_recorded`] runs no
+/// limiter.
+fn recorded_idle(rec: &Recorder, d: &Deliverable) -> bool {
+    let Some(channels) = rec.front().map(<[Vec<f64>]>::len) else {
+        return false;
+    };
+    let fs = d.output.sample_rate_hz as f64;
+    let mut l = TruePeakLimiter::new(limiter_params(d), fs, channels);
+    l.set_input_gain(db_to_gain(d.gain.gain_db));
+    rec.limiter_idle(d.limiter.oversampling, l.threshold())
 }
 
 /// Latency bookkeeping: input frames produced, output frames emitted.
@@ -620,10 +713,14 @@ pub fn render_to_file(
     let info = AudioReader::open(input)?.info().clone();
     let spec = write_spec(out, d, output_channels(d, info.channels))?;
     let w = AudioWriter::create(out, spec, &[input])?;
-    let mut f = MeasuredFile::new(w, &spec);
+    let recorded = recorded.filter(|r| r.front().is_some());
+    let idle = recorded.is_some_and(|r| recorded_idle(r, d));
+    // rendering an idle limiter leaves this thread little to do: it
+    // measures the loudness
+    let mut f = MeasuredFile::with_balance(w, &spec, idle);
     let mut sink = Sink::MeasuredFile(&mut f);
-    let stats = match recorded.filter(|r| r.front().is_some()) {
-        Some(r) => render_recorded(r, chain, d, &mut sink)?,
+    let stats = match recorded {
+        Some(r) => render_recorded_as(r, chain, d, &mut sink, idle)?,
         None => render(input, chain, d, &mut sink)?,
     };
     let (path, measured, clipped) = f.finish()?;

@@ -116,6 +116,8 @@ pub struct Recorder {
     d: Vec<f32>,
     /// With the front kept: the largest detected peak.
     max: f64,
+    /// The limiter's detection factor (`LimiterParams::oversampling`).
+    oversampling: usize,
     /// With the front kept: peaks computed on demand.
     lazy: Mutex<Option<LazyPeaks>>,
     /// K-weighted power per output frame (stream frame − front latency).
@@ -207,10 +209,7 @@ impl Recorder {
             // the 4x points only (a third of the work; the 8x points add
             // a few hundredths of a dB on the highest peaks, which the
             // prediction may miss)
-            detector: {
-                let _ = params.oversampling;
-                PeakDetector::new(4, channels)
-            },
+            detector: PeakDetector::new(4, channels),
             peaks: vec![0.0; PeakDetector::MAX_FRAMES],
             k: KWeighting::new(sample_rate_hz),
             filters: vec![KFilter::default(); channels],
@@ -221,6 +220,7 @@ impl Recorder {
             },
             d: Vec::new(),
             max: 0.0,
+            oversampling: params.oversampling,
             lazy: Mutex::new(None),
             kw: Vec::new(),
             front_latency: 0,
@@ -436,6 +436,46 @@ impl Recorder {
         self.kw = kw;
     }
 
+    /// With the front kept and recorded whole: whether no value of the
+    /// detection of a limiter with `oversampling` (its 4x and finer points,
+    /// [`PeakDetector`]) over the whole front stream exceeds `threshold`
+    /// (the limiter's `target / input gain`). Such a limiter never reduces
+    /// the gain: its output is the delayed input times the input gain. The
+    /// 4x points are known from the recording (their maximum); the finer
+    /// ones are evaluated now, the channels in parallel, only where their
+    /// bound can exceed `threshold`, stopping at the first that does.
+    /// `false` without a kept front.
+    pub fn limiter_idle(&self, oversampling: usize, threshold: f64) -> bool {
+        let Some(front) = self.front() else {
+            return false;
+        };
+        if self.max > threshold || oversampling != self.oversampling {
+            return false;
+        }
+        if oversampling <= 4 {
+            return true;
+        }
+        let below = |c: &[f64]| {
+            let mut det = PeakDetector::finer_only(oversampling, 1);
+            let mut out = [0.0f64; PeakDetector::MAX_FRAMES];
+            c.chunks(PeakDetector::MAX_FRAMES).all(|x| {
+                det.detect(&[x], threshold, &mut out);
+                out[..x.len()].iter().all(|&p| p <= threshold)
+            })
+        };
+        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        match front {
+            [a, b] if parallel => std::thread::scope(|s| {
+                let other = s.spawn(|| below(b));
+                let first = below(a);
+                other
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                    && first
+            }),
+            _ => front.iter().all(|c| below(c)),
+        }
+    }
     /// The detected peaks for predictions with thresholds of at least
     /// `threshold` (`target / gain`): the recorded ones, or (front kept)
     /// computed now, skipping the groups whose bound proves them at most
@@ -644,7 +684,9 @@ mod tests {
     /// split with a warm-up) records exactly what block-by-block recording
     /// does. Reference: [`Recorder::push`]'s own
     /// per-block results, compared value for value, on a noisy stereo
-    /// signal pushed in odd blocks, with a front and limiter latency.
+    /// signal pushed in odd blocks, with a front and limiter latency; the
+    /// limiter is idle ([`Recorder::limiter_idle`]) exactly at thresholds
+    /// from the maximum of the limiter's detector evaluated on every frame.
     #[test]
     fn kept_front_records_the_same() {
         let fs = 48_000.0;
@@ -681,7 +723,22 @@ mod tests {
             r.end((n - 37 - delay) as u64);
         }
         let target = TruePeakLimiter::target_for(&p);
+        // the limiter's own detection (4x and 8x points) evaluated
+        // everywhere (threshold 0 skips only silent groups)
+        let mut full = PeakDetector::new(p.oversampling, 2);
+        let mut full_max = 0.0f64;
+        let mut out = [0.0f64; PeakDetector::MAX_FRAMES];
+        for start in (0..n).step_by(PeakDetector::MAX_FRAMES) {
+            let end = (start + PeakDetector::MAX_FRAMES).min(n);
+            full.detect(&[&x[0][start..end], &x[1][start..end]], 0.0, &mut out);
+            full_max = out[..end - start].iter().fold(full_max, |m, &v| m.max(v));
+        }
+        assert!(full_max > recs[0].max_peak() * 0.999);
+        assert!(!recs[0].limiter_idle(p.oversampling, 10.0), "no front kept");
         for r in &recs[1..] {
+            assert!(r.limiter_idle(p.oversampling, full_max));
+            assert!(!r.limiter_idle(p.oversampling, full_max * (1.0 - 1e-12)));
+            assert!(!r.limiter_idle(4, full_max), "another factor");
             assert!(r.front().is_some());
             assert!(r.d.is_empty(), "no per-frame peaks while recording");
             assert_eq!(recs[0].max_peak().to_bits(), r.max_peak().to_bits());
