@@ -380,7 +380,18 @@ fn saved_chain_rerenders_bit_identical() {
     let chain = Chain::from_toml(&text, Path::new("chain.toml")).unwrap();
     assert_eq!(chain, r.chain);
     let r2 = mastering::master_with_chain(f, chain, &b).unwrap();
-    for (x, y) in a.iter().zip(&b) {
+    assert_same_files(&a, &b);
+    assert!(r2.deliverables.iter().all(|d| d.renders == 1));
+    let bad = text.replace("version = 1", "version = 1\ncolour = \"red\"");
+    let e = Chain::from_toml(&bad, Path::new("chain.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("chain.toml: ") && e.contains("colour"), "{e}");
+}
+
+/// Asserts that each file of `a` has the bytes of its partner in `b`.
+fn assert_same_files(a: &[PathBuf], b: &[PathBuf]) {
+    for (x, y) in a.iter().zip(b) {
         assert_eq!(
             std::fs::read(x).unwrap(),
             std::fs::read(y).unwrap(),
@@ -388,12 +399,6 @@ fn saved_chain_rerenders_bit_identical() {
             y.display()
         );
     }
-    assert!(r2.deliverables.iter().all(|d| d.renders == 1));
-    let bad = text.replace("version = 1", "version = 1\ncolour = \"red\"");
-    let e = Chain::from_toml(&bad, Path::new("chain.toml"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.starts_with("chain.toml: ") && e.contains("colour"), "{e}");
 }
 
 /// Reference: the same chain rendered from the input file (the limiter's
@@ -417,14 +422,7 @@ fn unlimited_render_from_recording_is_bit_identical() {
     let (a, b) = (out("a"), out("b"));
     let r = mastering::master_file(&inp, &targets(&names), Style::Balanced, &a).unwrap();
     let r2 = mastering::master_with_chain(&inp, r.chain.clone(), &b).unwrap();
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(
-            std::fs::read(x).unwrap(),
-            std::fs::read(y).unwrap(),
-            "{}",
-            y.display()
-        );
-    }
+    assert_same_files(&a, &b);
     for d in r.deliverables.iter().chain(&r2.deliverables) {
         assert_eq!(d.limiter_max_gain_reduction_db, 0.0, "{}", d.target);
         assert!(d.pass, "{}", d.target);
