@@ -468,7 +468,9 @@ impl Decoded {
     }
 }
 
-/// As [`profile_file`], also returning the decoded samples when the file
+/// As [`profile_file`] (the spectra and true peak on a background thread
+/// when the machine has more than one core), also returning the decoded
+/// samples when the file
 /// holds at most [`KEEP_SAMPLES`] samples, all exact in `f32` (see
 /// [`Decoded`]): a later pass over the same file need not decode again.
 pub fn profile_file_keeping(path: &Path) -> Result<(Profile, Option<Decoded>), Error> {
@@ -491,11 +493,16 @@ fn profile_path(
             ),
         });
     }
-    let mut b = ProfileBuilder::inline(
+    // the input of a match (`keep`, profiled beside its references) runs
+    // its spectra and true peak on a background thread too: three threads
+    // share the two cores more evenly than the input's one long thread
+    let parallel = keep && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let mut b = ProfileBuilder::build(
         &path.display().to_string(),
         info.sample_rate_hz as f64,
         info.channels,
         true_peak,
+        parallel,
     );
     let expected = info.frames.map(|f| f as usize);
     let mut kept: Option<Vec<Vec<f32>>> = expected
