@@ -66,11 +66,29 @@ fn curve_sorted(p: &[EqPoint], freq_hz: f64) -> f64 {
 /// designing again (the same taps bit for bit: the design is
 /// deterministic).
 pub fn design(points: &[EqPoint], taps: usize, sample_rate_hz: f64) -> Vec<f64> {
-    let key = DesignKey::new(points, taps, sample_rate_hz);
+    design_on_grid(points, taps, sample_rate_hz, DESIGN_GRID)
+}
+
+/// Grid length over filter length of [`design`] (before rounding up to a
+/// power of two).
+pub const DESIGN_GRID: usize = 8;
+
+/// As [`design`] on a frequency-sampling grid of
+/// `(grid_over_taps · taps).next_power_of_two()` points (`grid_over_taps`
+/// ≥ 2; [`design`] uses [`DESIGN_GRID`]): a coarser grid costs less and
+/// aliases more of the ideal response's tails into the taps. Kept designs
+/// are told apart by their grid.
+pub fn design_on_grid(
+    points: &[EqPoint],
+    taps: usize,
+    sample_rate_hz: f64,
+    grid_over_taps: usize,
+) -> Vec<f64> {
+    let key = DesignKey::new(points, taps, sample_rate_hz, grid_over_taps);
     if let Some(h) = key.lookup() {
         return h;
     }
-    let h = Designer::new(points, taps, sample_rate_hz).design(points);
+    let h = Designer::with_grid(points, taps, sample_rate_hz, grid_over_taps).design(points);
     key.keep(&h);
     h
 }
@@ -86,14 +104,16 @@ pub const KEPT_DESIGNS: usize = 8;
 #[derive(Clone, PartialEq)]
 struct DesignKey {
     taps: usize,
+    grid: usize,
     rate: u64,
     points: Vec<(u64, u64)>,
 }
 
 impl DesignKey {
-    fn new(points: &[EqPoint], taps: usize, sample_rate_hz: f64) -> Self {
+    fn new(points: &[EqPoint], taps: usize, sample_rate_hz: f64, grid_over_taps: usize) -> Self {
         Self {
             taps: taps.max(3) | 1,
+            grid: grid_over_taps,
             rate: sample_rate_hz.to_bits(),
             points: points
                 .iter()
@@ -129,6 +149,7 @@ impl DesignKey {
 /// fresh designer's first design, so both give the same taps bit for bit.
 pub struct Designer {
     taps: usize,
+    grid_over_taps: usize,
     grid: usize,
     c2r: Arc<dyn ComplexToReal<f64>>,
     /// Frequencies of the points, sorted as `design` sorts them.
@@ -155,11 +176,22 @@ impl Designer {
     /// A designer for the frequencies of `points` (their gains are not
     /// used), `taps` long (made odd, ≥ 3), at `sample_rate_hz` (Hz).
     pub fn new(points: &[EqPoint], taps: usize, sample_rate_hz: f64) -> Self {
+        Self::with_grid(points, taps, sample_rate_hz, DESIGN_GRID)
+    }
+
+    /// As [`Designer::new`] on the grid of [`design_on_grid`].
+    pub fn with_grid(
+        points: &[EqPoint],
+        taps: usize,
+        sample_rate_hz: f64,
+        grid_over_taps: usize,
+    ) -> Self {
         let taps = taps.max(3) | 1;
+        let grid_over_taps = grid_over_taps.max(2);
         let mut order: Vec<usize> = (0..points.len()).collect();
         order.sort_by(|&a, &b| points[a].freq_hz.total_cmp(&points[b].freq_hz));
         let freqs: Vec<f64> = order.iter().map(|&i| points[i].freq_hz).collect();
-        let grid = (taps * 8).next_power_of_two();
+        let grid = (taps * grid_over_taps).next_power_of_two();
         let mut planner = RealFftPlanner::<f64>::new();
         let c2r = planner.plan_fft_inverse(grid);
         let spec = c2r.make_input_vec();
@@ -193,6 +225,7 @@ impl Designer {
         let h0 = c2r.make_output_vec();
         Self {
             taps,
+            grid_over_taps,
             grid,
             c2r,
             freqs,
@@ -210,7 +243,7 @@ impl Designer {
     /// fit's final design, which a filter of the same points then reuses).
     pub fn design_kept(&mut self, points: &[EqPoint]) -> Vec<f64> {
         let h = self.design(points);
-        DesignKey::new(points, self.taps, self.sample_rate_hz).keep(&h);
+        DesignKey::new(points, self.taps, self.sample_rate_hz, self.grid_over_taps).keep(&h);
         h
     }
 

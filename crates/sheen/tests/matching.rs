@@ -387,7 +387,7 @@ fn recorded_render_equals_streamed_render() {
     let r = profile_file(&reference).unwrap();
     let target = ReferenceTarget::average(&[(&r, 1.0)]);
     let mut chain = plan_match(&before, &target, &MatchOptions::default());
-    let (_, rec) = search_gain_recorded(&input, &mut chain).unwrap();
+    let (_, rec) = search_gain_recorded(&input, &mut chain, None).unwrap();
     let rec = rec.expect("a short input is recorded");
     let (a, wa, _) = render_to_file(&input, &chain, &dir.path().join("a.wav")).unwrap();
     let (b, wb, _) =

@@ -9,6 +9,7 @@
 //!   linear-phase FIR;
 //! - [`render`]: the match chain document (TOML, reasons) and its streamed
 //!   render (M/S linear-phase FIR → compressor → gain → true-peak limiter);
+//! - [`dynamics`]: the match's slow RMS compressor at control rate;
 //! - [`plan`]: plans a chain, searches the gain by measuring, renders and
 //!   verifies (`sheen master --reference`);
 //! - [`album`]: album loudness and tone plan, gapless render (`sheen album`).
@@ -22,6 +23,7 @@
 
 pub mod album;
 pub mod curve;
+pub mod dynamics;
 pub mod plan;
 pub mod profile;
 pub mod render;

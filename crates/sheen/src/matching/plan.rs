@@ -7,7 +7,7 @@ use super::curve::{
     fir_taps, fit_fir_points, mid_curve, side_curve, CurveOptions, MatchAmounts, ReferenceTarget,
     FIT_ITERATIONS,
 };
-use super::profile::{profile_file, profile_reference, Profile};
+use super::profile::{profile_file_keeping, profile_reference, Decoded, Profile};
 use super::render::{
     measure_loudness, render_to_file, DynamicsStage, LimiterStage, LoudnessStage, MatchChain,
     MatchEq, WidthNote, Written, MATCH_CHAIN_VERSION,
@@ -296,19 +296,22 @@ pub struct SpectrumRow {
 /// on `c.loudness.target_lufs` (secant on measured loudness, each step one
 /// render into a loudness meter). Returns the passes made.
 pub fn search_gain(input: &Path, c: &mut MatchChain) -> Result<usize, Error> {
-    search_gain_recorded(input, c).map(|(passes, _)| passes)
+    search_gain_recorded(input, c, None).map(|(passes, _)| passes)
 }
 
 /// As [`search_gain`], also returning the recording of the front (when the
-/// input was short enough to record), for [`render_verified`].
+/// input was short enough to record), for [`render_verified`]. `decoded`:
+/// the input's samples, when kept by the profile
+/// ([`super::profile::profile_file_keeping`]).
 pub fn search_gain_recorded(
     input: &Path,
     c: &mut MatchChain,
+    decoded: Option<&Decoded>,
 ) -> Result<(usize, Option<Recorder>), Error> {
     let target = c.loudness.target_lufs;
     // one recorded pass of the front and a search on the prediction
     // (crate::mastering::search); long inputs measure render passes
-    if let Some(mut rec) = super::render::record_front(input, c)? {
+    if let Some(mut rec) = super::render::record_front(input, c, decoded)? {
         let fs = rec_rate(input)?;
         if let Some(f) = crate::mastering::search::search(&rec, target, &c.limiter.params, fs, 60.0)
         {
@@ -486,18 +489,18 @@ pub fn master_matched(
                 .map(|(p, _)| profile_reference(p))
                 .collect::<Result<Vec<Profile>, Error>>()
         });
-        let before = profile_file(input);
+        let before = profile_file_keeping(input);
         let refs = job.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         (before, refs)
     });
-    let (before, refs) = (before?, refs?);
+    let ((before, decoded), refs) = (before?, refs?);
     let weighted: Vec<(&Profile, f64)> = refs
         .iter()
         .zip(references)
         .map(|(p, (_, w))| (p, *w))
         .collect();
     let target = ReferenceTarget::average(&weighted);
-    master_with_target(input, before, &target, opts, out)
+    master_decoded(input, before, decoded.as_ref(), &target, opts, out)
 }
 
 /// As [`master_matched`] with the input profiled and the target known.
@@ -508,9 +511,22 @@ pub fn master_with_target(
     opts: &MatchOptions,
     out: &Path,
 ) -> Result<MatchReport, Error> {
+    master_decoded(input, before, None, target, opts, out)
+}
+
+/// As [`master_with_target`], reading `decoded` (the input's samples kept
+/// by [`profile_file_keeping`]) instead of decoding the input again.
+fn master_decoded(
+    input: &Path,
+    before: Profile,
+    decoded: Option<&Decoded>,
+    target: &ReferenceTarget,
+    opts: &MatchOptions,
+    out: &Path,
+) -> Result<MatchReport, Error> {
     let warnings = Vec::new();
     let mut chain = plan_match(&before, target, opts);
-    let (searched, rec) = search_gain_recorded(input, &mut chain)?;
+    let (searched, rec) = search_gain_recorded(input, &mut chain, decoded)?;
     let (path, (after, after_profile), renders) =
         render_verified(input, &mut chain, out, rec.as_ref())?;
     Ok(make_report(

@@ -12,12 +12,13 @@
 //! [`CHUNK_FRAMES`]) and the result is bit-identical for the same document
 //! and input.
 
-use super::curve::{BandGain, MatchAmounts};
-use super::profile::{Profile, ProfileBuilder};
+use super::curve::{BandGain, MatchAmounts, FIR_GRID};
+use super::dynamics::FrontCompressor;
+use super::profile::{Decoded, Profile, ProfileBuilder};
 use crate::Error;
 use serde::{Deserialize, Serialize};
-use sheen_dsp::compressor::{Compressor, CompressorParams};
-use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
+use sheen_dsp::compressor::CompressorParams;
+use sheen_dsp::fir_eq::{design_on_grid, EqPoint, LinearPhaseEq};
 use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
 use sheen_dsp::worker::BlockWorker;
 use sheen_dsp::{db_to_gain, PlanarMut, Processor};
@@ -175,7 +176,7 @@ impl MsFir {
 /// The processors of a chain, in order.
 pub struct Pipeline {
     fir: MsFir,
-    comp: Option<Compressor>,
+    comp: Option<FrontCompressor>,
     gain: f64,
     limiter: TruePeakLimiter,
 }
@@ -185,24 +186,23 @@ impl Pipeline {
     /// `sample_rate_hz`.
     pub fn new(c: &MatchChain, sample_rate_hz: f64, channels: usize) -> Self {
         let stereo = channels == 2;
-        let mid = LinearPhaseEq::new(&c.eq.mid_points, c.eq.taps, sample_rate_hz, 1);
-        let side = (stereo && !c.eq.side_points.is_empty())
-            .then(|| LinearPhaseEq::new(&c.eq.side_points, c.eq.taps, sample_rate_hz, 1));
-        let side = if stereo && side.is_none() {
-            Some(LinearPhaseEq::new(
-                &c.eq.mid_points,
-                c.eq.taps,
-                sample_rate_hz,
+        let fir = |points: &[EqPoint]| {
+            LinearPhaseEq::from_taps(
+                design_on_grid(points, c.eq.taps, sample_rate_hz, FIR_GRID),
                 1,
-            ))
+            )
+        };
+        let mid = fir(&c.eq.mid_points);
+        let side = (stereo && !c.eq.side_points.is_empty()).then(|| fir(&c.eq.side_points));
+        let side = if stereo && side.is_none() {
+            Some(fir(&c.eq.mid_points))
         } else {
             side
         };
-        let comp = c.dynamics.compressor.map(|p| {
-            let mut k = Compressor::new(p);
-            k.prepare(sample_rate_hz, channels, CHUNK_FRAMES);
-            k
-        });
+        let comp = c
+            .dynamics
+            .compressor
+            .map(|p| FrontCompressor::new(p, sample_rate_hz, channels, CHUNK_FRAMES));
         Self {
             fir: MsFir {
                 stereo,
@@ -256,7 +256,7 @@ impl Pipeline {
 
     /// The front's two stages apart (the FIRs and the compressor), e.g. to
     /// run them on two threads.
-    pub fn front_stages(&mut self) -> (&mut MsFir, Option<&mut Compressor>) {
+    pub fn front_stages(&mut self) -> (&mut MsFir, Option<&mut FrontCompressor>) {
         (&mut self.fir, self.comp.as_mut())
     }
 }
@@ -349,12 +349,16 @@ pub fn render(input: &Path, c: &MatchChain, sink: &mut BlockSink<'_>) -> Result<
 /// Records the front of `c` over `input` for the gain search
 /// (`crate::mastering::search`): the whole stream, the flush included.
 /// `None` when the input is too long to record.
+/// `decoded`: the input's samples kept by
+/// [`super::profile::profile_file_keeping`], read instead of decoding the
+/// file again (the same samples bit for bit).
 pub fn record_front(
     input: &Path,
     c: &MatchChain,
+    decoded: Option<&Decoded>,
 ) -> Result<Option<crate::mastering::search::Recorder>, Error> {
     let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-    record_front_with(input, c, parallel)
+    record_front_with(input, c, parallel, decoded)
 }
 
 /// [`record_front`], the decoding and the FIRs on a thread of their own
@@ -363,6 +367,7 @@ fn record_front_with(
     input: &Path,
     c: &MatchChain,
     parallel: bool,
+    decoded: Option<&Decoded>,
 ) -> Result<Option<crate::mastering::search::Recorder>, Error> {
     let reader = AudioReader::open(input)?;
     let info = reader.info().clone();
@@ -383,7 +388,7 @@ fn record_front_with(
     let (fir, mut comp) = p.front_stages();
     let mut frames = 0u64;
     if !parallel {
-        let mut blocks = FrontBlocks::new(reader, info.channels, f + d);
+        let mut blocks = FrontBlocks::new(reader, decoded, info.channels, f + d);
         let mut buf = Vec::new();
         while let Some((n, input)) = blocks.next_block_into(&mut buf)? {
             fir.process(PlanarMut::new(&mut buf, 0..n).channels());
@@ -410,7 +415,7 @@ fn record_front_with(
         std::thread::Builder::new()
             .name("sheen-fir".into())
             .spawn_scoped(sc, move || {
-                let mut blocks = FrontBlocks::new(reader, channels, f + d);
+                let mut blocks = FrontBlocks::new(reader, decoded, channels, f + d);
                 while let Ok(mut buf) = free_rx.recv() {
                     let item = match blocks.next_block_into(&mut buf) {
                         Ok(Some((n, input))) => {
@@ -451,22 +456,47 @@ fn record_front_with(
 type Filtered = (Vec<Vec<f64>>, usize, usize);
 
 /// The blocks the front of a recording sees: the input in
-/// [`CHUNK_FRAMES`] reads, then `flush` frames of silence.
-struct FrontBlocks {
+/// [`CHUNK_FRAMES`] reads (from the file, or from its kept samples), then
+/// `flush` frames of silence.
+struct FrontBlocks<'a> {
     reader: AudioReader,
+    decoded: Option<(&'a Decoded, usize)>,
     channels: usize,
     flush: usize,
     ended: bool,
 }
 
-impl FrontBlocks {
-    fn new(reader: AudioReader, channels: usize, flush: usize) -> Self {
+impl<'a> FrontBlocks<'a> {
+    fn new(
+        reader: AudioReader,
+        decoded: Option<&'a Decoded>,
+        channels: usize,
+        flush: usize,
+    ) -> Self {
         Self {
             reader,
+            decoded: decoded
+                .filter(|d| d.channels.len() == channels)
+                .map(|d| (d, 0)),
             channels,
             flush,
             ended: false,
         }
+    }
+
+    /// The next read of at most [`CHUNK_FRAMES`] frames into `buf`.
+    fn read(&mut self, buf: &mut Vec<Vec<f64>>) -> Result<usize, Error> {
+        let Some((d, at)) = &mut self.decoded else {
+            return Ok(self.reader.read(buf, CHUNK_FRAMES)?);
+        };
+        let n = (d.frames() - *at).min(CHUNK_FRAMES);
+        buf.resize_with(self.channels, Vec::new);
+        for (b, c) in buf.iter_mut().zip(&d.channels) {
+            b.clear();
+            b.extend(c[*at..*at + n].iter().map(|&x| f64::from(x)));
+        }
+        *at += n;
+        Ok(n)
     }
 
     /// The next block into `buf` (its frames, and how many are input
@@ -476,7 +506,7 @@ impl FrontBlocks {
         buf: &mut Vec<Vec<f64>>,
     ) -> Result<Option<(usize, usize)>, Error> {
         if !self.ended {
-            let n = self.reader.read(buf, CHUNK_FRAMES)?;
+            let n = self.read(buf)?;
             if n > 0 {
                 return Ok(Some((n, n)));
             }
@@ -846,8 +876,8 @@ mod tests {
             let target = ReferenceTarget::average(&[(&r, 1.0)]);
             let mut c = plan_match(&before, &target, &MatchOptions::default());
             c.dynamics.compressor = Some(slow_rms_compressor(-30.0, 2.0));
-            let a = record_front_with(&input, &c, false).unwrap().unwrap();
-            let b = record_front_with(&input, &c, true).unwrap().unwrap();
+            let a = record_front_with(&input, &c, false, None).unwrap().unwrap();
+            let b = record_front_with(&input, &c, true, None).unwrap().unwrap();
             assert_eq!(
                 (a.frames(), a.front_latency()),
                 (b.frames(), b.front_latency())
