@@ -201,14 +201,7 @@ impl SpectrumAnalyzer {
             .collect();
         let window_energy = window.iter().map(|w| w * w).sum();
         let bands = third_octave_bands(sample_rate_hz);
-        let bin_hz = sample_rate_hz / n as f64;
-        let last_bin = n / 2;
-        // first bin whose centre frequency is ≥ f
-        let bin_at = |f: f64| ((f / bin_hz).ceil() as usize).min(last_bin + 1);
-        let band_bins = bands
-            .iter()
-            .map(|b| (bin_at(b.lower_hz), bin_at(b.upper_hz)))
-            .collect();
+        let band_bins = band_bin_ranges(&bands, n, sample_rate_hz);
         Self {
             sample_rate_hz,
             n,
@@ -312,28 +305,12 @@ impl SpectrumAnalyzer {
     /// Mean-square per FFT bin (one-sided, `n/2 + 1` bins, linear full-scale
     /// power; sums to the signal's mean square). All zeros before any frame.
     pub fn bin_powers(&self) -> Vec<f64> {
-        if self.weight_sum <= 0.0 {
-            return vec![0.0; self.power_sum.len()];
-        }
-        let norm = 1.0 / (self.n as f64 * self.weight_sum);
-        let last = self.power_sum.len() - 1;
-        self.power_sum
-            .iter()
-            .enumerate()
-            .map(|(k, p)| {
-                let c = if k == 0 || k == last { 1.0 } else { 2.0 };
-                c * p * norm
-            })
-            .collect()
+        one_sided_bin_powers(&self.power_sum, self.n, self.weight_sum)
     }
 
     /// Mean-square per band (linear), in the order of [`Self::bands`].
     pub fn band_powers(&self) -> Vec<f64> {
-        let bins = self.bin_powers();
-        self.band_bins
-            .iter()
-            .map(|&(a, b)| bins[a.min(bins.len())..b.min(bins.len())].iter().sum())
-            .collect()
+        band_powers(&self.band_bins, &self.bin_powers())
     }
 
     /// Band levels in dB (see the module docs for the reference). Empty if no
@@ -346,7 +323,56 @@ impl SpectrumAnalyzer {
     }
 }
 
-fn levels(bands: &[ThirdOctaveBand], powers: &[f64]) -> Vec<BandLevel> {
+/// The bins of each band of `bands` in an `n`-point FFT at
+/// `sample_rate_hz`: `(first, end)`, the bins whose centre frequency lies in
+/// the band (a bin belongs to one band).
+pub fn band_bin_ranges(
+    bands: &[ThirdOctaveBand],
+    n: usize,
+    sample_rate_hz: f64,
+) -> Vec<(usize, usize)> {
+    let bin_hz = sample_rate_hz / n as f64;
+    let last_bin = n / 2;
+    // first bin whose centre frequency is ≥ f
+    let bin_at = |f: f64| ((f / bin_hz).ceil() as usize).min(last_bin + 1);
+    bands
+        .iter()
+        .map(|b| (bin_at(b.lower_hz), bin_at(b.upper_hz)))
+        .collect()
+}
+
+/// Mean-square per bin (one-sided, linear full-scale power; sums to the
+/// signal's mean square) of `power_sum`, the sums of `|X_k|²` over frames
+/// of an `n`-point FFT whose windows' energies sum to `weight_sum`. All
+/// zeros when `weight_sum` ≤ 0.
+pub fn one_sided_bin_powers(power_sum: &[f64], n: usize, weight_sum: f64) -> Vec<f64> {
+    if weight_sum <= 0.0 {
+        return vec![0.0; power_sum.len()];
+    }
+    let norm = 1.0 / (n as f64 * weight_sum);
+    let last = power_sum.len() - 1;
+    power_sum
+        .iter()
+        .enumerate()
+        .map(|(k, p)| {
+            let c = if k == 0 || k == last { 1.0 } else { 2.0 };
+            c * p * norm
+        })
+        .collect()
+}
+
+/// Mean-square per band (linear) of bin powers `bins` over the bin ranges
+/// `band_bins` ([`band_bin_ranges`]).
+pub fn band_powers(band_bins: &[(usize, usize)], bins: &[f64]) -> Vec<f64> {
+    band_bins
+        .iter()
+        .map(|&(a, b)| bins[a.min(bins.len())..b.min(bins.len())].iter().sum())
+        .collect()
+}
+
+/// Band levels in dB re full scale ([`SPECTRUM_FLOOR_DB`] for no energy)
+/// of the band powers `powers` of `bands`.
+pub fn levels(bands: &[ThirdOctaveBand], powers: &[f64]) -> Vec<BandLevel> {
     bands
         .iter()
         .zip(powers)

@@ -13,7 +13,7 @@ use realfft::{RealFftPlanner, RealToComplex};
 use serde::Serialize;
 use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_io::AudioReader;
-use sheen_meter::spectrum::{fft_len, third_octave_bands, ThirdOctaveBand, SPECTRUM_FLOOR_DB};
+use sheen_meter::spectrum::{self, fft_len, third_octave_bands, ThirdOctaveBand};
 use sheen_meter::true_peak::peak_to_db;
 use sheen_meter::{BandLevel, LoudnessMeter, TruePeakMeter};
 use std::f64::consts::PI;
@@ -239,44 +239,17 @@ impl MsSpectra {
     /// Mean-square per bin of signal `i` (one-sided; sums to its mean
     /// square).
     fn bin_powers(&self, i: usize) -> Vec<f64> {
-        if self.weight <= 0.0 {
-            return vec![0.0; self.power[i].len()];
-        }
-        let norm = 1.0 / (self.n as f64 * self.weight);
-        let last = self.power[i].len() - 1;
-        self.power[i]
-            .iter()
-            .enumerate()
-            .map(|(k, p)| {
-                let c = if k == 0 || k == last { 1.0 } else { 2.0 };
-                c * p * norm
-            })
-            .collect()
+        spectrum::one_sided_bin_powers(&self.power[i], self.n, self.weight)
     }
 }
 
-/// Band levels (dB re full scale, [`SPECTRUM_FLOOR_DB`] for no energy) of
+/// Band levels (dB re full scale, [`spectrum::SPECTRUM_FLOOR_DB`] for no energy) of
 /// the one-sided bin powers `bins` of an FFT of `n` points: each bin in the
 /// band holding its centre frequency, as [`sheen_meter::SpectrumAnalyzer`].
 fn band_levels(bins: &[f64], n: usize, sample_rate_hz: f64) -> Vec<BandLevel> {
-    let bin_hz = sample_rate_hz / n as f64;
-    let last = n / 2;
-    let bin_at = |f: f64| ((f / bin_hz).ceil() as usize).min(last + 1);
-    third_octave_bands(sample_rate_hz)
-        .iter()
-        .map(|b| {
-            let (a, e) = (bin_at(b.lower_hz), bin_at(b.upper_hz));
-            let p: f64 = bins[a.min(bins.len())..e.min(bins.len())].iter().sum();
-            BandLevel {
-                hz: b.nominal_hz,
-                db: if p > 0.0 {
-                    (10.0 * p.log10()).max(SPECTRUM_FLOOR_DB)
-                } else {
-                    SPECTRUM_FLOOR_DB
-                },
-            }
-        })
-        .collect()
+    let bands = third_octave_bands(sample_rate_hz);
+    let ranges = spectrum::band_bin_ranges(&bands, n, sample_rate_hz);
+    spectrum::levels(&bands, &spectrum::band_powers(&ranges, bins))
 }
 
 /// The meters of a profile besides loudness (true peak and spectra), on a
