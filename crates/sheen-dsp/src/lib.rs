@@ -23,6 +23,9 @@
 //!   attack/release, key filter;
 //! - [`compressor`]: feed-forward [`compressor::Compressor`] with stereo
 //!   link, look-ahead, side-chain high-pass and external side chain;
+//! - [`control_rate`]: [`control_rate::ControlRateCompressor`], a slow RMS
+//!   compressor whose gain computer runs once per 32 frames (linear gain
+//!   ramps in between);
 //! - [`gate`]: [`gate::Gate`], noise gate / downward expander with range,
 //!   hold, hysteresis, key filter and external side chain;
 //! - [`crossover`]: Linkwitz–Riley LR4 two-band split, stand-alone LR4
@@ -43,6 +46,7 @@
 
 pub mod biquad;
 pub mod compressor;
+pub mod control_rate;
 pub mod crossover;
 pub mod deesser;
 pub mod delay_line;
