@@ -466,10 +466,13 @@ fn profile_path(
             ),
         });
     }
-    // the input of a match (`keep`, profiled beside its references) runs
-    // its spectra and true peak on a background thread too: three threads
-    // share the two cores more evenly than the input's one long thread
-    let parallel = keep && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    // the input of a match (`keep`, profiled beside its references) and a
+    // reference (no true peak, profiled beside the input) run their spectra
+    // (and true peak) on a background thread too: four threads share the
+    // two cores more evenly than one long thread per file, and whichever
+    // file finishes first leaves the other both cores
+    let parallel =
+        (keep || !true_peak) && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     let mut b = ProfileBuilder::build(
         &path.display().to_string(),
         info.sample_rate_hz as f64,
