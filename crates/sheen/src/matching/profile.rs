@@ -177,16 +177,19 @@ impl MsSpectra {
             let b = &self.bufs[i][..valid];
             let input = &mut self.input[..valid];
             if full {
-                let q = &mut sq[i];
-                let mut bc = b.chunks_exact(4);
-                let mut ic = input.chunks_exact_mut(4);
-                let mut wc = self.window.chunks_exact(4);
-                for ((x, d), w) in (&mut bc).zip(&mut ic).zip(&mut wc) {
+                // the lanes in registers (`sq[i]` starts at 0 and is
+                // written once: the same sums)
+                let mut q = [0.0f64; 4];
+                let bc = b.chunks_exact(4);
+                let ic = input.chunks_exact_mut(4);
+                let wc = self.window.chunks_exact(4);
+                for ((x, d), w) in bc.zip(ic).zip(wc) {
                     for j in 0..4 {
                         q[j] += x[j] * x[j];
                         d[j] = x[j] * w[j];
                     }
                 }
+                sq[i] = q;
             } else {
                 for (k, (d, &x)) in input.iter_mut().zip(b).enumerate() {
                     sq[i][k % 4] += x * x;
