@@ -177,16 +177,19 @@ impl MsSpectra {
             let b = &self.bufs[i][..valid];
             let input = &mut self.input[..valid];
             if full {
-                let q = &mut sq[i];
-                let mut bc = b.chunks_exact(4);
-                let mut ic = input.chunks_exact_mut(4);
-                let mut wc = self.window.chunks_exact(4);
-                for ((x, d), w) in (&mut bc).zip(&mut ic).zip(&mut wc) {
+                // the lanes in registers (`sq[i]` starts at 0 and is
+                // written once: the same sums)
+                let mut q = [0.0f64; 4];
+                let bc = b.chunks_exact(4);
+                let ic = input.chunks_exact_mut(4);
+                let wc = self.window.chunks_exact(4);
+                for ((x, d), w) in bc.zip(ic).zip(wc) {
                     for j in 0..4 {
                         q[j] += x[j] * x[j];
                         d[j] = x[j] * w[j];
                     }
                 }
+                sq[i] = q;
             } else {
                 for (k, (d, &x)) in input.iter_mut().zip(b).enumerate() {
                     sq[i][k % 4] += x * x;
@@ -466,10 +469,13 @@ fn profile_path(
             ),
         });
     }
-    // the input of a match (`keep`, profiled beside its references) runs
-    // its spectra and true peak on a background thread too: three threads
-    // share the two cores more evenly than the input's one long thread
-    let parallel = keep && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    // the input of a match (`keep`, profiled beside its references) and a
+    // reference (no true peak, profiled beside the input) run their spectra
+    // (and true peak) on a background thread too: four threads share the
+    // two cores more evenly than one long thread per file, and whichever
+    // file finishes first leaves the other both cores
+    let parallel =
+        (keep || !true_peak) && std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
     let mut b = ProfileBuilder::build(
         &path.display().to_string(),
         info.sample_rate_hz as f64,

@@ -406,9 +406,12 @@ fn record_front_with(
     // recording on this one (each stage sees the same blocks in the same
     // order as inline: the same samples)
     std::thread::scope(|sc| -> Result<(), Error> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Filtered, Error>>(2);
+        // the FIRs work in bursts (two FFTs per hop of ~6 blocks, then
+        // copies): a queue deeper than a hop keeps both threads busy
+        // through a burst instead of taking turns
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Filtered, Error>>(RECORD_QUEUE);
         let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<Vec<f64>>>();
-        for _ in 0..3 {
+        for _ in 0..RECORD_QUEUE + 2 {
             let _ = free_tx.send(Vec::new());
         }
         let channels = info.channels;
@@ -450,6 +453,10 @@ fn record_front_with(
     rec.end(frames);
     Ok((!rec.overflowed()).then_some(rec))
 }
+
+/// Blocks queued between the FIR thread and the recording thread (more
+/// than a FIR hop of [`CHUNK_FRAMES`] blocks; 160 kB each in stereo).
+const RECORD_QUEUE: usize = 10;
 
 /// A block of the front's FIR output: the channels, the frames in it, and
 /// how many of them are input frames (the rest is the flush).
