@@ -12,12 +12,11 @@ use super::render::{
     measure_loudness, render_to_file, DynamicsStage, LimiterStage, LoudnessStage, MatchChain,
     MatchEq, WidthNote, Written, MATCH_CHAIN_VERSION,
 };
-use crate::mastering::search::{self, Found, Recorder, MAX_LIMITING_DB};
+use crate::mastering::search::Recorder;
 use crate::Error;
 use serde::Serialize;
 use sheen_dsp::compressor::{CompressorParams, Detector};
-use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
-use sheen_dsp::{db_to_gain, gain_to_db};
+use sheen_dsp::limiter::LimiterParams;
 use sheen_meter::BandLevel;
 use std::path::{Path, PathBuf};
 
@@ -314,18 +313,8 @@ pub fn search_gain_recorded(
     // (crate::mastering::search); long inputs measure render passes
     if let Some(mut rec) = super::render::record_front(input, c, decoded)? {
         let fs = rec_rate(input)?;
-        // the same result either way; the per-gain detection scans pay
-        // when few gains past the first need limiting
-        let over_db = gain_to_db(
-            db_to_gain(c.loudness.gain_db) * rec.max_peak()
-                / TruePeakLimiter::target_for(&c.limiter.params),
-        );
-        let found = if over_db <= PER_GAIN_SCANS_DB {
-            search_recorded(&rec, target, &c.limiter.params, fs, 60.0)
-        } else {
-            search::search(&rec, target, &c.limiter.params, fs, 60.0)
-        };
-        if let Some(f) = found {
+        if let Some(f) = crate::mastering::search::search(&rec, target, &c.limiter.params, fs, 60.0)
+        {
             c.loudness.gain_db = f.gain_db;
             c.loudness.reason.push_str(&format!(
                 "; predicted after the limiter from one recorded pass ({} evaluation{}): gain {:+.2} dB lands {:+.3} LU from the target",
@@ -370,91 +359,6 @@ pub fn search_gain_recorded(
         ));
     }
     Ok((passes, None))
-}
-
-/// Largest limiting (dB: the planned gain times the recorded front's
-/// largest detected peak, over the limiter's target) for which the gain
-/// search runs [`search_recorded`]: each gain above the highest tried so far
-/// scans the front again (a copy of it through the detector, skipping
-/// compute), so with much limiting, where the secant tries several rising
-/// gains, one full detection ([`crate::mastering::search::search`]) costs
-/// less. On the 60 s benchmark pair: 0.9 dB over, 2 evaluations (per-gain:
-/// less CPU); at a −8 dBTP ceiling 7 evaluations (per-gain: 0.2 CPU s
-/// more).
-pub const PER_GAIN_SCANS_DB: f64 = 2.0;
-
-/// [`crate::mastering::search::search`], step for step (the same gains
-/// tried, the same [`Found`]), with each prediction reading the detected
-/// peaks exact above its own threshold ([`Recorder::predict`]) instead of
-/// above the lowest threshold the search could reach (the gain cap,
-/// [`MAX_LIMITING_DB`] over the unlimited gain): predictions are exact for
-/// any such set of peaks, so the results are identical, and the detection
-/// over the recorded front skips every group whose bound is under the
-/// threshold of the gains actually tried (on the benchmark input: one
-/// full-stream detection of 65 ms against two skip scans).
-pub fn search_recorded(
-    rec: &Recorder,
-    target_lufs: f64,
-    params: &LimiterParams,
-    sample_rate_hz: f64,
-    max_gain_db: f64,
-) -> Option<Found> {
-    let front = rec.front_loudness(sample_rate_hz)?;
-    let unlimited = target_lufs - front;
-    let target = TruePeakLimiter::target_for(params);
-    let cap = (unlimited + MAX_LIMITING_DB).min(max_gain_db);
-    if unlimited <= max_gain_db && db_to_gain(unlimited) * rec.max_peak() <= target {
-        return Some(Found {
-            gain_db: unlimited,
-            error_lu: 0.0,
-            gain_reduction_db: 0.0,
-            evaluations: 0,
-            unlimited_gain_db: unlimited,
-            capped: false,
-        });
-    }
-    let mut g = unlimited.min(cap);
-    let mut pts: Vec<(f64, f64)> = Vec::new();
-    let mut best: Option<Found> = None;
-    let mut capped = false;
-    for evaluations in 1..=search::MAX_EVALUATIONS {
-        let (l, gr) = rec.predict(g, params, sample_rate_hz);
-        let l = l?;
-        let err = l - target_lufs;
-        if best.is_none_or(|b| err.abs() < b.error_lu.abs()) {
-            best = Some(Found {
-                gain_db: g,
-                error_lu: err,
-                gain_reduction_db: gr,
-                evaluations,
-                unlimited_gain_db: unlimited,
-                capped: false,
-            });
-        }
-        if let Some(b) = &mut best {
-            b.evaluations = evaluations;
-        }
-        if err.abs() <= search::SEARCH_TOLERANCE_LU {
-            break;
-        }
-        if g >= cap && err < 0.0 {
-            capped = true;
-            break;
-        }
-        pts.push((g, l));
-        let next = match pts.as_slice() {
-            [.., (g0, l0), (g1, l1)] if (l1 - l0).abs() > 1e-9 => {
-                let slope = ((l1 - l0) / (g1 - g0)).clamp(0.05, 1.0);
-                g1 + (target_lufs - l1) / slope
-            }
-            _ => g - err,
-        };
-        g = next.min(cap);
-    }
-    best.map(|b| Found {
-        capped: capped && b.error_lu < -search::SEARCH_TOLERANCE_LU,
-        ..b
-    })
 }
 
 fn rec_rate(input: &Path) -> Result<f64, Error> {
@@ -683,72 +587,4 @@ pub fn make_report(
     };
     report.match_error_db = round2(mean_abs_difference_db(&report.spectra));
     report
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Reference: [`crate::mastering::search::search`] itself. On recordings
-    /// of a noisy stereo signal with its front kept (peaks on demand), the
-    /// per-threshold search finds the same [`Found`] bit for bit, for
-    /// targets needing no limiting, some, a lot, and more than the cap
-    /// allows.
-    #[test]
-    fn search_recorded_equals_search() {
-        let fs = 48_000.0;
-        let mut z = 7u64;
-        let mut noise = || {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
-        let n = 96_000;
-        let x: Vec<Vec<f64>> = (0..2)
-            .map(|_| {
-                (0..n)
-                    .map(|i| noise() * (0.1 + 0.9 * ((i as f64 / 9000.0).sin()).abs()))
-                    .collect()
-            })
-            .collect();
-        let p = LimiterParams::default();
-        let delay = TruePeakLimiter::delay_for(&p, fs);
-        let mut limited = 0;
-        for target in [-30.0, -14.0, -10.0, -6.0, 0.0] {
-            let record = || {
-                let mut r = Recorder::new(&p, fs, 2, false);
-                r.keep_front(n + delay);
-                r.begin(0, delay);
-                for start in (0..n).step_by(5000) {
-                    let end = (start + 5000).min(n);
-                    r.push(&[&x[0][start..end], &x[1][start..end]]);
-                }
-                r.push(&[&vec![0.0; delay], &vec![0.0; delay]]);
-                r.end(n as u64);
-                r
-            };
-            let (a, b) = (record(), record());
-            for max_gain_db in [60.0, 12.0] {
-                let want = search::search(&a, target, &p, fs, max_gain_db);
-                let got = search_recorded(&b, target, &p, fs, max_gain_db);
-                let bits = |f: Option<Found>| {
-                    f.map(|f| {
-                        (
-                            f.gain_db.to_bits(),
-                            f.error_lu.to_bits(),
-                            f.gain_reduction_db.to_bits(),
-                            f.evaluations,
-                            f.unlimited_gain_db.to_bits(),
-                            f.capped,
-                        )
-                    })
-                };
-                assert!(want.is_some());
-                limited += usize::from(want.is_some_and(|f| f.evaluations >= 2));
-                assert_eq!(bits(want), bits(got), "target {target}, cap {max_gain_db}");
-            }
-        }
-        assert!(limited >= 4, "searches through the limiter: {limited}");
-    }
 }
