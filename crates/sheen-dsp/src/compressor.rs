@@ -648,11 +648,15 @@ fn run_group_avx2(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]], len: 
 /// maxima (exact, any order), `d / r` as `d · (1 / r)` only where `r` is a
 /// power of two or infinite (then both are the same correctly rounded
 /// `d · 2^-k`) — so the bits, the envelopes and the meters are those of
-/// each compressor alone (tested below). The smoothing recursion (a chain
-/// of dependent multiply, add and selects per frame) no longer runs alone
-/// but beside the independent arithmetic of the other frames. Four frames
-/// at a time: eight channel loads, a 4 × 4 transpose to frames of four
-/// compressors, and back for the gains.
+/// each compressor alone (tested below). Spans of 64 frames in three
+/// stages: (1) targets — densely (eight channel loads per four frames, a
+/// 4 × 4 transpose to frames of four compressors, the logarithm of every
+/// frame) or, while fewer than three quarters of the frames need it,
+/// sparsely (per compressor only the frames whose magnitude may reach the
+/// knee, packed; the others' target is exactly `+0`, see `safe`);
+/// (2) the smoothing recursion with the meters and the gain's `exp2`
+/// beside it, so its latency hides behind independent arithmetic;
+/// (3) the gains transposed back and applied.
 ///
 /// # Safety
 /// The CPU must have AVX2; `comps.len() == 4`, `chans.len() == 8`, every
@@ -703,12 +707,85 @@ unsafe fn run_fused4_avx2(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]
     let mut last = zero;
     let lp: [*mut f64; 4] = std::array::from_fn(|j| chans[2 * j].as_mut_ptr());
     let rp: [*mut f64; 4] = std::array::from_fn(|j| chans[2 * j + 1].as_mut_ptr());
+    // Frames whose louder magnitude is at most `safe[j]` are below
+    // compressor `j`'s knee for sure (their level is at least 0.001 dB
+    // under `T - W/2`, far beyond the logarithm's 1e-10 dB error, and above
+    // the -240 dB floor's reach): the curve selects `level` there and the
+    // target is `level - level = +0` exactly, so their logarithm is skipped
+    // (stage 1's sparse form). -1 (never skip) when `T - W/2` is within
+    // 239 dB of silence.
+    let safe: [f64; 4] = std::array::from_fn(|j| {
+        let th = comps[j].p.threshold_db - comps[j].p.knee_db / 2.0 - 0.001;
+        if th > -239.0 {
+            10f64.powf(th / 20.0)
+        } else {
+            -1.0
+        }
+    });
+    let pj = |f: &dyn Fn(&Compressor) -> f64| -> [f64; 4] { std::array::from_fn(|j| f(comps[j])) };
+    let (t_s, r_s, w_s) = (
+        pj(&|x| x.p.threshold_db),
+        pj(&|x| x.p.ratio),
+        pj(&|x| x.p.knee_db),
+    );
     // `a.max(b)` of f64 (the other value when one is NaN)
     macro_rules! fmax {
         ($a:expr, $b:expr) => {{
             let (a, b) = ($a, $b);
             _mm256_blendv_pd(_mm256_max_pd(a, b), a, _mm256_cmp_pd::<_CMP_UNORD_Q>(b, b))
         }};
+    }
+    // the curve's gain-reduction target at `level`, all segments computed
+    // and selected (chunk_targets' `target`; with a hard knee the knee
+    // segment is never selected, so `target_hard`'s bits)
+    macro_rules! curve {
+        ($level:expr, $tv:expr, $rv:expr, $r_inv:expr, $half_w:expr, $two_w:expr,
+         $knee_k:expr, $w:expr, $w_pos:expr, $neg_w:expr) => {{
+            let (level, tv, rv, r_inv, half_w, two_w, knee_k, w, w_pos, neg_w) = (
+                $level, $tv, $rv, $r_inv, $half_w, $two_w, $knee_k, $w, $w_pos, $neg_w,
+            );
+            // the curve, all segments computed and selected
+            let d = _mm256_sub_pd(level, tv);
+            let q = if exact_recip {
+                _mm256_mul_pd(d, r_inv)
+            } else {
+                _mm256_div_pd(d, rv)
+            };
+            let above = _mm256_add_pd(tv, q);
+            let y = if soft {
+                let u = _mm256_add_pd(d, half_w);
+                let knee = _mm256_add_pd(
+                    level,
+                    _mm256_div_pd(_mm256_mul_pd(_mm256_mul_pd(knee_k, u), u), two_w),
+                );
+                let in_knee = _mm256_and_pd(
+                    _mm256_cmp_pd::<_CMP_LE_OQ>(
+                        _mm256_mul_pd(c(2.0), _mm256_andnot_pd(sign, d)),
+                        w,
+                    ),
+                    w_pos,
+                );
+                _mm256_blendv_pd(above, knee, in_knee)
+            } else {
+                above
+            };
+            let below = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_mul_pd(c(2.0), d), neg_w);
+            _mm256_sub_pd(level, _mm256_blendv_pd(y, level, below))
+        }};
+    }
+    // `level` of magnitudes `a` (LevelDetector::levels_db:
+    // gain_to_db(|x|).max(floor); `a` is non-negative or NaN already, as
+    // `|x|` of the louder channel)
+    macro_rules! level {
+        ($a:expr) => {
+            _mm256_max_pd(
+                _mm256_mul_pd(
+                    fastmath::ln_x4(_mm256_max_pd($a, c(1e-300))),
+                    c(fastmath::DB_PER_NEPER),
+                ),
+                c(LEVEL_FLOOR_DB),
+            )
+        };
     }
     // stage 1, frames `i..i + 4` of the channels at `l`, `r`: the louder
     // magnitude, its level and the curve's target, into `tg[..4]`
@@ -723,39 +800,8 @@ unsafe fn run_fused4_avx2(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]
             });
             let frames = crate::lanes::transpose4(mag);
             for t in 0..4 {
-                // LevelDetector::levels_db: gain_to_db(|x|).max(floor)
-                let g = _mm256_max_pd(_mm256_andnot_pd(sign, frames[t]), c(1e-300));
-                let level = _mm256_max_pd(
-                    _mm256_mul_pd(fastmath::ln_x4(g), c(fastmath::DB_PER_NEPER)),
-                    c(LEVEL_FLOOR_DB),
-                );
-                // the curve, all segments computed and selected
-                let d = _mm256_sub_pd(level, tv);
-                let q = if exact_recip {
-                    _mm256_mul_pd(d, r_inv)
-                } else {
-                    _mm256_div_pd(d, rv)
-                };
-                let above = _mm256_add_pd(tv, q);
-                let y = if soft {
-                    let u = _mm256_add_pd(d, half_w);
-                    let knee = _mm256_add_pd(
-                        level,
-                        _mm256_div_pd(_mm256_mul_pd(_mm256_mul_pd(knee_k, u), u), two_w),
-                    );
-                    let in_knee = _mm256_and_pd(
-                        _mm256_cmp_pd::<_CMP_LE_OQ>(
-                            _mm256_mul_pd(c(2.0), _mm256_andnot_pd(sign, d)),
-                            w,
-                        ),
-                        w_pos,
-                    );
-                    _mm256_blendv_pd(above, knee, in_knee)
-                } else {
-                    above
-                };
-                let below = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_mul_pd(c(2.0), d), neg_w);
-                tg[t] = _mm256_sub_pd(level, _mm256_blendv_pd(y, level, below));
+                let level = level!(frames[t]);
+                tg[t] = curve!(level, tv, rv, r_inv, half_w, two_w, knee_k, w, w_pos, neg_w);
             }
         }};
     }
@@ -783,30 +829,101 @@ unsafe fn run_fused4_avx2(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]
     // padding's results are not used: the smoothing stops at `len`)
     let mut lb = [[0.0f64; 4]; 4];
     let mut rb = [[0.0f64; 4]; 4];
+    // sparse stage 1's packed magnitudes, their frames, their targets
+    let mut pv = [0.0f64; SPAN + 8];
+    let mut pi = [0u64; SPAN + 8];
+    let mut pt = [0.0f64; SPAN + 8];
+    let lane_idx = _mm256_setr_epi64x(0, 1, 2, 3);
+    let mut dense_next = false;
     let mut i = 0;
     while i < len {
+        let dense = dense_next;
+        dense_next = false;
         let m = (len - i).min(SPAN);
         let full = m / 4 * 4;
         let rest = m - full;
-        let mut g = 0;
-        while g < full {
-            targets!(
-                lp.map(|p| p.add(i + g)),
-                rp.map(|p| p.add(i + g)),
-                &mut tg[g..g + 4]
-            );
-            g += 4;
-        }
         if rest > 0 {
             for j in 0..4 {
                 std::ptr::copy_nonoverlapping(lp[j].add(i + full), lb[j].as_mut_ptr(), rest);
                 std::ptr::copy_nonoverlapping(rp[j].add(i + full), rb[j].as_mut_ptr(), rest);
             }
-            targets!(
-                std::array::from_fn(|j| lb[j].as_mut_ptr()),
-                std::array::from_fn(|j| rb[j].as_mut_ptr()),
-                &mut tg[full..full + 4]
-            );
+        }
+        // frames `4 q .. 4 q + 4` of the span (the padded copies for the rest)
+        let lbp: [*mut f64; 4] = std::array::from_fn(|j| lb[j].as_mut_ptr());
+        let rbp: [*mut f64; 4] = std::array::from_fn(|j| rb[j].as_mut_ptr());
+        let at = |q: usize| -> ([*mut f64; 4], [*mut f64; 4]) {
+            if 4 * q < full {
+                (lp.map(|p| p.add(i + 4 * q)), rp.map(|p| p.add(i + 4 * q)))
+            } else {
+                (lbp, rbp)
+            }
+        };
+        let groups = m.div_ceil(4);
+        if dense {
+            for q in 0..groups {
+                let (l, r) = at(q);
+                targets!(l, r, &mut tg[4 * q..4 * q + 4]);
+            }
+        } else {
+            // sparse: per compressor, the frames above `safe` packed (four
+            // at a time, by a permutation from their mask), their targets,
+            // scattered into the zeroed frame vectors
+            tg[..4 * groups].fill(zero);
+            let tgf = tg.as_mut_ptr() as *mut f64;
+            let mut packed_all = 0;
+            for j in 0..4 {
+                let safe_j = c(safe[j]);
+                let mut n = 0;
+                for q in 0..groups {
+                    let (l, r) = at(q);
+                    let a = fmax!(
+                        _mm256_andnot_pd(sign, _mm256_loadu_pd(l[j])),
+                        _mm256_andnot_pd(sign, _mm256_loadu_pd(r[j]))
+                    );
+                    let mask = _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_NLE_UQ>(a, safe_j)) as usize;
+                    let perm = _mm256_loadu_si256(PACK[mask].as_ptr() as *const __m256i);
+                    _mm256_storeu_pd(
+                        pv.as_mut_ptr().add(n),
+                        _mm256_castps_pd(_mm256_permutevar8x32_ps(_mm256_castpd_ps(a), perm)),
+                    );
+                    let fr = _mm256_add_epi64(_mm256_set1_epi64x(4 * q as i64), lane_idx);
+                    _mm256_storeu_si256(
+                        pi.as_mut_ptr().add(n) as *mut __m256i,
+                        _mm256_permutevar8x32_epi32(fr, perm),
+                    );
+                    n += (mask as u32).count_ones() as usize;
+                }
+                packed_all += n;
+                let b = |v: f64| c(v);
+                let (tj, rj, wj) = (t_s[j], r_s[j], w_s[j]);
+                let mut k = 0;
+                while k < n {
+                    let level = level!(_mm256_loadu_pd(pv.as_ptr().add(k)));
+                    let tgt = curve!(
+                        level,
+                        b(tj),
+                        b(rj),
+                        b(1.0 / rj),
+                        b(wj / 2.0),
+                        b(2.0 * wj),
+                        b(1.0 / rj - 1.0),
+                        b(wj),
+                        if wj > 0.0 {
+                            _mm256_castsi256_pd(_mm256_set1_epi64x(-1))
+                        } else {
+                            zero
+                        },
+                        b(-wj)
+                    );
+                    _mm256_storeu_pd(pt.as_mut_ptr().add(k), tgt);
+                    k += 4;
+                }
+                for k in 0..n {
+                    *tgf.add(4 * pi[k] as usize + j) = pt[k];
+                }
+            }
+            // the dense form when most frames need their logarithm anyway
+            dense_next = 4 * packed_all > 3 * 4 * groups;
         }
         // stage 2: smooth_run's step (from the carried state and from 0),
         // meters, make-up minus reduction to a gain
@@ -873,6 +990,29 @@ unsafe fn run_fused4_avx2(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]
         cj.last_gr_db = 0.0f64.max(lst[j]);
     }
 }
+
+/// For each 4-bit lane mask, the `u32` indices of a `vpermps` that moves
+/// the `f64` lanes whose bits are set to the front, in order (the rest:
+/// lane 0, unused).
+#[cfg(target_arch = "x86_64")]
+const PACK: [[u32; 8]; 16] = {
+    let mut t = [[0u32; 8]; 16];
+    let mut m = 0;
+    while m < 16 {
+        let mut p = 0;
+        let mut l = 0;
+        while l < 4 {
+            if m & (1 << l) != 0 {
+                t[m][2 * p] = 2 * l as u32;
+                t[m][2 * p + 1] = 2 * l as u32 + 1;
+                p += 1;
+            }
+            l += 1;
+        }
+        m += 1;
+    }
+    t
+};
 
 /// [`smooth_run`] on four rows at once, one per lane of an `f64x4`
 /// vector: `g[l][..m]` smoothed from `*env[l]` with `rise[l]`, `fall[l]`,
@@ -1197,7 +1337,9 @@ mod tests {
     /// ([`run_fused4_avx2`]: peak, full link, no look-ahead or side-chain
     /// filter): the same bits, envelopes and meters for 4, 5 and 8
     /// compressors with hard and soft knees, ratios that are powers of two
-    /// (the exact reciprocal), infinite and not, attack 0, make-up gain, a
+    /// (the exact reciprocal), infinite and not, a threshold at -245 dB
+    /// (no frame below the knee for sure), quiet and loud stretches (the
+    /// sparse and the dense level stage), attack 0, make-up gain, a
     /// make-up ramp mid-run (the group leaves the fused loop while it
     /// ramps), a compressor switched from unlinked (two envelopes) to
     /// linked (its group stays on the general path), on bursts with silences (the 1e-15 flush), a NaN and an
@@ -1238,6 +1380,12 @@ mod tests {
             let params = |q: usize| CompressorParams {
                 knee_db: if all_hard { 0.0 } else { params(q).knee_db },
                 ratio: if all_hard { 4.0 } else { params(q).ratio },
+                // the knee within 239 dB of silence: no frame skipped
+                threshold_db: if set == 1 && q == 2 {
+                    -245.0
+                } else {
+                    params(q).threshold_db
+                },
                 ..params(q)
             };
             let x: Vec<Vec<f64>> = (0..2 * count).map(sig).collect();
