@@ -457,9 +457,11 @@ impl BiquadCascade {
     /// With AVX (detected at run time), cascades with the same number of
     /// sections go two at a time into the four lanes of one `f64x4` vector
     /// (left and right of the first, then of the second; coefficients per
-    /// lane), and two such vectors run in one loop when there are four
-    /// cascades: each recursion is bound by its latency, so one recursion
-    /// carries two or four tracks in the time of one. Every lane does
+    /// lane): each recursion is bound by its latency, so one recursion
+    /// carries two tracks in the time of one. (Two such vectors in one
+    /// loop need more than the sixteen AVX registers for their states and
+    /// spill them onto the recursion's path: measured slower than two
+    /// pairs one after the other.) Every lane does
     /// [`BiquadState::tick`]'s multiplies, adds and subtracts in the same
     /// order (no fused multiply-add), so the bits do not change. The rest
     /// (no AVX, unequal section counts, a cascade left over) runs
@@ -475,13 +477,8 @@ impl BiquadCascade {
         if crate::oversample::has_avx() && chans.iter().all(|c| c.len() == len) {
             while j + 1 < cascades.len() {
                 let ns = cascades[j].coeffs.len();
-                let quad =
-                    j + 3 < cascades.len() && (j..j + 4).all(|i| cascades[i].coeffs.len() == ns);
                 let pair = cascades[j + 1].coeffs.len() == ns;
-                if quad {
-                    lanes_group::<2>(&mut cascades[j..j + 4], &mut chans[2 * j..2 * j + 8]);
-                    j += 4;
-                } else if pair {
+                if pair {
                     lanes_group::<1>(&mut cascades[j..j + 2], &mut chans[2 * j..2 * j + 4]);
                     j += 2;
                 } else {
@@ -581,11 +578,26 @@ unsafe fn run_lanes_avx<const M: usize, const N: usize>(
             })
         };
     }
-    let b0: [[__m256d; N]; M] = lanes!(|j: usize, k: usize, l: usize| c[j][k][l].b0);
-    let b1: [[__m256d; N]; M] = lanes!(|j: usize, k: usize, l: usize| c[j][k][l].b1);
-    let b2: [[__m256d; N]; M] = lanes!(|j: usize, k: usize, l: usize| c[j][k][l].b2);
-    let a1: [[__m256d; N]; M] = lanes!(|j: usize, k: usize, l: usize| c[j][k][l].a1);
-    let a2: [[__m256d; N]; M] = lanes!(|j: usize, k: usize, l: usize| c[j][k][l].a2);
+    // the coefficients stay in memory (read as operands of the multiplies
+    // through a pointer the optimiser cannot see through, see `step!`), so
+    // the sixteen vector registers hold the recursion states instead of
+    // spilling them (a spilled state puts a store and a reload on the
+    // recursion's critical path)
+    let cf: [[[__m256d; 5]; N]; M] = std::array::from_fn(|j| {
+        std::array::from_fn(|k| {
+            let q = &c[j][k];
+            let v = |f: fn(&BiquadCoeffs) -> f64| {
+                _mm256_setr_pd(f(&q[0]), f(&q[1]), f(&q[2]), f(&q[3]))
+            };
+            [
+                v(|x| x.b0),
+                v(|x| x.b1),
+                v(|x| x.b2),
+                v(|x| x.a1),
+                v(|x| x.a2),
+            ]
+        })
+    });
     let mut s1: [[__m256d; N]; M] = lanes!(|j: usize, k: usize, l: usize| st[j][k][l].s1);
     let mut s2: [[__m256d; N]; M] = lanes!(|j: usize, k: usize, l: usize| st[j][k][l].s2);
     // one frame of vector `j` through the sections (tick's order)
@@ -593,13 +605,17 @@ unsafe fn run_lanes_avx<const M: usize, const N: usize>(
         ($j:expr, $v:expr) => {{
             let j = $j;
             let mut v = $v;
+            // SAFETY: `black_box` returns its argument unchanged: a pointer
+            // to the live local `cf`, read only
+            let cf: &[[[__m256d; 5]; N]; M] = &*std::hint::black_box(&cf as *const _);
             for k in 0..N {
-                let y = _mm256_add_pd(_mm256_mul_pd(b0[j][k], v), s1[j][k]);
+                let [b0, b1, b2, a1, a2] = &cf[j][k];
+                let y = _mm256_add_pd(_mm256_mul_pd(*b0, v), s1[j][k]);
                 s1[j][k] = _mm256_add_pd(
-                    _mm256_sub_pd(_mm256_mul_pd(b1[j][k], v), _mm256_mul_pd(a1[j][k], y)),
+                    _mm256_sub_pd(_mm256_mul_pd(*b1, v), _mm256_mul_pd(*a1, y)),
                     s2[j][k],
                 );
-                s2[j][k] = _mm256_sub_pd(_mm256_mul_pd(b2[j][k], v), _mm256_mul_pd(a2[j][k], y));
+                s2[j][k] = _mm256_sub_pd(_mm256_mul_pd(*b2, v), _mm256_mul_pd(*a2, y));
                 v = y;
             }
             v
