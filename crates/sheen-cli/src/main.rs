@@ -5,6 +5,7 @@
 //! non-zero exit status; no partial output is left behind.
 
 mod album;
+mod alloc;
 mod analyze;
 mod automix;
 mod demo;
@@ -18,6 +19,10 @@ mod serve;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+/// Large buffers on transparent huge pages (see [`alloc`]).
+#[global_allocator]
+static ALLOCATOR: alloc::HugePageHint = alloc::HugePageHint;
 
 /// sheen: mix stems and master songs, measured and explained.
 #[derive(Parser)]
