@@ -415,13 +415,86 @@ impl Processor for Reverb {
 }
 
 impl Reverb {
-    /// [`Self::process_body`] compiled for AVX2 (wider vectors for the
-    /// line-wise loops; the same IEEE-754 operations in the same order, no
-    /// fused multiply-add, so the same bits as the baseline path).
+    /// The AVX2 path: chunk by chunk, the pre-delay of the chunk, then the
+    /// network frame by frame with the 16 lines in the lanes of four
+    /// 256-bit vectors and its state in registers ([`avx2::network`]), then
+    /// width and dry/wet over the chunk ([`Self::finish_chunk`]). Every
+    /// value is formed by the IEEE-754 operations of [`Self::process_body`]
+    /// in the same order (no fused multiply-add), so the same bits (tests
+    /// `avx2_and_baseline_paths_are_bit_identical`,
+    /// `vector_path_in_pieces_is_bit_identical`).
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn process_avx2(&mut self, block: &mut [&mut [f64]]) {
-        self.process_body(block);
+        let mut st = NetState {
+            pos: self.line_pos,
+            s: self.absorb_s,
+        };
+        let mut pl = [0.0f64; CHUNK];
+        let mut pr = [0.0f64; CHUNK];
+        let mut taps = [[0.0f64; 2]; CHUNK];
+        match block {
+            [] => {}
+            [mono] => {
+                for c in mono.chunks_mut(CHUNK) {
+                    let m = c.len();
+                    pl[..m].copy_from_slice(c);
+                    pr[..m].copy_from_slice(c);
+                    self.pre_delay_chunk(0, &mut pl[..m]);
+                    self.pre_delay_chunk(1, &mut pr[..m]);
+                    // SAFETY: the CPU has AVX2 (this function's feature).
+                    unsafe { avx2::network(self, &mut st, &pl[..m], &pr[..m], &mut taps[..m]) };
+                    self.finish_chunk(c, None, &taps[..m]);
+                }
+            }
+            [left, right, ..] => {
+                for (cl, cr) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
+                    let m = cl.len();
+                    pl[..m].copy_from_slice(cl);
+                    pr[..m].copy_from_slice(cr);
+                    self.pre_delay_chunk(0, &mut pl[..m]);
+                    self.pre_delay_chunk(1, &mut pr[..m]);
+                    // SAFETY: the CPU has AVX2 (this function's feature).
+                    unsafe { avx2::network(self, &mut st, &pl[..m], &pr[..m], &mut taps[..m]) };
+                    self.finish_chunk(cl, Some(cr), &taps[..m]);
+                }
+            }
+        }
+        self.line_pos = st.pos;
+        self.absorb_s = st.s;
+    }
+
+    /// Output gain, width and dry/wet of a chunk from the network's raw
+    /// taps (left, right per frame), as [`Self::wet`] and
+    /// [`Self::process_body`] form them: `right = None` is the mono case.
+    #[inline(always)]
+    fn finish_chunk(&mut self, left: &mut [f64], right: Option<&mut [f64]>, taps: &[[f64; 2]]) {
+        let (g, width) = (self.out_gain, self.width);
+        let wet = |t: &[f64; 2]| {
+            let (l, r) = (g * t[0], g * t[1]);
+            let mid = 0.5 * (l + r);
+            let side = 0.5 * (l - r) * width;
+            (mid + side, mid - side)
+        };
+        let ramp = self.mix.is_ramping();
+        let fixed = self.mix.current();
+        match right {
+            Some(right) => {
+                for ((xl, xr), t) in left.iter_mut().zip(right.iter_mut()).zip(taps) {
+                    let mix = if ramp { self.mix.next_value() } else { fixed };
+                    let (l, r) = wet(t);
+                    *xl = (1.0 - mix) * *xl + mix * l;
+                    *xr = (1.0 - mix) * *xr + mix * r;
+                }
+            }
+            None => {
+                for (x, t) in left.iter_mut().zip(taps) {
+                    let mix = if ramp { self.mix.next_value() } else { fixed };
+                    let (l, r) = wet(t);
+                    *x = (1.0 - mix) * *x + mix * 0.5 * (l + r);
+                }
+            }
+        }
     }
 
     /// Chunk by chunk: the pre-delay of the chunk
@@ -474,6 +547,179 @@ impl Reverb {
     }
 }
 
+/// The network on 256-bit vectors (see [`Reverb::process_avx2`]). The
+/// functions are `unsafe`: the CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{NetState, Reverb, CHUNK, FLUSH, INPUT_GAIN, IN_SIGN, LINES, OUT_SIGN};
+    use std::arch::x86_64::*;
+
+    /// Sixteen lines, four per vector.
+    type V = [__m256d; 4];
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn load(a: &[f64; LINES]) -> V {
+        // in bounds: `a` holds 16 f64, each load takes 4 from 4 q
+        std::array::from_fn(|q| _mm256_loadu_pd(a.as_ptr().add(4 * q)))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn store(a: &mut [f64; LINES], v: V) {
+        for (q, x) in v.into_iter().enumerate() {
+            // in bounds: `a` holds 16 f64, each store writes 4 from 4 q
+            _mm256_storeu_pd(a.as_mut_ptr().add(4 * q), x);
+        }
+    }
+
+    /// One butterfly stage of [`super::hadamard16`] inside a vector: lanes
+    /// set in `HIGH` get `partner - own` (the scalar `x - y`, `x` the lower
+    /// line), the others `own + partner` (`x + y`); `swap` is `v` with
+    /// every lane exchanged with its partner.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn stage<const HIGH: i32>(v: __m256d, swap: __m256d) -> __m256d {
+        _mm256_blend_pd::<HIGH>(_mm256_add_pd(v, swap), _mm256_sub_pd(swap, v))
+    }
+
+    /// Butterflies between whole vectors `a` (lower lines) and `b`.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn across(a: &mut __m256d, b: &mut __m256d) {
+        let (x, y) = (*a, *b);
+        *a = _mm256_add_pd(x, y);
+        *b = _mm256_sub_pd(x, y);
+    }
+
+    /// The FDN steps of a chunk ([`Reverb::tick`] for each frame of the
+    /// pre-delayed inputs `pl`, `pr`): writes each frame's raw taps (left,
+    /// right, before the output gain) to `taps`. Requires
+    /// `pl.len() == pr.len() == taps.len() <= CHUNK`.
+    ///
+    /// In pieces of at most the shortest line's length: every sample a
+    /// piece reads was written before the piece (frame `f` reads what frame
+    /// `f - len_i` wrote), so the piece's reads are gathered first, line by
+    /// line along the ring ([`gather`]), then the frames are computed one
+    /// by one ([`frames`]).
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn network(
+        rv: &mut Reverb,
+        st: &mut NetState,
+        pl: &[f64],
+        pr: &[f64],
+        taps: &mut [[f64; 2]],
+    ) {
+        let m = taps.len();
+        assert!(m <= CHUNK && pl.len() == m && pr.len() == m);
+        // lengths increase: lengths[0] is the shortest
+        let piece = rv.lengths[0].min(CHUNK);
+        let mut xs = [[0.0f64; LINES]; CHUNK];
+        let mut at = 0;
+        while at < m {
+            let end = (at + piece).min(m);
+            gather(rv, st.pos, &mut xs[..end - at]);
+            frames(
+                rv,
+                st,
+                &xs[..end - at],
+                &pl[at..end],
+                &pr[at..end],
+                &mut taps[at..end],
+            );
+            at = end;
+        }
+    }
+
+    /// `xs[k][i]` = the sample line `i` gives at frame `k` of a piece whose
+    /// first frame has write position `pos` (as [`Reverb::tick`] reads it:
+    /// slot `pos + k - (len_i - 1)`). The piece is at most the shortest
+    /// line long, so these slots are not written during the piece.
+    fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let ring = &rv.lines[..=mask];
+        for i in 0..LINES {
+            let s0 = pos.wrapping_sub(rv.lengths[i] - 1) & mask;
+            // up to the ring's end, then from its start
+            let first = (ring.len() - s0).min(xs.len());
+            let (a, b) = xs.split_at_mut(first);
+            for (x, f) in a.iter_mut().zip(&ring[s0..]) {
+                x[i] = f[i];
+            }
+            for (x, f) in b.iter_mut().zip(ring) {
+                x[i] = f[i];
+            }
+        }
+    }
+
+    /// The frames of a piece: `xs` from [`gather`], inputs `pl`, `pr`, raw
+    /// taps out; the network state in registers.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn frames(
+        rv: &mut Reverb,
+        st: &mut NetState,
+        xs: &[[f64; LINES]],
+        pl: &[f64],
+        pr: &[f64],
+        taps: &mut [[f64; 2]],
+    ) {
+        let mask = rv.line_mask;
+        let [b0, b1, b2, a1, a2] = &rv.absorb_c;
+        let (b0, b1, b2, a1, a2) = (load(b0), load(b1), load(b2), load(a1), load(a2));
+        let (mut s1, mut s2) = (load(&st.s[0]), load(&st.s[1]));
+        let (os, is) = (load(&OUT_SIGN), load(&IN_SIGN));
+        let flush = _mm256_set1_pd(FLUSH);
+        let quarter = _mm256_set1_pd(0.25);
+        let no_sign = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
+        let gain = _mm_set1_pd(INPUT_GAIN);
+        let mut pos = st.pos;
+        for (((x, &xl), &xr), t) in xs.iter().zip(pl).zip(pr).zip(taps.iter_mut()) {
+            let x = load(x);
+            let mut y = [_mm256_setzero_pd(); 4];
+            let mut acc = _mm_setzero_pd();
+            for q in 0..4 {
+                // absorption: y = b0 x + s1; s1 = b1 x - a1 y + s2; s2 = b2 x - a2 y
+                let yq = _mm256_add_pd(_mm256_mul_pd(b0[q], x[q]), s1[q]);
+                let n = _mm256_sub_pd(_mm256_mul_pd(b1[q], x[q]), _mm256_mul_pd(a1[q], yq));
+                s1[q] = _mm256_add_pd(n, s2[q]);
+                s2[q] = _mm256_sub_pd(_mm256_mul_pd(b2[q], x[q]), _mm256_mul_pd(a2[q], yq));
+                y[q] = yq;
+                // taps: (l, r) = 0 + (OUT_SIGN·y) of lines (0, 1), then (2, 3), …
+                let p = _mm256_mul_pd(os[q], yq);
+                acc = _mm_add_pd(acc, _mm256_castpd256_pd128(p));
+                acc = _mm_add_pd(acc, _mm256_extractf128_pd::<1>(p));
+            }
+            // in bounds: `t` is two f64
+            _mm_storeu_pd(t.as_mut_ptr(), acc);
+            // Hadamard: stages h = 1, 2 inside the vectors, h = 4, 8 across
+            for v in &mut y {
+                let h1 = stage::<0b1010>(*v, _mm256_permute_pd::<0b0101>(*v));
+                *v = stage::<0b1100>(h1, _mm256_permute2f128_pd::<0x01>(h1, h1));
+            }
+            let [mut v0, mut v1, mut v2, mut v3] = y;
+            across(&mut v0, &mut v1);
+            across(&mut v2, &mut v3);
+            across(&mut v0, &mut v2);
+            across(&mut v1, &mut v3);
+            // input: left into even lines, right into odd, with signs
+            let inj = _mm_mul_pd(gain, _mm_set_pd(xr, xl));
+            let inj = _mm256_insertf128_pd::<1>(_mm256_castpd128_pd256(inj), inj);
+            let mut w = [v0, v1, v2, v3];
+            for q in 0..4 {
+                let v = _mm256_add_pd(_mm256_mul_pd(w[q], quarter), _mm256_mul_pd(is[q], inj));
+                let tiny = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_and_pd(v, no_sign), flush);
+                w[q] = _mm256_andnot_pd(tiny, v);
+            }
+            pos = (pos + 1) & mask;
+            store(&mut rv.lines[pos], w);
+        }
+        st.pos = pos;
+        store(&mut st.s[0], s1);
+        store(&mut st.s[1], s2);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,6 +756,65 @@ mod tests {
             outs.push((l, r));
         }
         assert_eq!(outs[0], outs[1]);
+    }
+
+    /// Reference: the baseline path, sample by sample. The AVX2 path (when
+    /// the CPU has it, else the baseline one again) gives the same
+    /// bits on stereo and mono noise, with damping, a mix ramp, odd block
+    /// lengths and a long run (the line rings wrap).
+    #[test]
+    fn vector_path_in_pieces_is_bit_identical() {
+        let fs = 48_000.0;
+        let mut seed = 11u64;
+        let mut noise = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let sig: Vec<f64> = (0..40_000).map(|_| noise()).collect();
+        // at 8 kHz and size 0 the shortest line (67 samples) is shorter
+        // than a chunk: the network runs in pieces
+        for (ch, fs, size) in [(1usize, fs, 0.3), (2, fs, 0.0), (2, 8_000.0, 0.0)] {
+            let mut outs = Vec::new();
+            for body in [true, false] {
+                let mut rv = Reverb::new(ReverbParams {
+                    mix: 0.7,
+                    size,
+                    pre_delay_ms: 1.3,
+                    width: 0.6,
+                    ..Default::default()
+                });
+                rv.prepare(fs, ch, 1024);
+                let mut x: Vec<Vec<f64>> = vec![sig.clone(), sig.iter().rev().copied().collect()];
+                x.truncate(ch);
+                let mut at = 0;
+                for (k, len) in [1usize, 1000, 77, 4096].iter().cycle().enumerate() {
+                    if at >= sig.len() {
+                        break;
+                    }
+                    if k == 3 {
+                        rv.set_params(ReverbParams {
+                            mix: 0.4,
+                            ..*rv.params()
+                        });
+                    }
+                    let end = (at + len).min(sig.len());
+                    let mut blk: Vec<&mut [f64]> = x.iter_mut().map(|c| &mut c[at..end]).collect();
+                    if body {
+                        rv.process_body(&mut blk);
+                    } else {
+                        rv.process(&mut blk);
+                    }
+                    at = end;
+                }
+                outs.push(x);
+            }
+            let bits = |x: &Vec<Vec<f64>>| -> Vec<Vec<u64>> {
+                x.iter()
+                    .map(|c| c.iter().map(|v| v.to_bits()).collect())
+                    .collect()
+            };
+            assert_eq!(bits(&outs[0]), bits(&outs[1]), "{ch} channels, {fs} Hz");
+        }
     }
 
     /// Schroeder backward integration (M. R. Schroeder, "New method of

@@ -335,6 +335,8 @@ impl AudioReader {
         let base = buf[0].len();
         let mut got = 0usize;
         while got < max_frames {
+            // whether the samples are known to be finite already
+            let mut finite = false;
             let n = if self.pos < self.avail {
                 let n = (max_frames - got).min(self.avail - self.pos);
                 copy_frames(&self.decoder.last_decoded(), self.pos, n, buf);
@@ -351,6 +353,7 @@ impl AudioReader {
                     }
                     Ok(n) => {
                         self.frames_decoded += n as u64;
+                        finite = d.last_read_finite();
                         n
                     }
                     Err(e) => {
@@ -372,7 +375,7 @@ impl AudioReader {
                 continue;
             };
             // Float formats can hold NaN/Inf: find them while streaming.
-            for (ch, samples) in buf.iter().enumerate() {
+            for (ch, samples) in buf.iter().enumerate().filter(|_| !finite) {
                 let s = &samples[base + got..base + got + n];
                 if s.iter().fold(true, |ok, x| ok & x.is_finite()) {
                     continue;

@@ -503,19 +503,25 @@ impl Engine {
             1
         });
         let span = block * blocks.max(1);
-        let tracks = plan
-            .tracks
-            .iter()
-            .map(|t| {
-                Ok(TrackState {
-                    source: if t.strip.mute {
-                        None
-                    } else {
-                        Some(StemSource::open(t, plan.sample_rate_hz)?)
-                    },
-                    strip: StripState::new(&t.strip, fs, block, span),
-                })
+        // the stems are opened (probed, first packet decoded) and the strips
+        // built on the pool's threads; the first error in file order wins
+        let tracks = pool
+            .install(|| {
+                plan.tracks
+                    .par_iter()
+                    .map(|t| {
+                        Ok(TrackState {
+                            source: if t.strip.mute {
+                                None
+                            } else {
+                                Some(StemSource::open(t, plan.sample_rate_hz)?)
+                            },
+                            strip: StripState::new(&t.strip, fs, block, span),
+                        })
+                    })
+                    .collect::<Vec<Result<_, Error>>>()
             })
+            .into_iter()
             .collect::<Result<Vec<_>, Error>>()?;
         let buses: Vec<StripState> = plan
             .buses
