@@ -1290,45 +1290,13 @@ mod tests {
             let x: Vec<Vec<f64>> = (0..2 * count).map(sig).collect();
             let mut one: Vec<Compressor> = (0..count).map(|q| comp(params(q), fs)).collect();
             let mut grp = one.clone();
-            let mut want = x.clone();
-            let mut got = x.clone();
-            let mut start = 0;
-            for (b, len) in [1, 3, 4, 257, 1000].iter().cycle().enumerate() {
-                if start >= n {
-                    break;
-                }
-                if b == 7 {
-                    // a make-up change mid-run ramps (set_params)
-                    for c in one.iter_mut().chain(grp.iter_mut()) {
-                        c.set_params(CompressorParams {
-                            makeup_db: 3.0,
-                            ..*c.params()
-                        });
-                    }
-                }
-                let r = start..(start + len).min(n);
-                for (q, c) in one.iter_mut().enumerate() {
-                    let (l, rr) = want[2 * q..].split_at_mut(1);
-                    c.process(&mut [&mut l[0][r.clone()], &mut rr[0][r.clone()]]);
-                }
-                let mut cs: Vec<&mut Compressor> = grp.iter_mut().collect();
-                let mut ch: Vec<&mut [f64]> = got.iter_mut().map(|c| &mut c[r.clone()]).collect();
-                Compressor::process_stereo_group(&mut cs, &mut ch);
-                start = r.end;
-            }
-            for (a, b) in got.iter().zip(&want) {
-                for (u, v) in a.iter().zip(b) {
-                    assert_eq!(u.to_bits(), v.to_bits(), "{count} compressors");
-                }
-            }
-            for (a, b) in grp.iter_mut().zip(one.iter_mut()) {
-                assert_eq!(a.env.map(f64::to_bits), b.env.map(f64::to_bits));
-                assert_eq!(a.last_gain_reduction_db(), b.last_gain_reduction_db());
-                assert_eq!(
-                    a.take_max_gain_reduction_db(),
-                    b.take_max_gain_reduction_db()
-                );
-            }
+            // a make-up change mid-run ramps (set_params)
+            run_group_against_alone(&mut one, &mut grp, &x, count, |b, p| {
+                (b == 7).then_some(CompressorParams {
+                    makeup_db: 3.0,
+                    ..*p
+                })
+            });
         }
     }
 
@@ -1391,49 +1359,67 @@ mod tests {
             let x: Vec<Vec<f64>> = (0..2 * count).map(sig).collect();
             let mut one: Vec<Compressor> = (0..count).map(|q| comp(params(q), fs)).collect();
             let mut grp = one.clone();
-            let mut want = x.clone();
-            let mut got = x.clone();
-            let mut start = 0;
-            for (b, len) in [1, 3, 4, 257, 1000].iter().cycle().enumerate() {
-                if start >= n {
-                    break;
-                }
-                if b == 7 || b == 9 {
-                    for c in one.iter_mut().chain(grp.iter_mut()) {
-                        c.set_params(CompressorParams {
-                            makeup_db: if b == 7 { 3.0 } else { c.params().makeup_db },
-                            stereo_link: 1.0,
-                            ..*c.params()
-                        });
-                    }
-                }
-                let r = start..(start + len).min(n);
-                for (q, c) in one.iter_mut().enumerate() {
-                    let (l, rr) = want[2 * q..].split_at_mut(1);
-                    c.process(&mut [&mut l[0][r.clone()], &mut rr[0][r.clone()]]);
-                }
-                let mut cs: Vec<&mut Compressor> = grp.iter_mut().collect();
-                let mut ch: Vec<&mut [f64]> = got.iter_mut().map(|c| &mut c[r.clone()]).collect();
-                Compressor::process_stereo_group(&mut cs, &mut ch);
-                start = r.end;
-            }
-            for (a, b) in got.iter().zip(&want) {
-                for (u, v) in a.iter().zip(b) {
-                    assert_eq!(u.to_bits(), v.to_bits(), "{count} compressors");
-                }
-            }
-            for (a, b) in grp.iter_mut().zip(one.iter_mut()) {
-                assert_eq!(a.env.map(f64::to_bits), b.env.map(f64::to_bits));
-                assert_eq!(
-                    a.last_gain_reduction_db().to_bits(),
-                    b.last_gain_reduction_db().to_bits()
-                );
-                assert_eq!(
-                    a.take_max_gain_reduction_db().to_bits(),
-                    b.take_max_gain_reduction_db().to_bits()
-                );
-            }
+            run_group_against_alone(&mut one, &mut grp, &x, count, |b, p| {
+                (b == 7 || b == 9).then_some(CompressorParams {
+                    makeup_db: if b == 7 { 3.0 } else { p.makeup_db },
+                    stereo_link: 1.0,
+                    ..*p
+                })
+            });
             assert!(grp[..4].iter().all(|c| c.fusable()), "the fused loop ran");
+        }
+    }
+
+    /// Runs `one` (each compressor alone, [`Processor::process`]) and `grp`
+    /// ([`Compressor::process_stereo_group`]) over the stereo pairs of `x`
+    /// in blocks of 1, 3, 4, 257 and 1000 frames, applying `change(block,
+    /// params)` to both before a block when it returns new parameters, and
+    /// asserts the same bits: outputs, envelopes and both meters.
+    fn run_group_against_alone(
+        one: &mut [Compressor],
+        grp: &mut [Compressor],
+        x: &[Vec<f64>],
+        count: usize,
+        change: impl Fn(usize, &CompressorParams) -> Option<CompressorParams>,
+    ) {
+        let n = x[0].len();
+        let mut want = x.to_vec();
+        let mut got = x.to_vec();
+        let mut start = 0;
+        for (b, len) in [1, 3, 4, 257, 1000].iter().cycle().enumerate() {
+            if start >= n {
+                break;
+            }
+            for c in one.iter_mut().chain(grp.iter_mut()) {
+                if let Some(p) = change(b, c.params()) {
+                    c.set_params(p);
+                }
+            }
+            let r = start..(start + len).min(n);
+            for (q, c) in one.iter_mut().enumerate() {
+                let (l, rr) = want[2 * q..].split_at_mut(1);
+                c.process(&mut [&mut l[0][r.clone()], &mut rr[0][r.clone()]]);
+            }
+            let mut cs: Vec<&mut Compressor> = grp.iter_mut().collect();
+            let mut ch: Vec<&mut [f64]> = got.iter_mut().map(|c| &mut c[r.clone()]).collect();
+            Compressor::process_stereo_group(&mut cs, &mut ch);
+            start = r.end;
+        }
+        for (a, b) in got.iter().zip(&want) {
+            for (u, v) in a.iter().zip(b) {
+                assert_eq!(u.to_bits(), v.to_bits(), "{count} compressors");
+            }
+        }
+        for (a, b) in grp.iter_mut().zip(one.iter_mut()) {
+            assert_eq!(a.env.map(f64::to_bits), b.env.map(f64::to_bits));
+            assert_eq!(
+                a.last_gain_reduction_db().to_bits(),
+                b.last_gain_reduction_db().to_bits()
+            );
+            assert_eq!(
+                a.take_max_gain_reduction_db().to_bits(),
+                b.take_max_gain_reduction_db().to_bits()
+            );
         }
     }
 
