@@ -40,6 +40,10 @@ use std::sync::{Arc, Mutex};
 /// Longest recording, frames (2^24: 5.8 min at 48 kHz, 134 MB).
 pub const MAX_RECORD_FRAMES: usize = 1 << 24;
 
+/// Frames per run in which a prediction skips the limiter's gain computer
+/// when no detected peak exceeds the threshold and the computer is at rest.
+const REST_RUN: usize = 32;
+
 /// The search stops within this many LU of the target (on the prediction).
 pub const SEARCH_TOLERANCE_LU: f64 = 0.01;
 
@@ -568,14 +572,26 @@ impl Recorder {
         for &p in &d[..lead.min(d.len())] {
             gc.push(required_gain(f64::from(p), thr, target, g));
         }
+        let gg = g * g;
         for (chunk_d, chunk_k) in d[lead.min(d.len())..]
             .chunks(4096)
             .zip(self.kw.chunks(4096))
         {
             buf.clear();
-            for (&p, &k) in chunk_d.iter().zip(chunk_k) {
-                let gain = g * gc.push(required_gain(f64::from(p), thr, target, g));
-                buf.push(f64::from(k) * (gain * gain));
+            for (run_d, run_k) in chunk_d.chunks(REST_RUN).zip(chunk_k.chunks(REST_RUN)) {
+                let m = run_d.len().min(run_k.len());
+                let (run_d, run_k) = (&run_d[..m], &run_k[..m]);
+                // nothing over the threshold and the gain computer at rest:
+                // each gain is exactly `g · 1`, what the per-frame path
+                // computes (the limiter's own shortcut)
+                if run_d.iter().all(|&p| f64::from(p) <= thr) && gc.push_ones(m) {
+                    buf.extend(run_k.iter().map(|&k| f64::from(k) * gg));
+                    continue;
+                }
+                for (&p, &k) in run_d.iter().zip(run_k) {
+                    let gain = g * gc.push(required_gain(f64::from(p), thr, target, g));
+                    buf.push(f64::from(k) * (gain * gain));
+                }
             }
             e.push(&buf);
         }
@@ -866,6 +882,77 @@ mod tests {
                 assert_eq!(g0.to_bits(), g1.to_bits());
             }
         }
+    }
+
+    /// Reference: the prediction computed frame by frame through the
+    /// limiter's [`GainComputer`] (no rest shortcut), as the module docs
+    /// define it. On a recording of quiet stretches and loud bursts (the
+    /// computer at rest, then limiting, then releasing), the prediction with
+    /// rest runs skipped gives the same loudness and gain reduction bit for
+    /// bit, at gains with no, some and heavy limiting.
+    #[test]
+    fn rest_runs_predict_exactly() {
+        let fs = 48_000.0;
+        let p = LimiterParams::default();
+        let delay = TruePeakLimiter::delay_for(&p, fs);
+        let n = 120_000;
+        let mut z = 3u64;
+        let x: Vec<Vec<f64>> = (0..2)
+            .map(|_| {
+                (0..n)
+                    .map(|i| {
+                        z = z
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let v = (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                        v * if (i / 7000) % 3 == 0 { 1.6 } else { 0.02 }
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut r = Recorder::new(&p, fs, 2, false);
+        r.begin(0, delay);
+        for start in (0..n).step_by(4000) {
+            let end = (start + 4000).min(n);
+            r.push(&[&x[0][start..end], &x[1][start..end]]);
+        }
+        r.push(&[&vec![0.0; delay], &vec![0.0; delay]]);
+        r.end(n as u64);
+        let target = TruePeakLimiter::target_for(&p);
+        let reference = |gain_db: f64| {
+            let g = db_to_gain(gain_db);
+            let thr = target / g;
+            let mut gc = GainComputer::new(&p, fs);
+            let mut e = WindowEngine::new(fs, false);
+            let lead = r.front_latency + r.limiter_delay;
+            for &d in &r.d[..lead] {
+                gc.push(required_gain(f64::from(d), thr, target, g));
+            }
+            let buf: Vec<f64> = r.d[lead..]
+                .iter()
+                .zip(&r.kw)
+                .map(|(&d, &k)| {
+                    let gain = g * gc.push(required_gain(f64::from(d), thr, target, g));
+                    f64::from(k) * (gain * gain)
+                })
+                .collect();
+            for c in buf.chunks(4096) {
+                e.push(c);
+            }
+            (
+                e.integrated_lufs(),
+                (-gain_to_db(gc.min_gain())).max(0.0) + 0.0,
+            )
+        };
+        let mut limited = 0;
+        for gain_db in [-20.0, 0.0, 3.0, 12.0] {
+            let (l0, g0) = reference(gain_db);
+            let (l1, g1) = r.predict(gain_db, &p, fs);
+            assert_eq!(l0.map(f64::to_bits), l1.map(f64::to_bits), "{gain_db} dB");
+            assert_eq!(g0.to_bits(), g1.to_bits(), "{gain_db} dB");
+            limited += usize::from(g0 > 0.0);
+        }
+        assert!(limited >= 2, "limiting exercised: {limited}");
     }
 
     /// A recording of a signal fed straight in (no front): the prediction
