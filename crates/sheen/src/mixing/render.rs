@@ -597,15 +597,14 @@ impl Engine {
         (t0 < total).then(|| (t0, (total - t0).min(self.span as u64) as usize))
     }
 
-    /// Renders the next span (several blocks); `None` once the mix is
-    /// complete.
-    ///
-    /// Pipelined: the bus stage of span `k` (sums, bus and return strips,
-    /// master) runs at the same time as the track stage of span `k + 1`.
-    /// The track outputs of span `k` are moved (buffer swap, no copy) into
-    /// `staged` first, so both stages see exactly the data of the serial
-    /// order and every sum keeps its order: the bytes do not change.
-    pub fn next_block(&mut self) -> Result<Option<Blocks<'_>>, Error> {
+    /// One pipelined step (see [`Self::next_block`]): the bus stage of the
+    /// pending span and the track stage of the span after it, with `side`
+    /// run at the same time (on the pool); the span whose bus stage ran,
+    /// `None` (after running `side`) once the mix is complete.
+    fn step(
+        &mut self,
+        side: impl FnOnce() -> Result<(), Error> + Send,
+    ) -> Result<Option<(u64, usize)>, Error> {
         if self.pending.is_none() {
             if let Some(b) = self.block_at(self.t) {
                 let Self {
@@ -621,6 +620,7 @@ impl Engine {
             }
         }
         let Some((t0, n)) = self.pending.take() else {
+            side()?;
             return Ok(None);
         };
         for (tr, st) in self.tracks.iter_mut().zip(&mut self.staged) {
@@ -654,19 +654,70 @@ impl Engine {
                 ..
             } = self;
             let block = *block;
-            let (r, ()) = pool.install(|| {
+            let (r, ((), w)) = pool.install(|| {
                 rayon::join(
                     || match next {
                         Some((t1, n1)) => run_tracks(tracks, levels, *group, t1, n1, block),
                         None => Ok(()),
                     },
-                    || run_buses(buses, inputs, staged, t0, n, block, track_dst),
+                    || {
+                        rayon::join(
+                            || run_buses(buses, inputs, staged, t0, n, block, track_dst),
+                            side,
+                        )
+                    },
                 )
             });
             r?;
+            w?;
         }
         self.pending = next;
         self.t = t0 + n as u64;
+        Ok(Some((t0, n)))
+    }
+
+    /// Renders the whole mix, handing each span's mix frames (the frames
+    /// of [`Blocks::mix`] of [`Self::next_block`], in order) and the mix
+    /// frames delivered up to their end to `f`. `f` runs on the pool at
+    /// the same time as the stages of the next span, on a copy of the
+    /// frames, so writing the mix does not leave the pool idle; the
+    /// stages are those of [`Self::next_block`] (the same bytes).
+    pub fn for_each_mix(
+        &mut self,
+        mut f: impl FnMut([&[f64]; 2], u64) -> Result<(), Error> + Send,
+    ) -> Result<(), Error> {
+        let mut out = [Vec::with_capacity(self.span), Vec::with_capacity(self.span)];
+        let mut done: Option<u64> = None;
+        loop {
+            let side = || match done {
+                Some(p) => f([&out[0], &out[1]], p),
+                None => Ok(()),
+            };
+            let Some((t0, n)) = self.step(side)? else {
+                return Ok(());
+            };
+            let master = self.buses.last().expect("master");
+            let r = aligned(t0, n, self.latency, self.length);
+            for (o, c) in out.iter_mut().zip(&master.buf) {
+                o.clear();
+                o.extend_from_slice(&c[r.clone()]);
+            }
+            done = Some(self.position());
+        }
+    }
+
+    /// Renders the next span (several blocks); `None` once the mix is
+    /// complete.
+    ///
+    /// Pipelined: the bus stage of span `k` (sums, bus and return strips,
+    /// master) runs at the same time as the track stage of span `k + 1`.
+    /// The track outputs of span `k` are moved (buffer swap, no copy) into
+    /// `staged` first, so both stages see exactly the data of the serial
+    /// order and every sum keeps its order: the bytes do not change.
+    pub fn next_block(&mut self) -> Result<Option<Blocks<'_>>, Error> {
+        let Some((t0, n)) = self.step(|| Ok(()))? else {
+            return Ok(None);
+        };
         let (length, latency) = (self.length, self.latency);
         let master = self.buses.last().expect("master");
         let r = aligned(t0, n, latency, length);
@@ -1021,6 +1072,17 @@ pub fn render(
     let mut peak = 0.0f64;
     let total = engine.length_frames();
     engine.in_pool(|engine| {
+        if stem_writers.is_empty() {
+            // the writer runs beside the next span's stages
+            return engine.for_each_mix(|mix, done| {
+                for c in mix {
+                    peak = c.iter().fold(peak, |m, x| m.max(x.abs()));
+                }
+                writer.write(&mix)?;
+                progress(done, total);
+                Ok(())
+            });
+        }
         while let Some(b) = engine.next_block()? {
             for c in b.mix {
                 peak = c.iter().fold(peak, |m, x| m.max(x.abs()));
