@@ -320,7 +320,6 @@ impl StripState {
 }
 
 struct TrackState {
-    source: Option<StemSource>,
     strip: StripState,
 }
 
@@ -346,16 +345,11 @@ fn groupable(st: &StripState, s: usize) -> bool {
 }
 
 /// One span (`n` frames from render frame `t0`, blocks of `block`
-/// frames) of a group of tracks (the same side-chain level): every track
-/// reads its stem for the whole span (a stream: the same frames as block
-/// by block), then block by block [`run_group_block`]. Each track sees
+/// frames) of a group of tracks (the same side-chain level), whose stems
+/// are already read for the whole span into the strip buffers (see
+/// [`read_stems`]): block by block [`run_group_block`]. Each track sees
 /// the same operations in the same order as alone, so the same bits.
 fn run_group(group: &mut [&mut TrackState], t0: u64, n: usize, block: usize) -> Result<(), Error> {
-    for tr in group.iter_mut() {
-        if let Some(src) = &mut tr.source {
-            src.fill(&mut tr.strip.buf, t0, n)?;
-        }
-    }
     let mut off = 0;
     while off < n {
         let m = (n - off).min(block);
@@ -434,6 +428,11 @@ struct Staged {
 /// The graph being rendered.
 pub struct Engine {
     tracks: Vec<TrackState>,
+    /// Each track's stem (`None`: muted).
+    sources: Vec<Option<StemSource>>,
+    /// Each track's stem frames of the span after the pending one, read
+    /// ahead (beside the stages, see [`Self::step`]).
+    reads: Vec<Vec<Vec<f64>>>,
     /// Side-chain level of each track (tracks render level by level).
     levels: Vec<usize>,
     buses: Vec<StripState>,
@@ -510,19 +509,22 @@ impl Engine {
                 plan.tracks
                     .par_iter()
                     .map(|t| {
-                        Ok(TrackState {
-                            source: if t.strip.mute {
+                        Ok((
+                            if t.strip.mute {
                                 None
                             } else {
                                 Some(StemSource::open(t, plan.sample_rate_hz)?)
                             },
-                            strip: StripState::new(&t.strip, fs, block, span),
-                        })
+                            TrackState {
+                                strip: StripState::new(&t.strip, fs, block, span),
+                            },
+                        ))
                     })
                     .collect::<Vec<Result<_, Error>>>()
             })
             .into_iter()
             .collect::<Result<Vec<_>, Error>>()?;
+        let (sources, tracks): (Vec<_>, Vec<_>) = tracks.into_iter().unzip();
         let buses: Vec<StripState> = plan
             .buses
             .iter()
@@ -554,7 +556,10 @@ impl Engine {
                 direct: t.strip.outs.iter().map(|e| (None, e.pre_fader)).collect(),
             })
             .collect();
+        let reads = tracks.iter().map(|t| t.strip.buf.clone()).collect();
         Ok(Self {
+            sources,
+            reads,
             staged,
             pending: None,
             group: GROUP,
@@ -607,15 +612,23 @@ impl Engine {
     ) -> Result<Option<(u64, usize)>, Error> {
         if self.pending.is_none() {
             if let Some(b) = self.block_at(self.t) {
+                let after = self.block_at(b.0 + b.1 as u64);
                 let Self {
                     tracks,
+                    sources,
+                    reads,
                     levels,
                     pool,
                     group,
                     block,
                     ..
                 } = self;
-                pool.install(|| run_tracks(tracks, levels, *group, b.0, b.1, *block))?;
+                pool.install(|| {
+                    read_stems(sources, reads, Some(b))?;
+                    swap_reads(tracks, reads);
+                    run_tracks(tracks, levels, *group, b.0, b.1, *block)?;
+                    read_stems(sources, reads, after)
+                })?;
                 self.pending = Some(b);
             }
         }
@@ -640,9 +653,15 @@ impl Engine {
             }
         }
         let next = self.block_at(t0 + n as u64);
+        let after = next.and_then(|(t1, n1)| self.block_at(t1 + n1 as u64));
+        if next.is_some() {
+            swap_reads(&mut self.tracks, &mut self.reads);
+        }
         {
             let Self {
                 tracks,
+                sources,
+                reads,
                 levels,
                 buses,
                 inputs,
@@ -663,13 +682,15 @@ impl Engine {
                     || {
                         rayon::join(
                             || run_buses(buses, inputs, staged, t0, n, block, track_dst),
-                            side,
+                            || rayon::join(side, || read_stems(sources, reads, after)),
                         )
                     },
                 )
             });
             r?;
+            let (w, rd) = w;
             w?;
+            rd?;
         }
         self.pending = next;
         self.t = t0 + n as u64;
@@ -739,6 +760,34 @@ impl Engine {
             )
             .collect();
         Ok(Some(Blocks { mix, nodes }))
+    }
+}
+
+/// Reads every stem's frames of `span` (if any) into `reads`, the tracks
+/// in parallel (each stem is a stream read span after span: the same
+/// frames as read in the track stage).
+fn read_stems(
+    sources: &mut [Option<StemSource>],
+    reads: &mut [Vec<Vec<f64>>],
+    span: Option<(u64, usize)>,
+) -> Result<(), Error> {
+    let Some((t0, n)) = span else {
+        return Ok(());
+    };
+    sources
+        .par_iter_mut()
+        .zip(reads.par_iter_mut())
+        .try_for_each(|(s, buf)| match s {
+            Some(src) => src.fill(buf, t0, n),
+            None => Ok(()),
+        })
+}
+
+/// Moves the read-ahead stem frames into the strip buffers (a swap; the
+/// strip buffers' old contents are dead: the track stage overwrites them).
+fn swap_reads(tracks: &mut [TrackState], reads: &mut [Vec<Vec<f64>>]) {
+    for (t, r) in tracks.iter_mut().zip(reads) {
+        std::mem::swap(&mut t.strip.buf, r);
     }
 }
 
