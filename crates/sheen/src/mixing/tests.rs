@@ -550,7 +550,7 @@ fn grouped_track_stage_matches_one_by_one() {
 
 /// Reference: the render with one block per stage hand-off (the track
 /// and bus stages meeting after every block). Spans of several blocks
-/// (4096 frames, the default on several threads; 8192; and 3 blocks,
+/// (2048 frames, the default on several threads; 4096; 8192; and 3 blocks,
 /// which does not divide the length) give the same bits for the busy
 /// session, on 1 and 2 threads, for blocks of 1024 and 256 frames.
 #[test]
@@ -561,7 +561,13 @@ fn spans_of_blocks_match_block_by_block() {
         let plan = fx.plan(&format!("block_size = {block}\n{text}"));
         let want = render_to_memory_spans(&plan, 1, 4, 1).unwrap();
         assert!(peak_dbfs(&want[0]) > -40.0);
-        for (threads, blocks) in [(1, 3), (2, 3), (1, 8192 / block), (2, 4096 / block)] {
+        for (threads, blocks) in [
+            (1, 3),
+            (2, 3),
+            (1, 8192 / block),
+            (2, 4096 / block),
+            (2, 2048 / block),
+        ] {
             let got = render_to_memory_spans(&plan, threads, 4, blocks).unwrap();
             for (a, b) in got.iter().zip(&want) {
                 assert_eq!(a.len(), b.len());
