@@ -550,7 +550,7 @@ fn grouped_track_stage_matches_one_by_one() {
 
 /// Reference: the render with one block per stage hand-off (the track
 /// and bus stages meeting after every block). Spans of several blocks
-/// (4096 frames, the default on several threads; 8192; and 3 blocks,
+/// (2048 frames, the default on several threads; 4096; 8192; and 3 blocks,
 /// which does not divide the length) give the same bits for the busy
 /// session, on 1 and 2 threads, for blocks of 1024 and 256 frames.
 #[test]
@@ -561,7 +561,13 @@ fn spans_of_blocks_match_block_by_block() {
         let plan = fx.plan(&format!("block_size = {block}\n{text}"));
         let want = render_to_memory_spans(&plan, 1, 4, 1).unwrap();
         assert!(peak_dbfs(&want[0]) > -40.0);
-        for (threads, blocks) in [(1, 3), (2, 3), (1, 8192 / block), (2, 4096 / block)] {
+        for (threads, blocks) in [
+            (1, 3),
+            (2, 3),
+            (1, 8192 / block),
+            (2, 4096 / block),
+            (2, 2048 / block),
+        ] {
             let got = render_to_memory_spans(&plan, threads, 4, blocks).unwrap();
             for (a, b) in got.iter().zip(&want) {
                 assert_eq!(a.len(), b.len());
@@ -850,4 +856,36 @@ fn docs_example_renders() {
     let out = render_to_memory(&plan, 2).unwrap();
     assert!(out.iter().flatten().all(|x| x.is_finite()));
     assert!(peak_dbfs(&out[0]) > -30.0);
+}
+
+/// Reference: [`Engine::next_block`] (the mix frames of every span, and
+/// [`Engine::position`] after it). [`Engine::for_each_mix`], which hands
+/// each span to the writer beside the next span's stages, delivers the
+/// same frames (same bits) and positions in the same order, on 1, 2 and 3
+/// threads (spans depend on the thread count, so each against its own).
+#[test]
+fn for_each_mix_matches_next_block() {
+    let fx = Fx::new();
+    let plan = fx.plan(&busy_session(&fx));
+    for threads in [1, 2, 3] {
+        let mut want: Vec<(Vec<u64>, Vec<u64>, u64)> = Vec::new();
+        let mut e = Engine::new(&plan, threads).unwrap();
+        while let Some(b) = e.next_block().unwrap() {
+            let bits = |c: &[f64]| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let (l, r) = (bits(b.mix[0]), bits(b.mix[1]));
+            want.push((l, r, e.position()));
+        }
+        assert!(want.len() > 2);
+        let mut e = Engine::new(&plan, threads).unwrap();
+        let mut got = Vec::new();
+        e.in_pool(|e| {
+            e.for_each_mix(|mix, done| {
+                let bits = |c: &[f64]| c.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                got.push((bits(mix[0]), bits(mix[1]), done));
+                Ok(())
+            })
+        })
+        .unwrap();
+        assert!(got == want, "{threads} threads");
+    }
 }
