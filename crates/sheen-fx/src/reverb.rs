@@ -437,11 +437,7 @@ impl Reverb {
             [] => {}
             [mono] => {
                 for c in mono.chunks_mut(CHUNK) {
-                    let m = c.len();
-                    pl[..m].copy_from_slice(c);
-                    pr[..m].copy_from_slice(c);
-                    self.pre_delay_chunk(0, &mut pl[..m]);
-                    self.pre_delay_chunk(1, &mut pr[..m]);
+                    let m = self.pre_delayed(c, c, &mut pl, &mut pr);
                     // SAFETY: the CPU has AVX2 (this function's feature).
                     unsafe { avx2::network(self, &mut st, &pl[..m], &pr[..m], &mut taps[..m]) };
                     self.finish_chunk(c, None, &taps[..m]);
@@ -449,11 +445,7 @@ impl Reverb {
             }
             [left, right, ..] => {
                 for (cl, cr) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
-                    let m = cl.len();
-                    pl[..m].copy_from_slice(cl);
-                    pr[..m].copy_from_slice(cr);
-                    self.pre_delay_chunk(0, &mut pl[..m]);
-                    self.pre_delay_chunk(1, &mut pr[..m]);
+                    let m = self.pre_delayed(cl, cr, &mut pl, &mut pr);
                     // SAFETY: the CPU has AVX2 (this function's feature).
                     unsafe { avx2::network(self, &mut st, &pl[..m], &pr[..m], &mut taps[..m]) };
                     self.finish_chunk(cl, Some(cr), &taps[..m]);
@@ -462,6 +454,25 @@ impl Reverb {
         }
         self.line_pos = st.pos;
         self.absorb_s = st.s;
+    }
+
+    /// The network's inputs for a chunk: `left` and `right` (the same
+    /// slice for mono) copied into `pl` and `pr` and run through the two
+    /// pre-delay lines; returns the chunk's length, frames.
+    #[inline(always)]
+    fn pre_delayed(
+        &mut self,
+        left: &[f64],
+        right: &[f64],
+        pl: &mut [f64],
+        pr: &mut [f64],
+    ) -> usize {
+        let m = left.len();
+        pl[..m].copy_from_slice(left);
+        pr[..m].copy_from_slice(right);
+        self.pre_delay_chunk(0, &mut pl[..m]);
+        self.pre_delay_chunk(1, &mut pr[..m]);
+        m
     }
 
     /// Output gain, width and dry/wet of a chunk from the network's raw
@@ -514,11 +525,7 @@ impl Reverb {
             [] => {}
             [mono] => {
                 for c in mono.chunks_mut(CHUNK) {
-                    let m = c.len();
-                    pl[..m].copy_from_slice(c);
-                    pr[..m].copy_from_slice(c);
-                    self.pre_delay_chunk(0, &mut pl[..m]);
-                    self.pre_delay_chunk(1, &mut pr[..m]);
+                    self.pre_delayed(c, c, &mut pl, &mut pr);
                     for ((x, a), b) in c.iter_mut().zip(&pl).zip(&pr) {
                         let mix = self.mix.next_value();
                         let (l, r) = self.wet(&mut st, *a, *b);
@@ -528,11 +535,7 @@ impl Reverb {
             }
             [left, right, ..] => {
                 for (cl, cr) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
-                    let m = cl.len();
-                    pl[..m].copy_from_slice(cl);
-                    pr[..m].copy_from_slice(cr);
-                    self.pre_delay_chunk(0, &mut pl[..m]);
-                    self.pre_delay_chunk(1, &mut pr[..m]);
+                    self.pre_delayed(cl, cr, &mut pl, &mut pr);
                     for (((xl, xr), a), b) in cl.iter_mut().zip(cr.iter_mut()).zip(&pl).zip(&pr) {
                         let mix = self.mix.next_value();
                         let (l, r) = self.wet(&mut st, *a, *b);
