@@ -11,21 +11,43 @@ EX="$ROOT/../shared/excerpts"
 (cd "$ROOT" && cargo build --release -q -p sheen-cli)
 SHEEN="$ROOT/target/release/sheen"
 
-# measure CMD... -> "seconds rss_MB cpu_s": wall time (s), peak resident
-# memory (MB) and user + system CPU time (s) of CMD, by GNU time. CMD's
-# output is discarded; if it fails, its last stderr lines are shown and
-# measure returns 1.
+# measure CMD... -> "seconds rss_MB cpu_s": wall time (s, to the
+# millisecond, by the clock around GNU time), peak resident memory (MB) and
+# user + system CPU time (s) of CMD. CMD's output is discarded; if it fails,
+# its last stderr lines are shown and measure returns 1.
 measure() {
-  local tf ef
+  local tf ef s e
   tf=$(mktemp)
   ef=$(mktemp)
-  if ! /usr/bin/time -o "$tf" -f "%e %M %U %S" "$@" >/dev/null 2>"$ef"; then
+  s=$(date +%s%N)
+  if ! /usr/bin/time -o "$tf" -f "%M %U %S" "$@" >/dev/null 2>"$ef"; then
     tail -n 5 "$ef" >&2
     rm -f "$tf" "$ef"
     return 1
   fi
-  tail -n 1 "$tf" | awk '{printf "%.2f %.1f %.2f", $1, $2/1024, $3 + $4}'
+  e=$(date +%s%N)
+  tail -n 1 "$tf" | awk -v us=$(((e - s) / 1000)) '{printf "%.3f %.1f %.2f", us / 1e6, $1 / 1024, $2 + $3}'
   rm -f "$tf" "$ef"
+}
+
+# median VALUES... -> the median (mean of the middle two for an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'
+}
+
+# minimum VALUES... -> the smallest; maximum VALUES... -> the largest.
+minimum() { printf '%s\n' "$@" | sort -g | head -n 1; }
+maximum() { printf '%s\n' "$@" | sort -g | tail -n 1; }
+
+# host_index -> seconds of a fixed single-threaded Python loop (sum of
+# 30 million integers): a yardstick for how fast this host is right now,
+# printed beside timings so runs on different hosts can be compared.
+host_index() {
+  local s e
+  s=$(date +%s%N)
+  python3 -c 'sum(range(30_000_000))'
+  e=$(date +%s%N)
+  awk -v us=$(((e - s) / 1000)) 'BEGIN {printf "%.2f", us / 1e6}'
 }
 
 # ffmpeg_loudness FILE -> "I_LUFS TP_dBTP" from the summary of ffmpeg's

@@ -11,8 +11,13 @@
 #              the measured values) followed by alimiter at -1 dBFS
 #   matchering Matchering 2 (pip install matchering), reference = another
 #              excerpt looped to 60 s
-# Prints wall time, peak RSS (GNU time -v), the ratio peer/sheen, and the
-# result's integrated loudness and true peak as measured by ffmpeg ebur128.
+# The tools run in ROUNDS interleaved rounds (default 5: sheen, ffmpeg,
+# matchering, sheen, ...), so a host that speeds up or slows down during
+# the run affects them alike. Prints per tool the median and the fastest
+# wall time, the median CPU time, the largest peak RSS (GNU time), the ratio
+# of medians peer/sheen, and the result's integrated loudness and true peak
+# as measured by ffmpeg ebur128; and the load average and a host index
+# (lib.sh host_index) before and after.
 # Makes its input from ../shared/excerpts. Needs ffmpeg, /usr/bin/time,
 # python3 with matchering (skipped with a message if missing).
 set -euo pipefail
@@ -44,26 +49,49 @@ ffmpeg_two_pass() { # in out
 }
 export -f ffmpeg_two_pass
 
-printf '%-11s %9s %9s %12s %10s %10s\n' tool seconds rss_MB ratio_vs_sheen I_LUFS TP_dBTP
-read -r s_t s_m _ <<<"$(measure "$SHEEN" master "$IN" -o "$WORK/sheen.wav" --target spotify)"
-read -r s_i s_p <<<"$(ffmpeg_loudness "$WORK/sheen.wav")"
-printf '%-11s %9s %9s %12s %10s %10s\n' sheen "$s_t" "$s_m" 1.00 "$s_i" "$s_p"
-
-read -r f_t f_m _ <<<"$(measure bash -c 'ffmpeg_two_pass "$0" "$1"' "$IN" "$WORK/ffmpeg.wav")"
-read -r f_i f_p <<<"$(ffmpeg_loudness "$WORK/ffmpeg.wav")"
-printf '%-11s %9s %9s %12.2f %10s %10s\n' ffmpeg "$f_t" "$f_m" "$(echo "$f_t / $s_t" | bc -l)" "$f_i" "$f_p"
-
+ROUNDS="${ROUNDS:-5}"
+have_mg=0
 if python3 -c "import matchering" 2>/dev/null; then
+  have_mg=1
   cat >"$WORK/mg.py" <<'PY'
 import sys
 import matchering as mg
 mg.log(lambda *a: None)
 mg.process(target=sys.argv[1], reference=sys.argv[2], results=[mg.pcm24(sys.argv[3])])
 PY
-  read -r m_t m_m _ <<<"$(measure python3 "$WORK/mg.py" "$IN" "$REF" "$WORK/matchering.wav")"
-  read -r m_i m_p <<<"$(ffmpeg_loudness "$WORK/matchering.wav")"
-  printf '%-11s %9s %9s %12.2f %10s %10s\n' matchering "$m_t" "$m_m" "$(echo "$m_t / $s_t" | bc -l)" "$m_i" "$m_p"
+fi
+
+echo "before: load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
+declare -a s_w s_c s_r f_w f_c f_r m_w m_c m_r
+for ((r = 0; r < ROUNDS; r++)); do
+  read -r t m c <<<"$(measure "$SHEEN" master "$IN" -o "$WORK/sheen.wav" --target spotify)"
+  s_w+=("$t") s_r+=("$m") s_c+=("$c")
+  read -r t m c <<<"$(measure bash -c 'ffmpeg_two_pass "$0" "$1"' "$IN" "$WORK/ffmpeg.wav")"
+  f_w+=("$t") f_r+=("$m") f_c+=("$c")
+  if [ "$have_mg" = 1 ]; then
+    read -r t m c <<<"$(measure python3 "$WORK/mg.py" "$IN" "$REF" "$WORK/matchering.wav")"
+    m_w+=("$t") m_r+=("$m") m_c+=("$c")
+  fi
+done
+echo "after:  load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
+
+s_med=$(median "${s_w[@]}")
+printf '%-11s %10s %9s %8s %9s %12s %8s %8s\n' tool median_s fastest_s cpu_s rss_MB ratio_vs_sheen I_LUFS TP_dBTP
+row() { # name out walls... (uses the caller's cpu and rss arrays by name)
+  local name=$1 out=$2 cpu=$3 rss=$4
+  local -n w=$5 c=$cpu rs=$rss
+  local med li lp
+  med=$(median "${w[@]}")
+  read -r li lp <<<"$(ffmpeg_loudness "$out")"
+  printf '%-11s %10s %9s %8s %9s %12.1f %8s %8s\n' "$name" "$med" "$(minimum "${w[@]}")" \
+    "$(median "${c[@]}")" "$(maximum "${rs[@]}")" "$(echo "$med / $s_med" | bc -l)" "$li" "$lp"
+}
+row sheen "$WORK/sheen.wav" s_c s_r s_w
+row ffmpeg "$WORK/ffmpeg.wav" f_c f_r f_w
+if [ "$have_mg" = 1 ]; then
+  row matchering "$WORK/matchering.wav" m_c m_r m_w
   echo "(matchering matches the reference's loudness, not -14 LUFS)"
 else
   echo "matchering: SKIPPED (pip install matchering)"
 fi
+echo "($ROUNDS interleaved rounds; ratio = peer median / sheen median)"

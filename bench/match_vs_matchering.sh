@@ -13,8 +13,8 @@
 # reference over 40 Hz-16 kHz (bench/match_metrics.py; all figures measured
 # by `sheen analyze`, the same meter for both tools), the integrated loudness
 # minus the reference's and the true peak. Then speed on a 60 s excerpt
-# (wall time, both tools) and peak RSS / time of `sheen match` on the
-# 30-minute variant (GNU time). Installs Matchering into a venv in WORK_DIR
+# (wall time, both tools, median of ROUNDS interleaved rounds, default 5)
+# and peak RSS / time of `sheen match` on the 30-minute variant (GNU time). Installs Matchering into a venv in WORK_DIR
 # with pip when missing.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -65,10 +65,20 @@ ref60="$WORK/ref_60s.wav"
 [ -f "$in60" ] || ffmpeg -nostdin -v error -ss 30 -t 60 -i "${MIXES[0]}" -c:a pcm_s24le "$in60"
 [ -f "$ref60" ] || ffmpeg -nostdin -v error -ss 30 -t 60 -i "${MIXES[1]}" -c:a pcm_s24le "$ref60"
 rm -f "$WORK/o60.sheen.wav" "$WORK/o60.mg.wav"
-read -r s_t s_m _ <<<"$(measure "$SHEEN" match "$in60" --reference "$ref60" -o "$WORK/o60.sheen.wav")"
-read -r m_t m_m _ <<<"$(measure "$PY" "$HERE/matchering_run.py" "$in60" "$ref60" "$WORK/o60.mg.wav")"
-printf '60 s excerpt: sheen %.2f s (%.0f MB), matchering %.2f s (%.0f MB), matchering/sheen = %.1fx\n' \
-  "$s_t" "$s_m" "$m_t" "$m_m" "$(awk -v a="$m_t" -v b="$s_t" 'BEGIN{print a/b}')"
+ROUNDS="${ROUNDS:-5}"
+declare -a s_w s_r m_w m_r
+echo "speed: load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
+for ((r = 0; r < ROUNDS; r++)); do
+  read -r t m _ <<<"$(measure "$SHEEN" match "$in60" --reference "$ref60" -o "$WORK/o60.sheen.wav")"
+  s_w+=("$t") s_r+=("$m")
+  read -r t m _ <<<"$(measure "$PY" "$HERE/matchering_run.py" "$in60" "$ref60" "$WORK/o60.mg.wav")"
+  m_w+=("$t") m_r+=("$m")
+done
+s_t=$(median "${s_w[@]}")
+m_t=$(median "${m_w[@]}")
+printf '60 s excerpt, median of %d interleaved rounds: sheen %.3f s (fastest %.3f, %.0f MB), matchering %.2f s (fastest %.2f, %.0f MB), matchering/sheen = %.1fx\n' \
+  "$ROUNDS" "$s_t" "$(minimum "${s_w[@]}")" "$(maximum "${s_r[@]}")" "$m_t" "$(minimum "${m_w[@]}")" \
+  "$(maximum "${m_r[@]}")" "$(awk -v a="$m_t" -v b="$s_t" 'BEGIN{print a/b}')"
 
 # 30 minutes
 long="$CORPUS/variants/long_30min.wav"

@@ -12,9 +12,11 @@
 # pedalboard script runs the same chains per track (HighpassFilter,
 # PeakFilter, HighShelfFilter, Compressor), sums buses and sends in numpy,
 # runs Reverb and Delay on the returns and writes the mix. Both timings
-# include reading the stems and writing the mix. x-realtime = 60 s / wall;
-# cpu_s = user + system CPU seconds (wall time is inflated when the machine
-# is shared; the load average is printed).
+# include reading the stems and writing the mix. The three runs are
+# repeated in ROUNDS interleaved rounds (default 5); x-realtime = 60 s /
+# median wall; cpu_s = median user + system CPU seconds (wall time is
+# inflated when the machine is shared; the load average and a host index,
+# lib.sh host_index, are printed before and after).
 #
 # Needs python3 with venv (pedalboard, numpy and soundfile are installed
 # into WORK_DIR/venv from PyPI) and GNU time for peak memory.
@@ -123,13 +125,30 @@ mix = (buses["drums"] + buses["music"]) * g(-3.0) + verb + echo
 sf.write(out, mix.T, fs, subtype="FLOAT")
 PYEOF
 
-echo "sheen mix vs pedalboard: $N stereo stems x ${SECONDS_LONG} s at 48 kHz, EQ + compressor per track, 2 buses, reverb + delay sends ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg))"
-printf '%-28s %10s %10s %12s %10s\n' tool seconds rss_MB x_realtime cpu_s
-row() { printf '%-28s %10s %10s %12.1f %10s\n' "$1" "$2" "$3" "$(echo "$SECONDS_LONG / $2" | bc -l)" "$4"; }
-read -r t m c <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix_t1.wav" --threads 1)"
-row "sheen mix --threads 1" "$t" "$m" "$c"
-read -r t m c <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix.wav" --threads 0)"
-row "sheen mix (all cores)" "$t" "$m" "$c"
-read -r t m c <<<"$(measure "$PY" "$WORK/pb_mix.py" "$WORK" "$N" "$WORK/pedalboard_mix.wav")"
-row "pedalboard (python+numpy)" "$t" "$m" "$c"
+ROUNDS="${ROUNDS:-5}"
+echo "sheen mix vs pedalboard: $N stereo stems x ${SECONDS_LONG} s at 48 kHz, EQ + compressor per track, 2 buses, reverb + delay sends ($(nproc) cores)"
+echo "before: load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
+declare -a a_w a_c a_r b_w b_c b_r p_w p_c p_r
+for ((r = 0; r < ROUNDS; r++)); do
+  read -r t m c <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix_t1.wav" --threads 1)"
+  a_w+=("$t") a_r+=("$m") a_c+=("$c")
+  read -r t m c <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix.wav" --threads 0)"
+  b_w+=("$t") b_r+=("$m") b_c+=("$c")
+  read -r t m c <<<"$(measure "$PY" "$WORK/pb_mix.py" "$WORK" "$N" "$WORK/pedalboard_mix.wav")"
+  p_w+=("$t") p_r+=("$m") p_c+=("$c")
+done
+echo "after:  load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
+printf '%-28s %9s %10s %8s %9s %11s %11s\n' tool median_s fastest_s cpu_s rss_MB x_realtime x_rt_fastest
+row() { # name walls cpus rss (array names)
+  local -n w=$2 c=$3 rs=$4
+  local med fast
+  med=$(median "${w[@]}")
+  fast=$(minimum "${w[@]}")
+  printf '%-28s %9s %10s %8s %9s %11.1f %11.1f\n' "$1" "$med" "$fast" "$(median "${c[@]}")" \
+    "$(maximum "${rs[@]}")" "$(echo "$SECONDS_LONG / $med" | bc -l)" "$(echo "$SECONDS_LONG / $fast" | bc -l)"
+}
+row "sheen mix --threads 1" a_w a_c a_r
+row "sheen mix (all cores)" b_w b_c b_r
+row "pedalboard (python+numpy)" p_w p_c p_r
+echo "($ROUNDS interleaved rounds; x_realtime = ${SECONDS_LONG} s / median wall)"
 cmp -s "$WORK/sheen_mix_t1.wav" "$WORK/sheen_mix.wav" && echo "sheen: 1-thread and all-core mixes are byte-identical"
