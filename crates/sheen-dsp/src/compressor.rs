@@ -271,7 +271,9 @@ impl Compressor {
     /// no side-chain filter, no look-ahead, settled make-up, equal channel
     /// envelopes: [`Compressor::fusable`]) run every stage fused in one
     /// loop ([`run_fused4_avx2`]), so the smoothing's latency hides behind
-    /// the level and gain arithmetic.
+    /// the level and gain arithmetic. With AVX-512 F and DQ (detected at
+    /// run time), eight consecutive fusable compressors run in the lanes of
+    /// `f64x8` vectors ([`run_fused8_avx512`]), with the same bits.
     pub fn process_stereo_group(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]]) {
         assert_eq!(chans.len(), 2 * comps.len(), "two channels per compressor");
         let len = chans.first().map_or(0, |c| c.len());
@@ -280,7 +282,20 @@ impl Compressor {
             && chans.iter().all(|c| c.len() == len)
             && std::arch::is_x86_feature_detected!("avx2")
         {
-            for (cs, ch) in comps.chunks_mut(4).zip(chans.chunks_mut(8)) {
+            let wide = crate::simd512::has_avx512() && !no_wide();
+            let mut j = 0;
+            while j < comps.len() {
+                let (cs8, ch8) = (&mut comps[j..], &mut chans[2 * j..]);
+                if wide && cs8.len() >= 8 && cs8[..8].iter().all(|c| c.fusable()) {
+                    // SAFETY: the CPU supports AVX-512 F and DQ (checked
+                    // above); eight compressors, sixteen channels of `len`.
+                    unsafe { run_fused8_avx512(&mut cs8[..8], &mut ch8[..16], len) };
+                    j += 8;
+                    continue;
+                }
+                let k = (comps.len() - j).min(4);
+                let (cs, ch) = (&mut comps[j..j + k], &mut chans[2 * j..2 * j + 2 * k]);
+                j += k;
                 if cs.len() == 4 && cs.iter().all(|c| c.fusable()) {
                     // SAFETY: the CPU supports AVX2 (checked just above);
                     // four compressors, eight channels of `len` frames.
@@ -991,6 +1006,336 @@ unsafe fn run_fused4_avx2(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]
     }
 }
 
+/// Eight [`Compressor::fusable`] stereo compressors (`comps[j]` on
+/// `chans[2 j..2 j + 2]`, each `len` frames): [`run_fused4_avx2`]'s three
+/// stages per span with compressor `j` in lane `j` of AVX-512 `f64x8`
+/// vectors (the 32 registers hold the curve and smoothing constants that
+/// the four-lane loop reloads). Per lane every operation is the four-lane
+/// kernel's (so [`Compressor::run_body`]'s, in its order): the `f64::max`
+/// with its NaN rule, the curve's segments computed and selected by masks,
+/// [`smooth_run`]'s step, [`crate::simd512::ln_x8`] and
+/// [`crate::simd512::exp2_x8`]; the sparse stage 1 packs the frames that
+/// need a logarithm with `vcompresspd`. So the bits, envelopes and meters
+/// are those of each compressor alone (tested below).
+///
+/// # Safety
+/// The CPU must have AVX-512 F and DQ; `comps.len() == 8`,
+/// `chans.len() == 16`, every channel `len` frames long (distinct slices),
+/// every compressor [`Compressor::fusable`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+#[allow(clippy::needless_range_loop)] // lanes and frames by index
+unsafe fn run_fused8_avx512(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]], len: usize) {
+    use crate::simd512::{exp2_x8, ln_x8, transpose8};
+    use std::arch::x86_64::*;
+    debug_assert!(comps.len() == 8 && chans.len() == 16);
+    if len == 0 {
+        return;
+    }
+    let lane = |f: &dyn Fn(&Compressor) -> f64| {
+        let a: [f64; 8] = std::array::from_fn(|j| f(comps[j]));
+        _mm512_loadu_pd(a.as_ptr())
+    };
+    let c = _mm512_set1_pd;
+    let zero = _mm512_setzero_pd();
+    let tv = lane(&|x| x.p.threshold_db);
+    let rv = lane(&|x| x.p.ratio);
+    let w = lane(&|x| x.p.knee_db);
+    let neg_w = lane(&|x| -x.p.knee_db);
+    let half_w = lane(&|x| x.p.knee_db / 2.0);
+    let two_w = lane(&|x| 2.0 * x.p.knee_db);
+    let knee_k = lane(&|x| 1.0 / x.p.ratio - 1.0);
+    let w_pos: __mmask8 = _mm512_cmp_pd_mask::<_CMP_GT_OQ>(w, zero);
+    let soft = comps.iter().any(|x| x.p.knee_db > 0.0);
+    let exact_recip = comps.iter().all(|x| {
+        let r = x.p.ratio;
+        r.is_infinite() || (r.is_normal() && r.to_bits() & ((1u64 << 52) - 1) == 0)
+    });
+    let r_inv = lane(&|x| 1.0 / x.p.ratio);
+    let rise = lane(&|x| x.att);
+    let fall = lane(&|x| x.rel);
+    let rise_c = lane(&|x| 1.0 - x.att);
+    let fall_c = lane(&|x| 1.0 - x.rel);
+    let rise0 = _mm512_mul_pd(rise, zero);
+    let fall0 = _mm512_mul_pd(fall, zero);
+    let tiny = c(1e-15);
+    let mk = lane(&|x| x.makeup.current());
+    let mut s = lane(&|x| x.env[0]);
+    let mut max_gr = lane(&|x| x.max_gr_db);
+    let mut last = zero;
+    let lp: [*mut f64; 8] = std::array::from_fn(|j| chans[2 * j].as_mut_ptr());
+    let rp: [*mut f64; 8] = std::array::from_fn(|j| chans[2 * j + 1].as_mut_ptr());
+    // as in run_fused4_avx2: frames at most `safe[j]` have target +0
+    let safe: [f64; 8] = std::array::from_fn(|j| {
+        let th = comps[j].p.threshold_db - comps[j].p.knee_db / 2.0 - 0.001;
+        if th > -239.0 {
+            10f64.powf(th / 20.0)
+        } else {
+            -1.0
+        }
+    });
+    let pj = |f: &dyn Fn(&Compressor) -> f64| -> [f64; 8] { std::array::from_fn(|j| f(comps[j])) };
+    let (t_s, r_s, w_s) = (
+        pj(&|x| x.p.threshold_db),
+        pj(&|x| x.p.ratio),
+        pj(&|x| x.p.knee_db),
+    );
+    // `a.max(b)` of f64 (the other value when one is NaN)
+    macro_rules! fmax {
+        ($a:expr, $b:expr) => {{
+            let (a, b) = ($a, $b);
+            _mm512_mask_blend_pd(
+                _mm512_cmp_pd_mask::<_CMP_UNORD_Q>(b, b),
+                _mm512_max_pd(a, b),
+                a,
+            )
+        }};
+    }
+    macro_rules! curve {
+        ($level:expr, $tv:expr, $rv:expr, $r_inv:expr, $half_w:expr, $two_w:expr,
+         $knee_k:expr, $w:expr, $w_pos:expr, $neg_w:expr) => {{
+            let (level, tv, rv, r_inv, half_w, two_w, knee_k, w, w_pos, neg_w): (
+                __m512d,
+                __m512d,
+                __m512d,
+                __m512d,
+                __m512d,
+                __m512d,
+                __m512d,
+                __m512d,
+                __mmask8,
+                __m512d,
+            ) = (
+                $level, $tv, $rv, $r_inv, $half_w, $two_w, $knee_k, $w, $w_pos, $neg_w,
+            );
+            let d = _mm512_sub_pd(level, tv);
+            let q = if exact_recip {
+                _mm512_mul_pd(d, r_inv)
+            } else {
+                _mm512_div_pd(d, rv)
+            };
+            let above = _mm512_add_pd(tv, q);
+            let y = if soft {
+                let u = _mm512_add_pd(d, half_w);
+                let knee = _mm512_add_pd(
+                    level,
+                    _mm512_div_pd(_mm512_mul_pd(_mm512_mul_pd(knee_k, u), u), two_w),
+                );
+                let in_knee =
+                    _mm512_cmp_pd_mask::<_CMP_LE_OQ>(_mm512_mul_pd(c(2.0), _mm512_abs_pd(d)), w)
+                        & w_pos;
+                _mm512_mask_blend_pd(in_knee, above, knee)
+            } else {
+                above
+            };
+            let below = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_mul_pd(c(2.0), d), neg_w);
+            _mm512_sub_pd(level, _mm512_mask_blend_pd(below, y, level))
+        }};
+    }
+    macro_rules! level {
+        ($a:expr) => {
+            _mm512_max_pd(
+                _mm512_mul_pd(
+                    ln_x8(_mm512_max_pd($a, c(1e-300))),
+                    c(fastmath::DB_PER_NEPER),
+                ),
+                c(LEVEL_FLOOR_DB),
+            )
+        };
+    }
+    macro_rules! targets {
+        ($l:expr, $r:expr, $tg:expr) => {{
+            let (l, r): ([*mut f64; 8], [*mut f64; 8]) = ($l, $r);
+            let tg: &mut [__m512d] = $tg;
+            let mag: [__m512d; 8] = std::array::from_fn(|j| {
+                let a = _mm512_abs_pd(_mm512_loadu_pd(l[j]));
+                let b = _mm512_abs_pd(_mm512_loadu_pd(r[j]));
+                fmax!(a, b)
+            });
+            let frames = transpose8(mag);
+            for t in 0..8 {
+                let level = level!(frames[t]);
+                tg[t] = curve!(level, tv, rv, r_inv, half_w, two_w, knee_k, w, w_pos, neg_w);
+            }
+        }};
+    }
+    macro_rules! apply {
+        ($l:expr, $r:expr, $gn:expr) => {{
+            let (l, r): ([*mut f64; 8], [*mut f64; 8]) = ($l, $r);
+            let gn: &[__m512d] = $gn;
+            let per_comp = transpose8(std::array::from_fn(|k| gn[k]));
+            for j in 0..8 {
+                _mm512_storeu_pd(l[j], _mm512_mul_pd(_mm512_loadu_pd(l[j]), per_comp[j]));
+                _mm512_storeu_pd(r[j], _mm512_mul_pd(_mm512_loadu_pd(r[j]), per_comp[j]));
+            }
+        }};
+    }
+    const SPAN: usize = 64;
+    let mut tg = [zero; SPAN + 8];
+    let mut gn = [zero; SPAN + 8];
+    let mut lb = [[0.0f64; 8]; 8];
+    let mut rb = [[0.0f64; 8]; 8];
+    let mut pv = [0.0f64; SPAN + 16];
+    let mut pi = [0i64; SPAN + 16];
+    let mut pt = [0.0f64; SPAN + 16];
+    let lane_idx = _mm512_loadu_epi64([0i64, 1, 2, 3, 4, 5, 6, 7].as_ptr());
+    let mut dense_next = false;
+    let mut i = 0;
+    while i < len {
+        let dense = dense_next;
+        dense_next = false;
+        let m = (len - i).min(SPAN);
+        let full = m / 8 * 8;
+        let rest = m - full;
+        if rest > 0 {
+            for j in 0..8 {
+                std::ptr::copy_nonoverlapping(lp[j].add(i + full), lb[j].as_mut_ptr(), rest);
+                std::ptr::copy_nonoverlapping(rp[j].add(i + full), rb[j].as_mut_ptr(), rest);
+            }
+        }
+        let lbp: [*mut f64; 8] = std::array::from_fn(|j| lb[j].as_mut_ptr());
+        let rbp: [*mut f64; 8] = std::array::from_fn(|j| rb[j].as_mut_ptr());
+        let at = |q: usize| -> ([*mut f64; 8], [*mut f64; 8]) {
+            if 8 * q < full {
+                (lp.map(|p| p.add(i + 8 * q)), rp.map(|p| p.add(i + 8 * q)))
+            } else {
+                (lbp, rbp)
+            }
+        };
+        let groups = m.div_ceil(8);
+        if dense {
+            for q in 0..groups {
+                let (l, r) = at(q);
+                targets!(l, r, &mut tg[8 * q..8 * q + 8]);
+            }
+        } else {
+            tg[..8 * groups].fill(zero);
+            let tgf = tg.as_mut_ptr() as *mut f64;
+            let mut packed_all = 0;
+            for j in 0..8 {
+                let safe_j = c(safe[j]);
+                let mut n = 0;
+                for q in 0..groups {
+                    let (l, r) = at(q);
+                    let a = fmax!(
+                        _mm512_abs_pd(_mm512_loadu_pd(l[j])),
+                        _mm512_abs_pd(_mm512_loadu_pd(r[j]))
+                    );
+                    let mask = _mm512_cmp_pd_mask::<_CMP_NLE_UQ>(a, safe_j);
+                    _mm512_storeu_pd(pv.as_mut_ptr().add(n), _mm512_maskz_compress_pd(mask, a));
+                    let fr = _mm512_add_epi64(_mm512_set1_epi64(8 * q as i64), lane_idx);
+                    _mm512_storeu_epi64(
+                        pi.as_mut_ptr().add(n),
+                        _mm512_maskz_compress_epi64(mask, fr),
+                    );
+                    n += mask.count_ones() as usize;
+                }
+                packed_all += n;
+                let b = |v: f64| c(v);
+                let (tj, rj, wj) = (t_s[j], r_s[j], w_s[j]);
+                let mut k = 0;
+                while k < n {
+                    let level = level!(_mm512_loadu_pd(pv.as_ptr().add(k)));
+                    let tgt = curve!(
+                        level,
+                        b(tj),
+                        b(rj),
+                        b(1.0 / rj),
+                        b(wj / 2.0),
+                        b(2.0 * wj),
+                        b(1.0 / rj - 1.0),
+                        b(wj),
+                        if wj > 0.0 { 0xff } else { 0 },
+                        b(-wj)
+                    );
+                    _mm512_storeu_pd(pt.as_mut_ptr().add(k), tgt);
+                    k += 8;
+                }
+                for k in 0..n {
+                    *tgf.add(8 * pi[k] as usize + j) = pt[k];
+                }
+            }
+            dense_next = 4 * packed_all > 3 * 8 * groups;
+        }
+        for f in 0..m {
+            let target = tg[f];
+            let flushed = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(s), tiny);
+            let rc_t = _mm512_mul_pd(rise_c, target);
+            let fc_t = _mm512_mul_pd(fall_c, target);
+            let from_zero = _mm512_mask_blend_pd(
+                _mm512_cmp_pd_mask::<_CMP_GT_OQ>(target, zero),
+                _mm512_add_pd(fall0, fc_t),
+                _mm512_add_pd(rise0, rc_t),
+            );
+            let from_s = _mm512_mask_blend_pd(
+                _mm512_cmp_pd_mask::<_CMP_GT_OQ>(target, s),
+                _mm512_add_pd(_mm512_mul_pd(fall, s), fc_t),
+                _mm512_add_pd(_mm512_mul_pd(rise, s), rc_t),
+            );
+            s = _mm512_mask_blend_pd(flushed, from_s, from_zero);
+            let small = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(s), tiny);
+            let gr = _mm512_mask_blend_pd(small, s, zero);
+            max_gr = _mm512_max_pd(max_gr, gr);
+            last = gr;
+            gn[f] = exp2_x8(_mm512_mul_pd(
+                _mm512_sub_pd(mk, gr),
+                c(fastmath::LOG2_PER_DB),
+            ));
+        }
+        let mut g = 0;
+        while g < full {
+            apply!(
+                lp.map(|p| p.add(i + g)),
+                rp.map(|p| p.add(i + g)),
+                &gn[g..g + 8]
+            );
+            g += 8;
+        }
+        if rest > 0 {
+            apply!(lbp, rbp, &gn[full..full + 8]);
+            for j in 0..8 {
+                std::ptr::copy_nonoverlapping(lb[j].as_ptr(), lp[j].add(i + full), rest);
+                std::ptr::copy_nonoverlapping(rb[j].as_ptr(), rp[j].add(i + full), rest);
+            }
+        }
+        i += m;
+    }
+    let small = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(s), tiny);
+    let mut env = [0.0f64; 8];
+    _mm512_storeu_pd(env.as_mut_ptr(), _mm512_mask_blend_pd(small, s, zero));
+    let mut mx = [0.0f64; 8];
+    _mm512_storeu_pd(mx.as_mut_ptr(), max_gr);
+    let mut lst = [0.0f64; 8];
+    _mm512_storeu_pd(lst.as_mut_ptr(), last);
+    for j in 0..8 {
+        let cj = &mut *comps[j];
+        cj.env[0] = env[j];
+        cj.env[1] = env[j];
+        cj.max_gr_db = mx[j];
+        cj.last_gr_db = 0.0f64.max(lst[j]);
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Test hook: `true` keeps [`Compressor::process_stereo_group`] on its
+    /// four-lane AVX2 path (the fallback without AVX-512) on this thread.
+    static NO_WIDE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the eight-lane AVX-512 path is disabled (only by tests).
+#[cfg(target_arch = "x86_64")]
+fn no_wide() -> bool {
+    #[cfg(test)]
+    {
+        NO_WIDE.with(|c| c.get())
+    }
+    #[cfg(not(test))]
+    {
+        false
+    }
+}
+
 /// For each 4-bit lane mask, the `u32` indices of a `vpermps` that moves
 /// the `f64` lanes whose bits are set to the front, in order (the rest:
 /// lane 0, unused).
@@ -1368,6 +1713,55 @@ mod tests {
             });
             assert!(grp[..4].iter().all(|c| c.fusable()), "the fused loop ran");
         }
+    }
+
+    /// Reference: each compressor alone ([`Processor::process`]), bit for
+    /// bit (outputs, envelopes, meters), for 1..=9 fusable compressors in
+    /// odd and even blocks: with AVX-512 the eight-lane kernel
+    /// ([`run_fused8_avx512`]) for the first eight, and with it disabled
+    /// (this thread) the four-lane AVX2 fallback for the same input.
+    #[test]
+    fn wide_fused_group_matches_one_by_one_and_fallback() {
+        let fs = 48_000.0;
+        let n = 9_000;
+        let params = |q: usize| CompressorParams {
+            threshold_db: -30.0 + 2.5 * (q % 5) as f64,
+            ratio: [4.0, 3.0, 2.0, f64::INFINITY, 8.0, 2.5, 1.0, 4.0, 6.0][q % 9],
+            knee_db: [0.0, 6.0, 0.0, 3.0, 0.0, 9.0][q % 6],
+            attack_ms: [10.0, 0.0, 2.0, 0.5][q % 4],
+            release_ms: 25.0 + 35.0 * q as f64,
+            makeup_db: [0.0, 1.5, -2.0][q % 3],
+            ..Default::default()
+        };
+        let sig = |c: usize| -> Vec<f64> {
+            let mut v: Vec<f64> = noise(n, 991 + c as u64)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match (i / 700 + c) % 5 {
+                    0 => 1.5 * v,
+                    1 => 0.03 * v,
+                    2 => 0.0,
+                    3 => 0.3 * v,
+                    _ => 1e-9 * v,
+                })
+                .collect();
+            if c == 5 {
+                v[333] = f64::NAN;
+                v[2001] = f64::NEG_INFINITY;
+            }
+            v
+        };
+        for no_wide in [false, true] {
+            NO_WIDE.with(|c| c.set(no_wide));
+            for count in 1..=9 {
+                let x: Vec<Vec<f64>> = (0..2 * count).map(sig).collect();
+                let mut one: Vec<Compressor> = (0..count).map(|q| comp(params(q), fs)).collect();
+                let mut grp = one.clone();
+                assert!(grp.iter().all(|c| c.fusable()));
+                run_group_against_alone(&mut one, &mut grp, &x, count, |_, _| None);
+            }
+        }
+        NO_WIDE.with(|c| c.set(false));
     }
 
     /// Runs `one` (each compressor alone, [`Processor::process`]) and `grp`

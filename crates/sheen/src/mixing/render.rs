@@ -323,8 +323,11 @@ struct TrackState {
     strip: StripState,
 }
 
-/// Tracks rendered together by one worker (see [`run_group`]).
-const GROUP: usize = 4;
+/// Tracks rendered together by one worker (see [`run_group`]): 8, so
+/// eight fusable compressors can share the lanes of one AVX-512 vector
+/// ([`Compressor::process_stereo_group`]; four-lane groups without it).
+/// Fixed, independent of the thread count (the bits do not depend on it).
+const GROUP: usize = 8;
 
 /// Frames handed between the track stage and the bus stage at once (a
 /// span of whole blocks, at least one): the stages run block by block
