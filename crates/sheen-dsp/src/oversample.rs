@@ -80,7 +80,7 @@ impl Upsampler {
     pub fn new(factor: usize, taps_per_phase: usize, channels: usize) -> Self {
         assert!((1..=16).contains(&factor) && channels <= MAX_CHANNELS);
         assert!(
-            taps_per_phase >= 2 && taps_per_phase % 2 == 0,
+            taps_per_phase >= 2 && taps_per_phase.is_multiple_of(2),
             "taps per phase must be even"
         );
         let phases = if factor == 1 {
@@ -199,7 +199,7 @@ impl Downsampler {
     pub fn new(factor: usize, taps_per_phase: usize, channels: usize) -> Self {
         assert!((1..=16).contains(&factor) && channels <= MAX_CHANNELS);
         assert!(
-            taps_per_phase >= 2 && taps_per_phase % 2 == 0,
+            taps_per_phase >= 2 && taps_per_phase.is_multiple_of(2),
             "taps per phase must be even"
         );
         let (taps, latency) = if factor == 1 {

@@ -305,7 +305,7 @@ fn stereo_f32_avx2(bytes: &[u8], l: &mut Vec<f64>, r: &mut Vec<f64>) -> bool {
 
 #[inline(always)]
 fn stereo_f32_body(bytes: &[u8], l: &mut Vec<f64>, r: &mut Vec<f64>) -> bool {
-    assert!(bytes.len() % 8 == 0, "whole stereo frames");
+    assert!(bytes.len().is_multiple_of(8), "whole stereo frames");
     let n = bytes.len() / 8;
     l.reserve(n);
     r.reserve(n);
@@ -350,7 +350,7 @@ fn deinterleave<const W: usize>(
 ) {
     let fb = W * channels;
     let off = ch * W;
-    assert!(off + W <= fb && bytes.len() % fb == 0);
+    assert!(off + W <= fb && bytes.len().is_multiple_of(fb));
     let sample = |f: &[u8]| -> [u8; W] { f[off..off + W].try_into().expect("W bytes") };
     match channels {
         // the common layouts with the frame size known to the compiler

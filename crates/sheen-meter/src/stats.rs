@@ -214,7 +214,7 @@ impl LevelStats {
             }
             self.frames += len as u64;
             start += len;
-            if self.frames % SEGMENT == 0 {
+            if self.frames.is_multiple_of(SEGMENT) {
                 for c in &mut self.ch {
                     c.sum.fold();
                     c.sum_sq.fold();

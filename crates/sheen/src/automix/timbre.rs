@@ -170,7 +170,7 @@ impl TimbreAnalyser {
         let ms = self.scratch_in.iter().map(|v| v * v).sum::<f64>() / self.n as f64;
         let level_db = 10.0 * ms.max(1e-20).log10();
         self.levels.push(level_db as f32);
-        let analyse = self.hops % 2 == 0 && level_db > -100.0;
+        let analyse = self.hops.is_multiple_of(2) && level_db > -100.0;
         self.hops += 1;
         if analyse {
             let f = self.analyse_frame(level_db);
