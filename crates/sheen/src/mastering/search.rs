@@ -33,7 +33,7 @@ use sheen_dsp::limiter::{
 };
 use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, gain_to_db};
-use sheen_meter::k_weighting::{KFilter, KWeighting};
+use sheen_meter::k_weighting::{power_pair, KFilter, KWeighting};
 use sheen_meter::loudness::{default_channel_weights, WindowEngine};
 use std::sync::{Arc, Mutex};
 
@@ -175,12 +175,9 @@ impl BlockSink for RecordSink {
         if let ([f0, f1], [c0, c1], [w0, w1]) = (&mut self.filters[..], block, &self.weights[..]) {
             // stereo: the two channels' filters in one loop (independent
             // chains overlap), the sum in the same order
-            for ((a, &x0), &x1) in acc.iter_mut().zip(&c0[skip..n]).zip(&c1[skip..n]) {
-                let y0 = f0.tick(k, x0);
-                let y1 = f1.tick(k, x1);
-                *a += w0 * (y0 * y0);
-                *a += w1 * (y1 * y1);
-            }
+            // (`(0 + w0·y0²) + w1·y1²` is `w0·y0² + w1·y1²` exactly: the
+            // first term is never −0)
+            power_pair(k, f0, f1, *w0, *w1, &c0[skip..n], &c1[skip..n], acc, false);
         } else {
             for ((c, f), w) in block.iter().zip(&mut self.filters).zip(&self.weights) {
                 for (a, &x) in acc.iter_mut().zip(&c[skip..n]) {
