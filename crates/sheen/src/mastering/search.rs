@@ -144,7 +144,9 @@ pub struct Recorder {
 /// The detected peaks and K-weighted power, computed on a thread of their
 /// own ([`BlockWorker`]: copies of the recorded blocks in batches through a
 /// bounded queue): exactly what [`Recorder::push`] computes block by block,
-/// since neither depends on the block partition.
+/// since neither depends on the block partition. The kept front stream is
+/// gathered here too (the blocks appended in order, the same values), so
+/// the thread producing the front copies each block once.
 struct RecordSink {
     det: PeakDetector,
     k: KWeighting,
@@ -157,13 +159,18 @@ struct RecordSink {
     kw: Vec<f32>,
     acc: Vec<f64>,
     seen: usize,
+    /// The front stream so far (room reserved for the whole).
+    front: Vec<Vec<f64>>,
 }
 
 impl BlockSink for RecordSink {
-    type Output = (f64, Vec<f32>);
+    type Output = (f64, Vec<f32>, Vec<Vec<f64>>);
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
         let n = block[0].len();
+        for (f, c) in self.front.iter_mut().zip(block) {
+            f.extend_from_slice(c);
+        }
         max_into(&mut self.det, block, 0, n, &mut self.max);
         // as `Recorder::push`: from the front latency on, channels in
         // order within each frame
@@ -191,8 +198,8 @@ impl BlockSink for RecordSink {
         true
     }
 
-    fn finish(self) -> (f64, Vec<f32>) {
-        (self.max, self.kw)
+    fn finish(self) -> (f64, Vec<f32>, Vec<Vec<f64>>) {
+        (self.max, self.kw, self.front)
     }
 }
 
@@ -276,6 +283,13 @@ impl Recorder {
         self.limiter_delay = limiter_delay;
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         if self.front.is_some() && parallel && self.seen == 0 {
+            // the stream is gathered on the worker (its reserved room moves
+            // there; `self.front` stays as the marker of a kept front)
+            let front: Vec<Vec<f64>> = self
+                .front
+                .as_mut()
+                .map(|f| f.iter_mut().map(std::mem::take).collect())
+                .unwrap_or_default();
             let sink = RecordSink {
                 det: self.detector.clone(),
                 k: self.k,
@@ -284,14 +298,10 @@ impl Recorder {
                 front_latency: self.front_latency,
                 max: 0.0,
                 // room for the whole stream (no reallocation while growing)
-                kw: Vec::with_capacity(
-                    self.front
-                        .as_ref()
-                        .and_then(|f| f.first())
-                        .map_or(0, Vec::capacity),
-                ),
+                kw: Vec::with_capacity(front.first().map_or(0, Vec::capacity)),
                 acc: Vec::new(),
                 seen: 0,
+                front,
             };
             let w = BlockWorker::new("sheen-record", sink, self.filters.len(), true);
             *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(w);
@@ -320,13 +330,16 @@ impl Recorder {
             return;
         }
         if let Some(f) = &mut self.front {
-            // kept whole: detection and K-weighting run on the worker
-            // thread meanwhile, or at the end on two threads
-            for (f, c) in f.iter_mut().zip(block) {
-                f.extend_from_slice(c);
-            }
-            if let Some(w) = self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) {
-                w.push(block);
+            // kept whole: gathered, detected and K-weighted on the worker
+            // thread meanwhile, or gathered here and analysed at the end on
+            // two threads
+            match self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) {
+                Some(w) => w.push(block),
+                None => {
+                    for (f, c) in f.iter_mut().zip(block) {
+                        f.extend_from_slice(c);
+                    }
+                }
             }
             self.seen += n;
             return;
@@ -366,7 +379,6 @@ impl Recorder {
         self.frames = frames as usize;
         let need = self.frames + self.front_latency + self.limiter_delay;
         if let Some(f) = &mut self.front {
-            f.iter_mut().for_each(|c| c.resize(need, 0.0));
             let worker = self
                 .worker
                 .get_mut()
@@ -380,11 +392,16 @@ impl Recorder {
                         let views: Vec<&[f64]> = zeros.iter().map(|z| z.as_slice()).collect();
                         w.push(&views);
                     }
-                    let (max, kw) = w.finish();
+                    let (max, kw, mut front) = w.finish();
+                    front.iter_mut().for_each(|c| c.truncate(need));
+                    *f = front;
                     self.max = max;
                     self.kw = kw;
                 }
-                None => self.analyse_front(),
+                None => {
+                    f.iter_mut().for_each(|c| c.resize(need, 0.0));
+                    self.analyse_front();
+                }
             }
         } else {
             self.d.truncate(need);
@@ -853,7 +870,14 @@ mod tests {
             assert!(r.limiter_idle(p.oversampling, full_max));
             assert!(!r.limiter_idle(p.oversampling, full_max * (1.0 - 1e-12)));
             assert!(!r.limiter_idle(4, full_max), "another factor");
-            assert!(r.front().is_some());
+            // the kept stream (gathered on the worker thread for recs[1],
+            // here for recs[2]) is the pushed stream value for value
+            let front = r.front().expect("front kept");
+            assert!(front
+                .iter()
+                .zip(&x)
+                .all(|(f, c)| f.len() == n
+                    && f.iter().zip(c).all(|(a, b)| a.to_bits() == b.to_bits())));
             assert!(r.d.is_empty(), "no per-frame peaks while recording");
             assert_eq!(recs[0].max_peak().to_bits(), r.max_peak().to_bits());
             assert_eq!(recs[0].kw.len(), r.kw.len());
