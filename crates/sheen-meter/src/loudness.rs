@@ -42,7 +42,7 @@
 //!
 //! Silence gives `None` (never −∞ or NaN).
 
-use crate::k_weighting::{KFilter, KWeighting};
+use crate::k_weighting::{power_pair, KFilter, KWeighting};
 
 /// The constant of BS.1770-4 eq. 2 (cancels the K-weighting gain at 997 Hz).
 pub const LUFS_OFFSET_DB: f64 = -0.691;
@@ -529,12 +529,8 @@ impl LoudnessMeter {
                 if let Some(&(ib, wb)) = pair.get(1) {
                     let xb = &block[ib][start..start + len];
                     let mut fb = self.filters[ib];
-                    for ((p, &a), &b) in p.iter_mut().zip(xa).zip(xb) {
-                        let ya = fa.tick(k, a);
-                        let yb = fb.tick(k, b);
-                        let e = wa * (ya * ya) + wb * (yb * yb);
-                        *p = if first { e } else { *p + e };
-                    }
+                    // `wa·ya² + wb·yb²` per frame, SIMD across the pair
+                    power_pair(k, &mut fa, &mut fb, wa, wb, xa, xb, p, !first);
                     self.filters[ib] = fb;
                 } else {
                     for (p, &a) in p.iter_mut().zip(xa) {

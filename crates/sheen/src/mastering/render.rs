@@ -196,10 +196,10 @@ pub struct MeasuredFile {
     /// Samples the stored values were clamped to make (the writer's own
     /// count of the block).
     clipped: u64,
-    /// The loudness meter when it runs on the caller's thread
-    /// ([`MeasuredFile::meter_loudness_here`]), with the stored values of
-    /// the block it measures.
-    here: Option<(LoudnessMeter, Vec<Vec<f64>>)>,
+    /// The loudness and true-peak meters when they run on the caller's
+    /// thread ([`MeasuredFile::with_balance`]), with the stored values of
+    /// the block they measure.
+    here: Option<(LoudnessMeter, TruePeakMeter, Vec<Vec<f64>>)>,
 }
 
 /// The writer and the meters of the stored values (on whichever thread
@@ -207,7 +207,8 @@ pub struct MeasuredFile {
 /// [`MeasuredFile::finish`].
 struct WriteAndMeasure {
     writer: AudioWriter,
-    true_peak: TruePeakMeter,
+    /// `None` when the true peak is measured on the caller's thread.
+    true_peak: Option<TruePeakMeter>,
     /// `None` when the loudness is measured on the caller's thread.
     loudness: Option<LoudnessMeter>,
     error: Option<Error>,
@@ -221,7 +222,9 @@ impl BlockSink for WriteAndMeasure {
         // unchanged fails here, as the block itself would)
         match self.writer.write(block) {
             Ok(()) => {
-                self.true_peak.push(block);
+                if let Some(t) = &mut self.true_peak {
+                    t.push(block);
+                }
                 if let Some(l) = &mut self.loudness {
                     l.push(block);
                 }
@@ -249,18 +252,20 @@ impl MeasuredFile {
     }
 
     /// As [`MeasuredFile::new`]; with `loudness_here` (and more than one
-    /// core) the loudness meter runs on the caller's thread, which then
-    /// also keeps the stored values of each block to measure and hand
-    /// over: for a caller with little else to do, so the two threads share
-    /// the work. The same meter on the same values gives the same figures.
+    /// core) the loudness and true-peak meters run on the caller's thread,
+    /// which then also keeps the stored values of each block to measure
+    /// and hand over: for a caller with little else to do, so the two
+    /// threads share the work (the writer's thread then only writes). The
+    /// same meters on the same values give the same figures.
     pub fn with_balance(writer: AudioWriter, spec: &WriteSpec, loudness_here: bool) -> Self {
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         let here = loudness_here && parallel;
         let fs = spec.sample_rate_hz as f64;
         let meter = || LoudnessMeter::new(fs, spec.channels);
+        let peak = || TruePeakMeter::new(fs, spec.channels);
         let inner = WriteAndMeasure {
             writer,
-            true_peak: TruePeakMeter::new(fs, spec.channels),
+            true_peak: (!here).then(peak),
             loudness: (!here).then(meter),
             error: None,
         };
@@ -268,14 +273,14 @@ impl MeasuredFile {
             worker: BlockWorker::new("sheen-write", inner, spec.channels, parallel),
             format: spec.format,
             clipped: 0,
-            here: here.then(|| (meter(), vec![Vec::new(); spec.channels])),
+            here: here.then(|| (meter(), peak(), vec![Vec::new(); spec.channels])),
         }
     }
 
     /// One block (an error is reported by [`MeasuredFile::finish`]).
     fn push(&mut self, block: &[&[f64]]) {
         let (format, clipped) = (self.format, &mut self.clipped);
-        if let Some((meter, stored)) = &mut self.here {
+        if let Some((meter, peak, stored)) = &mut self.here {
             for (s, c) in stored.iter_mut().zip(block) {
                 s.clear();
                 *clipped += sheen_io::stored_extend(c, format, s);
@@ -284,6 +289,7 @@ impl MeasuredFile {
             // (a non-finite value is passed through and fails the writer,
             // so the job, whatever the meter reads)
             meter.push(&views);
+            peak.push(&views);
             self.worker.push(&views);
             return;
         }
@@ -295,17 +301,20 @@ impl MeasuredFile {
     /// Completes the file; returns its final path, the measurement and the
     /// samples the writer clamped.
     pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
-        let mut inner = self.worker.finish()?;
+        let inner = self.worker.finish()?;
         // the stored values need no clamping: the count is the blocks'
         let clipped = self.clipped + inner.writer.clipped_samples();
         let path = inner.writer.finish()?;
-        let loudness = match self.here {
-            Some((meter, _)) => meter,
-            None => inner.loudness.expect("measured on the writer's thread"),
+        let (loudness, mut true_peak) = match self.here {
+            Some((meter, peak, _)) => (meter, peak),
+            None => (
+                inner.loudness.expect("measured on the writer's thread"),
+                inner.true_peak.expect("measured on the writer's thread"),
+            ),
         };
-        inner.true_peak.finish();
+        true_peak.finish();
         let integrated_lufs = loudness.integrated_lufs();
-        let true_peak_dbtp = inner.true_peak.true_peak_dbtp();
+        let true_peak_dbtp = true_peak.true_peak_dbtp();
         Ok((
             path,
             Measured {
@@ -732,4 +741,77 @@ pub fn render_to_file(
         },
         measured,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: [`super::super::verify::measure_file`] of the written file
+    /// (its figures read back) and the file written with both meters on the
+    /// writer's thread. A [`MeasuredFile`] with the meters on the caller's
+    /// thread ([`MeasuredFile::with_balance`]) writes the same bytes and
+    /// reports the same loudness, LRA and true peak bit for bit, on a noisy
+    /// stereo signal with loud bursts (some samples clamped) in odd blocks.
+    #[test]
+    fn meters_here_measure_what_the_writer_measures() {
+        let fs = 48_000u32;
+        let mut z = 5u64;
+        let n = 150_000;
+        let x: Vec<Vec<f64>> = (0..2)
+            .map(|_| {
+                (0..n)
+                    .map(|i| {
+                        z = z
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        let v = (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                        v * if (i / 20_000) % 2 == 0 { 0.3 } else { 2.1 }
+                    })
+                    .collect()
+            })
+            .collect();
+        let dir = std::env::temp_dir().join(format!("sheen-measured-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let spec = WriteSpec {
+            sample_rate_hz: fs,
+            channels: 2,
+            format: SampleFormat::I24,
+            container: Container::Wav,
+        };
+        let run = |here: bool| {
+            let path = dir.join(format!("{here}.wav"));
+            let w = AudioWriter::create(&path, spec, &[]).unwrap();
+            let mut f = MeasuredFile::with_balance(w, &spec, here);
+            let mut start = 0;
+            let mut len = 100;
+            while start < n {
+                let end = (start + len).min(n);
+                f.push(&[&x[0][start..end], &x[1][start..end]]);
+                start = end;
+                len = len * 2 + 7;
+            }
+            let (path, m, clipped) = f.finish().unwrap();
+            (std::fs::read(&path).unwrap(), m, clipped, path)
+        };
+        let (bytes0, m0, c0, p0) = run(false);
+        let (bytes1, m1, c1, _) = run(true);
+        assert!(c0 > 0, "some samples clamped");
+        assert_eq!(c0, c1);
+        assert!(bytes0 == bytes1, "same file");
+        let back = super::super::verify::measure_file(&p0).unwrap();
+        let bits = |m: &Measured| {
+            [
+                m.integrated_lufs,
+                m.true_peak_dbtp,
+                m.loudness_range_lu,
+                m.plr_db,
+            ]
+            .map(|v| v.map(f64::to_bits))
+        };
+        assert!(m0.integrated_lufs.is_some() && m0.true_peak_dbtp.is_some());
+        assert_eq!(bits(&m0), bits(&m1));
+        assert_eq!(bits(&m0), bits(&back));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

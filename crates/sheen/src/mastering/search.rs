@@ -33,7 +33,7 @@ use sheen_dsp::limiter::{
 };
 use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, gain_to_db};
-use sheen_meter::k_weighting::{KFilter, KWeighting};
+use sheen_meter::k_weighting::{power_pair, KFilter, KWeighting};
 use sheen_meter::loudness::{default_channel_weights, WindowEngine};
 use std::sync::{Arc, Mutex};
 
@@ -139,12 +139,16 @@ pub struct Recorder {
     /// With the front kept and more than one core: the detection and the
     /// K-weighting run on this thread while the front is recorded.
     worker: Mutex<Option<BlockWorker<RecordSink>>>,
+    /// The finer detection's maximum, when the recording thread found it.
+    finer: Option<FinerMax>,
 }
 
 /// The detected peaks and K-weighted power, computed on a thread of their
 /// own ([`BlockWorker`]: copies of the recorded blocks in batches through a
 /// bounded queue): exactly what [`Recorder::push`] computes block by block,
-/// since neither depends on the block partition.
+/// since neither depends on the block partition. The kept front stream is
+/// gathered here too (the blocks appended in order, the same values), so
+/// the thread producing the front copies each block once.
 struct RecordSink {
     det: PeakDetector,
     k: KWeighting,
@@ -157,14 +161,64 @@ struct RecordSink {
     kw: Vec<f32>,
     acc: Vec<f64>,
     seen: usize,
+    /// The front stream so far (room reserved for the whole).
+    front: Vec<Vec<f64>>,
+    /// The limiter's finer detection points alone (oversampling above 4;
+    /// [`PeakDetector::finer_only`]), for [`Recorder::limiter_idle`].
+    finer: Option<PeakDetector>,
+    /// Per detection call of `finer`: stream frames `start..end` and the
+    /// largest value it gave (see [`FinerMax`]).
+    finer_runs: Vec<(usize, usize, f64)>,
+}
+
+/// What the recording thread gives back: the largest detected (4x) peak,
+/// the K-weighted power, the front stream and the finer detection's runs.
+struct RecordOutput {
+    max: f64,
+    kw: Vec<f32>,
+    front: Vec<Vec<f64>>,
+    finer: Option<Vec<(usize, usize, f64)>>,
+}
+
+/// What the recording thread learnt of the limiter's finer detection
+/// points, for [`Recorder::limiter_idle`]: `max` is the largest value over
+/// the stream frames before the end of the kept front, with every group
+/// skipped whose bound cannot exceed the larger of the 4x maximum and the
+/// finer maximum of the frames before it. Whenever that largest value
+/// exceeds a threshold that the 4x maximum does not, no skipped value
+/// could have been the first over it, so `max4 ≤ t && max ≤ t` holds
+/// exactly when every finer value of the kept front is at most `t` (what
+/// the full scan decides).
+#[derive(Clone, Copy, Debug)]
+struct FinerMax {
+    factor: usize,
+    max: f64,
 }
 
 impl BlockSink for RecordSink {
-    type Output = (f64, Vec<f32>);
+    type Output = RecordOutput;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
         let n = block[0].len();
+        for (f, c) in self.front.iter_mut().zip(block) {
+            f.extend_from_slice(c);
+        }
         max_into(&mut self.det, block, 0, n, &mut self.max);
+        if let Some(det) = &mut self.finer {
+            let mut peaks = [0.0f64; PeakDetector::MAX_FRAMES];
+            let mut fmax = self.finer_runs.iter().fold(0.0f64, |m, r| m.max(r.2));
+            let mut start = 0;
+            while start < n {
+                let end = (start + PeakDetector::MAX_FRAMES).min(n);
+                let views: Vec<&[f64]> = block.iter().map(|c| &c[start..end]).collect();
+                det.detect(&views, self.max.max(fmax), &mut peaks);
+                let m = peaks[..end - start].iter().fold(0.0f64, |m, &p| m.max(p));
+                fmax = fmax.max(m);
+                self.finer_runs
+                    .push((self.seen + start, self.seen + end, m));
+                start = end;
+            }
+        }
         // as `Recorder::push`: from the front latency on, channels in
         // order within each frame
         let skip = self.front_latency.saturating_sub(self.seen).min(n);
@@ -175,12 +229,9 @@ impl BlockSink for RecordSink {
         if let ([f0, f1], [c0, c1], [w0, w1]) = (&mut self.filters[..], block, &self.weights[..]) {
             // stereo: the two channels' filters in one loop (independent
             // chains overlap), the sum in the same order
-            for ((a, &x0), &x1) in acc.iter_mut().zip(&c0[skip..n]).zip(&c1[skip..n]) {
-                let y0 = f0.tick(k, x0);
-                let y1 = f1.tick(k, x1);
-                *a += w0 * (y0 * y0);
-                *a += w1 * (y1 * y1);
-            }
+            // (`(0 + w0·y0²) + w1·y1²` is `w0·y0² + w1·y1²` exactly: the
+            // first term is never −0)
+            power_pair(k, f0, f1, *w0, *w1, &c0[skip..n], &c1[skip..n], acc, false);
         } else {
             for ((c, f), w) in block.iter().zip(&mut self.filters).zip(&self.weights) {
                 for (a, &x) in acc.iter_mut().zip(&c[skip..n]) {
@@ -194,8 +245,50 @@ impl BlockSink for RecordSink {
         true
     }
 
-    fn finish(self) -> (f64, Vec<f32>) {
-        (self.max, self.kw)
+    fn finish(self) -> RecordOutput {
+        RecordOutput {
+            max: self.max,
+            kw: self.kw,
+            front: self.front,
+            finer: self.finer.map(|_| self.finer_runs),
+        }
+    }
+}
+
+impl RecordSink {
+    /// The finer maximum ([`FinerMax`]) over the first `need` stream frames
+    /// of `front` (the kept front, truncated to `need`): the recorded runs
+    /// that end by then, and the one straddling `need` evaluated again
+    /// exactly up to it (its detector primed with the frames before it).
+    fn finer_max(
+        runs: &[(usize, usize, f64)],
+        factor: usize,
+        front: &[Vec<f64>],
+        need: usize,
+    ) -> FinerMax {
+        let mut max = 0.0f64;
+        for &(start, end, m) in runs {
+            if end <= need {
+                max = max.max(m);
+            } else if start < need {
+                let mut det = PeakDetector::finer_only(factor, front.len());
+                let mut peaks = [0.0f64; PeakDetector::MAX_FRAMES];
+                let from = start.saturating_sub(PeakDetector::MAX_FRAMES);
+                let mut at = from;
+                while at < need {
+                    let to = (at + PeakDetector::MAX_FRAMES).min(need);
+                    let views: Vec<&[f64]> = front.iter().map(|c| &c[at..to]).collect();
+                    det.detect(&views, 0.0, &mut peaks);
+                    for (i, &p) in peaks[..to - at].iter().enumerate() {
+                        if at + i >= start {
+                            max = max.max(p);
+                        }
+                    }
+                    at = to;
+                }
+            }
+        }
+        FinerMax { factor, max }
     }
 }
 
@@ -234,6 +327,7 @@ impl Recorder {
             overflow: false,
             front: None,
             worker: Mutex::new(None),
+            finer: None,
         }
     }
 
@@ -279,6 +373,13 @@ impl Recorder {
         self.limiter_delay = limiter_delay;
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
         if self.front.is_some() && parallel && self.seen == 0 {
+            // the stream is gathered on the worker (its reserved room moves
+            // there; `self.front` stays as the marker of a kept front)
+            let front: Vec<Vec<f64>> = self
+                .front
+                .as_mut()
+                .map(|f| f.iter_mut().map(std::mem::take).collect())
+                .unwrap_or_default();
             let sink = RecordSink {
                 det: self.detector.clone(),
                 k: self.k,
@@ -287,14 +388,13 @@ impl Recorder {
                 front_latency: self.front_latency,
                 max: 0.0,
                 // room for the whole stream (no reallocation while growing)
-                kw: Vec::with_capacity(
-                    self.front
-                        .as_ref()
-                        .and_then(|f| f.first())
-                        .map_or(0, Vec::capacity),
-                ),
+                kw: Vec::with_capacity(front.first().map_or(0, Vec::capacity)),
                 acc: Vec::new(),
                 seen: 0,
+                front,
+                finer: (self.oversampling > 4)
+                    .then(|| PeakDetector::finer_only(self.oversampling, self.filters.len())),
+                finer_runs: Vec::new(),
             };
             let w = BlockWorker::new("sheen-record", sink, self.filters.len(), true);
             *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = Some(w);
@@ -323,13 +423,16 @@ impl Recorder {
             return;
         }
         if let Some(f) = &mut self.front {
-            // kept whole: detection and K-weighting run on the worker
-            // thread meanwhile, or at the end on two threads
-            for (f, c) in f.iter_mut().zip(block) {
-                f.extend_from_slice(c);
-            }
-            if let Some(w) = self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) {
-                w.push(block);
+            // kept whole: gathered, detected and K-weighted on the worker
+            // thread meanwhile, or gathered here and analysed at the end on
+            // two threads
+            match self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) {
+                Some(w) => w.push(block),
+                None => {
+                    for (f, c) in f.iter_mut().zip(block) {
+                        f.extend_from_slice(c);
+                    }
+                }
             }
             self.seen += n;
             return;
@@ -369,7 +472,6 @@ impl Recorder {
         self.frames = frames as usize;
         let need = self.frames + self.front_latency + self.limiter_delay;
         if let Some(f) = &mut self.front {
-            f.iter_mut().for_each(|c| c.resize(need, 0.0));
             let worker = self
                 .worker
                 .get_mut()
@@ -383,11 +485,23 @@ impl Recorder {
                         let views: Vec<&[f64]> = zeros.iter().map(|z| z.as_slice()).collect();
                         w.push(&views);
                     }
-                    let (max, kw) = w.finish();
+                    let RecordOutput {
+                        max,
+                        kw,
+                        mut front,
+                        finer,
+                    } = w.finish();
+                    front.iter_mut().for_each(|c| c.truncate(need));
+                    self.finer = finer
+                        .map(|runs| RecordSink::finer_max(&runs, self.oversampling, &front, need));
+                    *f = front;
                     self.max = max;
                     self.kw = kw;
                 }
-                None => self.analyse_front(),
+                None => {
+                    f.iter_mut().for_each(|c| c.resize(need, 0.0));
+                    self.analyse_front();
+                }
             }
         } else {
             self.d.truncate(need);
@@ -445,9 +559,10 @@ impl Recorder {
     /// [`PeakDetector`]) over the whole front stream exceeds `threshold`
     /// (the limiter's `target / input gain`). Such a limiter never reduces
     /// the gain: its output is the delayed input times the input gain. The
-    /// 4x points are known from the recording (their maximum); the finer
-    /// ones are evaluated now, the channels in parallel, only where their
-    /// bound can exceed `threshold`, stopping at the first that does.
+    /// 4x points are known from the recording (their maximum); so are the
+    /// finer ones when the recording thread detected them ([`FinerMax`]),
+    /// else they are evaluated now, the channels in parallel, only where
+    /// their bound can exceed `threshold`, stopping at the first that does.
     /// `false` without a kept front.
     pub fn limiter_idle(&self, oversampling: usize, threshold: f64) -> bool {
         let Some(front) = self.front() else {
@@ -458,6 +573,9 @@ impl Recorder {
         }
         if oversampling <= 4 {
             return true;
+        }
+        if let Some(f) = self.finer.filter(|f| f.factor == oversampling) {
+            return f.max <= threshold;
         }
         let below = |c: &[f64]| {
             let mut det = PeakDetector::finer_only(oversampling, 1);
@@ -856,7 +974,14 @@ mod tests {
             assert!(r.limiter_idle(p.oversampling, full_max));
             assert!(!r.limiter_idle(p.oversampling, full_max * (1.0 - 1e-12)));
             assert!(!r.limiter_idle(4, full_max), "another factor");
-            assert!(r.front().is_some());
+            // the kept stream (gathered on the worker thread for recs[1],
+            // here for recs[2]) is the pushed stream value for value
+            let front = r.front().expect("front kept");
+            assert!(front
+                .iter()
+                .zip(&x)
+                .all(|(f, c)| f.len() == n
+                    && f.iter().zip(c).all(|(a, b)| a.to_bits() == b.to_bits())));
             assert!(r.d.is_empty(), "no per-frame peaks while recording");
             assert_eq!(recs[0].max_peak().to_bits(), r.max_peak().to_bits());
             assert_eq!(recs[0].kw.len(), r.kw.len());
@@ -882,6 +1007,95 @@ mod tests {
                 assert_eq!(g0.to_bits(), g1.to_bits());
             }
         }
+    }
+
+    /// Reference: [`Recorder::limiter_idle`]'s scan of the finer detection
+    /// points over the kept front (what it does without the recording
+    /// thread's [`FinerMax`]) and the finer points evaluated on every frame.
+    /// With the finer maximum found while recording, the decision is the
+    /// same at thresholds just below, at and above the largest finer and 4x
+    /// values, also when the recording runs past the kept front (the run
+    /// straddling its end evaluated again) and with blocks of odd sizes.
+    #[test]
+    fn finer_max_decides_as_the_scan() {
+        let fs = 48_000.0;
+        let p = LimiterParams::default();
+        let delay = TruePeakLimiter::delay_for(&p, fs);
+        let mut z = 9u64;
+        let mut noise = || {
+            z = z
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let n = 40_000;
+        let total = n + 2_000;
+        // faint noise; a burst at fs/8 whose peaks fall between the 4x
+        // points (phase 15π/32: the finer points read the higher peaks);
+        // past the kept front (frame n on, the same onset phase) one 0.05 %
+        // louder, whose finer peaks exceed the first burst's and its 4x
+        // ones do not: the decision must not see it
+        let tone = |i: usize, a: f64| {
+            a * (std::f64::consts::FRAC_PI_4 * i as f64 + 15.0 * std::f64::consts::PI / 32.0).sin()
+        };
+        let x: Vec<Vec<f64>> = (0..2)
+            .map(|_| {
+                (0..total)
+                    .map(|i| {
+                        let b = match i {
+                            20_000..=24_999 => tone(i, 1.0),
+                            _ if i >= n => tone(i, 1.0005),
+                            _ => 0.0,
+                        };
+                        noise() * 1e-5 + b
+                    })
+                    .collect()
+            })
+            .collect();
+        // the finer points over the first n frames, evaluated everywhere
+        let mut full = PeakDetector::finer_only(p.oversampling, 2);
+        let mut out = [0.0f64; PeakDetector::MAX_FRAMES];
+        let mut finer_full = 0.0f64;
+        for start in (0..n).step_by(PeakDetector::MAX_FRAMES) {
+            let end = (start + PeakDetector::MAX_FRAMES).min(n);
+            full.detect(&[&x[0][start..end], &x[1][start..end]], 0.0, &mut out);
+            finer_full = out[..end - start].iter().fold(finer_full, |m, &v| m.max(v));
+        }
+        let mut both = 0;
+        for pushed in [n, total] {
+            let mut r = Recorder::new(&p, fs, 2, false);
+            r.keep_front(pushed);
+            r.begin(11, delay);
+            let mut start = 0;
+            while start < pushed {
+                let end = (start + 1_013).min(pushed);
+                r.push(&[&x[0][start..end], &x[1][start..end]]);
+                start = end;
+            }
+            r.end((n - 11 - delay) as u64);
+            assert!(r.finer.is_some(), "found while recording");
+            assert_eq!(r.front().unwrap()[0].len(), n);
+            let mut ts = Vec::new();
+            for v in [finer_full, r.max] {
+                ts.extend([v * (1.0 - 1e-12), v, v * (1.0 + 1e-12)]);
+            }
+            let with: Vec<bool> = ts
+                .iter()
+                .map(|&t| r.limiter_idle(p.oversampling, t))
+                .collect();
+            let kept = r.finer.take();
+            let scan: Vec<bool> = ts
+                .iter()
+                .map(|&t| r.limiter_idle(p.oversampling, t))
+                .collect();
+            assert_eq!(with, scan, "pushed {pushed}");
+            // the finer points are the larger here: their maximum is exact
+            assert!(finer_full > r.max, "{finer_full} vs {}", r.max);
+            let found = kept.map(|f| f.max);
+            assert_eq!(found.map(f64::to_bits), Some(finer_full.to_bits()));
+            both += usize::from(with.contains(&true) && with.contains(&false));
+        }
+        assert_eq!(both, 2, "idle and not idle both decided");
     }
 
     /// Reference: the prediction computed frame by frame through the
