@@ -14,11 +14,16 @@ SHEEN="$ROOT/target/release/sheen"
 # measure CMD... -> "seconds rss_MB cpu_s": wall time (s, to the
 # millisecond, by the clock around GNU time), peak resident memory (MB) and
 # user + system CPU time (s) of CMD. CMD's output is discarded; if it fails,
-# its last stderr lines are shown and measure returns 1.
+# its last stderr lines are shown and measure returns 1. Dirty pages are
+# written out first (`sync`, outside the timing), so a tool that fsyncs its
+# output (sheen does, before renaming it into place) does not wait for the
+# writeback of files an earlier tool left in the page cache (ext4's
+# ordered-mode journal commit flushes them all).
 measure() {
   local tf ef s e
   tf=$(mktemp)
   ef=$(mktemp)
+  sync
   s=$(date +%s%N)
   if ! /usr/bin/time -o "$tf" -f "%M %U %S" "$@" >/dev/null 2>"$ef"; then
     tail -n 5 "$ef" >&2
