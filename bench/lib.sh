@@ -18,11 +18,18 @@ SHEEN="$ROOT/target/release/sheen"
 # written out first (`sync`, outside the timing), so a tool that fsyncs its
 # output (sheen does, before renaming it into place) does not wait for the
 # writeback of files an earlier tool left in the page cache (ext4's
-# ordered-mode journal commit flushes them all).
+# ordered-mode journal commit flushes them all). The command's executable
+# and its arguments that are files are read once before the timing (page
+# cache warm for every tool alike: some hosts page out page-cache pages idle
+# for a minute, and a first run then waits for the disk).
 measure() {
   local tf ef s e
   tf=$(mktemp)
   ef=$(mktemp)
+  local a
+  for a in "$(command -v "$1" || true)" "$@"; do
+    [ -f "$a" ] && cat -- "$a" >/dev/null
+  done
   sync
   s=$(date +%s%N)
   if ! /usr/bin/time -o "$tf" -f "%M %U %S" "$@" >/dev/null 2>"$ef"; then

@@ -68,11 +68,14 @@ rm -f "$WORK/o60.sheen.wav" "$WORK/o60.mg.wav"
 ROUNDS="${ROUNDS:-5}"
 declare -a s_w s_r m_w m_r
 echo "speed: load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
-for ((r = 0; r < ROUNDS; r++)); do
+# round -1 warms up (not counted)
+for ((r = -1; r < ROUNDS; r++)); do
   read -r t m _ <<<"$(measure "$SHEEN" match "$in60" --reference "$ref60" -o "$WORK/o60.sheen.wav")"
-  s_w+=("$t") s_r+=("$m")
+  [ "$r" -lt 0 ] ||
+    s_w+=("$t") s_r+=("$m")
   read -r t m _ <<<"$(measure "$PY" "$HERE/matchering_run.py" "$in60" "$ref60" "$WORK/o60.mg.wav")"
-  m_w+=("$t") m_r+=("$m")
+  [ "$r" -lt 0 ] ||
+    m_w+=("$t") m_r+=("$m")
 done
 s_t=$(median "${s_w[@]}")
 m_t=$(median "${m_w[@]}")
