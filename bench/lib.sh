@@ -42,6 +42,19 @@ measure() {
   rm -f "$tf" "$ef"
 }
 
+# timed PREFIX CMD...: measure CMD and, unless ROUND is negative (an
+# uncounted warm-up round), append its wall time, peak RSS and CPU time to
+# the caller's arrays PREFIX_w, PREFIX_r and PREFIX_c.
+timed() {
+  local -n tw="$1_w" tr="$1_r" tc="$1_c"
+  shift
+  local t m c
+  read -r t m c <<<"$(measure "$@")"
+  if [ "${ROUND:-0}" -ge 0 ]; then
+    tw+=("$t") tr+=("$m") tc+=("$c")
+  fi
+}
+
 # median VALUES... -> the median (mean of the middle two for an even count).
 median() {
   printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'

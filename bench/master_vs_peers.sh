@@ -64,17 +64,11 @@ fi
 echo "before: load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
 declare -a s_w s_c s_r f_w f_c f_r m_w m_c m_r
 # round -1 warms up (not counted)
-for ((r = -1; r < ROUNDS; r++)); do
-  read -r t m c <<<"$(measure "$SHEEN" master "$IN" -o "$WORK/sheen.wav" --target spotify)"
-  [ "$r" -lt 0 ] ||
-    s_w+=("$t") s_r+=("$m") s_c+=("$c")
-  read -r t m c <<<"$(measure bash -c 'ffmpeg_two_pass "$0" "$1"' "$IN" "$WORK/ffmpeg.wav")"
-  [ "$r" -lt 0 ] ||
-    f_w+=("$t") f_r+=("$m") f_c+=("$c")
+for ((ROUND = -1; ROUND < ROUNDS; ROUND++)); do
+  timed s "$SHEEN" master "$IN" -o "$WORK/sheen.wav" --target spotify
+  timed f bash -c 'ffmpeg_two_pass "$0" "$1"' "$IN" "$WORK/ffmpeg.wav"
   if [ "$have_mg" = 1 ]; then
-    read -r t m c <<<"$(measure python3 "$WORK/mg.py" "$IN" "$REF" "$WORK/matchering.wav")"
-    [ "$r" -lt 0 ] ||
-      m_w+=("$t") m_r+=("$m") m_c+=("$c")
+    timed m python3 "$WORK/mg.py" "$IN" "$REF" "$WORK/matchering.wav"
   fi
 done
 echo "after:  load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"

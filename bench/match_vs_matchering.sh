@@ -66,16 +66,12 @@ ref60="$WORK/ref_60s.wav"
 [ -f "$ref60" ] || ffmpeg -nostdin -v error -ss 30 -t 60 -i "${MIXES[1]}" -c:a pcm_s24le "$ref60"
 rm -f "$WORK/o60.sheen.wav" "$WORK/o60.mg.wav"
 ROUNDS="${ROUNDS:-5}"
-declare -a s_w s_r m_w m_r
+declare -a s_w s_r s_c m_w m_r m_c
 echo "speed: load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
 # round -1 warms up (not counted)
-for ((r = -1; r < ROUNDS; r++)); do
-  read -r t m _ <<<"$(measure "$SHEEN" match "$in60" --reference "$ref60" -o "$WORK/o60.sheen.wav")"
-  [ "$r" -lt 0 ] ||
-    s_w+=("$t") s_r+=("$m")
-  read -r t m _ <<<"$(measure "$PY" "$HERE/matchering_run.py" "$in60" "$ref60" "$WORK/o60.mg.wav")"
-  [ "$r" -lt 0 ] ||
-    m_w+=("$t") m_r+=("$m")
+for ((ROUND = -1; ROUND < ROUNDS; ROUND++)); do
+  timed s "$SHEEN" match "$in60" --reference "$ref60" -o "$WORK/o60.sheen.wav"
+  timed m "$PY" "$HERE/matchering_run.py" "$in60" "$ref60" "$WORK/o60.mg.wav"
 done
 s_t=$(median "${s_w[@]}")
 m_t=$(median "${m_w[@]}")

@@ -130,16 +130,10 @@ echo "sheen mix vs pedalboard: $N stereo stems x ${SECONDS_LONG} s at 48 kHz, EQ
 echo "before: load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
 declare -a a_w a_c a_r b_w b_c b_r p_w p_c p_r
 # round -1 warms up (not counted)
-for ((r = -1; r < ROUNDS; r++)); do
-  read -r t m c <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix_t1.wav" --threads 1)"
-  [ "$r" -lt 0 ] ||
-    a_w+=("$t") a_r+=("$m") a_c+=("$c")
-  read -r t m c <<<"$(measure "$SHEEN" mix "$S" -o "$WORK/sheen_mix.wav" --threads 0)"
-  [ "$r" -lt 0 ] ||
-    b_w+=("$t") b_r+=("$m") b_c+=("$c")
-  read -r t m c <<<"$(measure "$PY" "$WORK/pb_mix.py" "$WORK" "$N" "$WORK/pedalboard_mix.wav")"
-  [ "$r" -lt 0 ] ||
-    p_w+=("$t") p_r+=("$m") p_c+=("$c")
+for ((ROUND = -1; ROUND < ROUNDS; ROUND++)); do
+  timed a "$SHEEN" mix "$S" -o "$WORK/sheen_mix_t1.wav" --threads 1
+  timed b "$SHEEN" mix "$S" -o "$WORK/sheen_mix.wav" --threads 0
+  timed p "$PY" "$WORK/pb_mix.py" "$WORK" "$N" "$WORK/pedalboard_mix.wav"
 done
 echo "after:  load $(cut -d' ' -f1-3 /proc/loadavg), host index $(host_index) s"
 printf '%-28s %9s %10s %8s %9s %11s %11s\n' tool median_s fastest_s cpu_s rss_MB x_realtime x_rt_fastest
