@@ -6,19 +6,8 @@ use sheen_dsp::Processor;
 /// Largest block the helpers prepare processors for.
 pub const MAX_BLOCK: usize = 4096;
 
-/// Deterministic uniform noise in [-1, 1) (xorshift64*).
-pub fn noise(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-            let r = s.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11;
-            r as f64 / (1u64 << 52) as f64 - 1.0
-        })
-        .collect()
-}
+/// Deterministic uniform noise in [-1, 1) (xorshift64*, see `sheen-testkit`).
+pub use sheen_testkit::noise;
 
 /// A unit impulse at sample 0 followed by `n - 1` zeros.
 pub fn impulse(n: usize) -> Vec<f64> {

@@ -1053,12 +1053,9 @@ mod tests {
                 }
             }
         }
-        let mut z = 0x9E37_79B9_7F4A_7C15u64;
+        let mut z = sheen_testkit::Lcg(0x9E37_79B9_7F4A_7C15);
         for _ in 0..5_000 {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            vals.push(((z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * 1.01);
+            vals.push((z.unit() * 2.0 - 1.0) * 1.01);
         }
         for bits in [16u32, 24] {
             let mut want = vec![0; vals.len()];
@@ -1132,12 +1129,9 @@ mod tests {
                 }
             }
         }
-        let mut z = 11u64;
+        let mut z = sheen_testkit::Lcg(11);
         for _ in 0..5_000 {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            x.push(((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 2.2);
+            x.push(z.centred() * 2.2);
         }
         let check = |x: &[f64], format: SampleFormat| {
             let mut got = vec![42.0];
@@ -1377,12 +1371,9 @@ mod tests {
             let h = k as f64 + 0.5;
             vals.extend([h, h.next_up(), h.next_down(), k as f64]);
         }
-        let mut z = 0x9E37_79B9_7F4A_7C15u64;
+        let mut z = sheen_testkit::Lcg(0x9E37_79B9_7F4A_7C15);
         for _ in 0..100_000 {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let u = (z >> 11) as f64 / (1u64 << 53) as f64;
+            let u = z.unit();
             vals.push((u * 2.0 - 1.0) * 8_388_609.0);
         }
         for v in vals {
@@ -1408,12 +1399,9 @@ mod tests {
                 }
             }
         }
-        let mut z = 0x9E37_79B9_7F4A_7C15u64;
+        let mut z = sheen_testkit::Lcg(0x9E37_79B9_7F4A_7C15);
         for _ in 0..20_000 {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            vals.push(((z >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) * 1.01);
+            vals.push((z.unit() * 2.0 - 1.0) * 1.01);
         }
         for bits in [16u32, 24] {
             let mut q = vec![0; vals.len()];

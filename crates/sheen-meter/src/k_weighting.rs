@@ -313,13 +313,8 @@ mod tests {
     #[test]
     fn power_pair_matches_ticks() {
         use sheen_dsp::biquad::BiquadState;
-        let mut z = 11u64;
-        let mut noise = || {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut z = sheen_testkit::Lcg(11);
+        let mut noise = || z.centred();
         for fs in [48_000.0, 44_100.0] {
             let k = KWeighting::new(fs);
             let n = 20_000;

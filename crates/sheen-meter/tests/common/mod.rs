@@ -45,31 +45,8 @@ pub fn tone_sequence(fs: f64, segments: &[(f64, Option<f64>)]) -> Vec<f64> {
     out
 }
 
-/// Deterministic xorshift64* generator.
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn gauss(&mut self) -> f64 {
-        let u1 = self.uniform().max(1e-300);
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * PI * u2).cos()
-    }
-}
+/// Deterministic xorshift64* generator (shared with the other crates' tests).
+pub use sheen_testkit::XorShift as Rng;
 
 /// Pink-ish noise (white noise through a one-pole low-pass mixed with white),
 /// RMS about `rms`.

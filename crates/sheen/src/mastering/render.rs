@@ -756,16 +756,13 @@ mod tests {
     #[test]
     fn meters_here_measure_what_the_writer_measures() {
         let fs = 48_000u32;
-        let mut z = 5u64;
+        let mut z = sheen_testkit::Lcg(5);
         let n = 150_000;
         let x: Vec<Vec<f64>> = (0..2)
             .map(|_| {
                 (0..n)
                     .map(|i| {
-                        z = z
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        let v = (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                        let v = z.centred();
                         v * if (i / 20_000) % 2 == 0 { 0.3 } else { 2.1 }
                     })
                     .collect()

@@ -859,13 +859,8 @@ mod tests {
     #[test]
     fn per_gain_scans_find_what_one_detection_finds() {
         let fs = 48_000.0;
-        let mut z = 7u64;
-        let mut noise = || {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut z = sheen_testkit::Lcg(7);
+        let mut noise = || z.centred();
         let n = 96_000;
         let x: Vec<Vec<f64>> = (0..2)
             .map(|_| {
@@ -925,13 +920,8 @@ mod tests {
     #[test]
     fn kept_front_records_the_same() {
         let fs = 48_000.0;
-        let mut z = 1u64;
-        let mut noise = || {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((z >> 11) as f64 / (1u64 << 53) as f64 - 0.5) * 1.6
-        };
+        let mut z = sheen_testkit::Lcg(1);
+        let mut noise = || z.centred() * 1.6;
         let n = 50_001;
         let x: Vec<Vec<f64>> = (0..2).map(|_| (0..n).map(|_| noise()).collect()).collect();
         let p = LimiterParams::default();
@@ -1021,13 +1011,8 @@ mod tests {
         let fs = 48_000.0;
         let p = LimiterParams::default();
         let delay = TruePeakLimiter::delay_for(&p, fs);
-        let mut z = 9u64;
-        let mut noise = || {
-            z = z
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut z = sheen_testkit::Lcg(9);
+        let mut noise = || z.centred();
         let n = 40_000;
         let total = n + 2_000;
         // faint noise; a burst at fs/8 whose peaks fall between the 4x
@@ -1110,15 +1095,12 @@ mod tests {
         let p = LimiterParams::default();
         let delay = TruePeakLimiter::delay_for(&p, fs);
         let n = 120_000;
-        let mut z = 3u64;
+        let mut z = sheen_testkit::Lcg(3);
         let x: Vec<Vec<f64>> = (0..2)
             .map(|_| {
                 (0..n)
                     .map(|i| {
-                        z = z
-                            .wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                        let v = (z >> 11) as f64 / (1u64 << 53) as f64 - 0.5;
+                        let v = z.centred();
                         v * if (i / 7000) % 3 == 0 { 1.6 } else { 0.02 }
                     })
                     .collect()
