@@ -34,6 +34,26 @@ use crate::dynamics::{compressor_curve_db, time_coeff, Detector, LEVEL_FLOOR_DB}
 use crate::{db_to_gain, Processor};
 use std::f64::consts::FRAC_1_SQRT_2;
 
+/// The reference match's slow RMS compressor (settings this compressor
+/// [handles](ControlRateCompressor::handles)): RMS detector over 300 ms,
+/// 6 dB knee, attack 30 ms, release 300 ms, fully linked, key high-passed
+/// at 60 Hz, no look-ahead, no make-up; `threshold_db` in dBFS.
+pub fn slow_rms(threshold_db: f64, ratio: f64) -> CompressorParams {
+    CompressorParams {
+        threshold_db,
+        ratio,
+        knee_db: 6.0,
+        attack_ms: 30.0,
+        release_ms: 300.0,
+        makeup_db: 0.0,
+        detector: Detector::Rms,
+        rms_window_ms: 300.0,
+        stereo_link: 1.0,
+        lookahead_ms: 0.0,
+        sidechain_hpf_hz: 60.0,
+    }
+}
+
 /// Frames per control block.
 pub const CONTROL_FRAMES: usize = 32;
 
@@ -227,23 +247,6 @@ mod tests {
     use super::*;
     use crate::compressor::Compressor;
     use crate::processor::process_in_blocks;
-
-    /// The reference match's slow RMS compressor.
-    fn slow_rms(threshold_db: f64, ratio: f64) -> CompressorParams {
-        CompressorParams {
-            threshold_db,
-            ratio,
-            knee_db: 6.0,
-            attack_ms: 30.0,
-            release_ms: 300.0,
-            makeup_db: 0.0,
-            detector: Detector::Rms,
-            rms_window_ms: 300.0,
-            stereo_link: 1.0,
-            lookahead_ms: 0.0,
-            sidechain_hpf_hz: 60.0,
-        }
-    }
 
     fn tone(n: usize, fs: f64, f: f64, a: f64) -> Vec<f64> {
         (0..n)

@@ -1,6 +1,6 @@
 //! The compressor stage of a match render: sheen-dsp's
 //! [`ControlRateCompressor`] for the slow RMS compressor the match plans
-//! ([`super::plan::slow_rms_compressor`]), the per-sample [`Compressor`]
+//! ([`sheen_dsp::control_rate::slow_rms`]), the per-sample [`Compressor`]
 //! otherwise.
 
 use sheen_dsp::compressor::{Compressor, CompressorParams};

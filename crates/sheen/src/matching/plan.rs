@@ -15,7 +15,7 @@ use super::render::{
 use crate::mastering::search::Recorder;
 use crate::Error;
 use serde::Serialize;
-use sheen_dsp::compressor::{CompressorParams, Detector};
+use sheen_dsp::control_rate::slow_rms;
 use sheen_dsp::limiter::LimiterParams;
 use sheen_meter::BandLevel;
 use std::path::{Path, PathBuf};
@@ -234,29 +234,10 @@ pub fn plan_dynamics(input: &Profile, target: &ReferenceTarget, amount: f64) -> 
     let ratio = (ratio * 100.0).round() / 100.0;
     let threshold_db = ((i - 0.5 * li) * 10.0).round() / 10.0;
     DynamicsStage {
-        compressor: Some(slow_rms_compressor(threshold_db, ratio)),
+        compressor: Some(slow_rms(threshold_db, ratio)),
         reason: format!(
             "LRA {li:.1} LU vs reference {lt:.1} LU: x dynamics {amount} -> remove {reduce:.1} LU: RMS compressor ratio {ratio} (LRA_out ~ LRA_in / ratio) from {threshold_db} dBFS (integrated minus half the LRA), attack 30 ms, release 300 ms"
         ),
-    }
-}
-
-/// The match's compressor: slow RMS (300 ms window), 6 dB knee, attack
-/// 30 ms, release 300 ms, fully linked, key high-passed at 60 Hz, no
-/// make-up; threshold in dBFS.
-pub fn slow_rms_compressor(threshold_db: f64, ratio: f64) -> CompressorParams {
-    CompressorParams {
-        threshold_db,
-        ratio,
-        knee_db: 6.0,
-        attack_ms: 30.0,
-        release_ms: 300.0,
-        makeup_db: 0.0,
-        detector: Detector::Rms,
-        rms_window_ms: 300.0,
-        stereo_link: 1.0,
-        lookahead_ms: 0.0,
-        sidechain_hpf_hz: 60.0,
     }
 }
 

@@ -789,8 +789,9 @@ impl ProfiledFile {
 mod tests {
     use super::*;
     use crate::matching::curve::ReferenceTarget;
-    use crate::matching::plan::{plan_match, slow_rms_compressor, MatchOptions};
+    use crate::matching::plan::{plan_match, MatchOptions};
     use crate::matching::profile::profile_signal;
+    use sheen_dsp::control_rate::slow_rms;
 
     fn noise(n: usize, seed: u64, a: f64) -> Vec<f64> {
         let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
@@ -882,7 +883,7 @@ mod tests {
             let r = profile_signal(fs, &refx);
             let target = ReferenceTarget::average(&[(&r, 1.0)]);
             let mut c = plan_match(&before, &target, &MatchOptions::default());
-            c.dynamics.compressor = Some(slow_rms_compressor(-30.0, 2.0));
+            c.dynamics.compressor = Some(slow_rms(-30.0, 2.0));
             let a = record_front_with(&input, &c, false, None).unwrap().unwrap();
             let b = record_front_with(&input, &c, true, None).unwrap().unwrap();
             assert_eq!(
