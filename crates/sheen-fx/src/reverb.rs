@@ -205,11 +205,14 @@ pub struct Reverb {
     params: ReverbParams,
     fs: f64,
     prepared: bool,
-    /// The 16 delay lines as one ring of frames, `lines[slot][line]` (all
-    /// lines advance together, so one write position serves them all and
-    /// a frame is written with a few vector stores).
-    lines: Vec<[f64; LINES]>,
-    /// `lines.len() - 1` (a power of two minus one).
+    /// The 16 delay lines as rings of the same length (a power of two,
+    /// `line_mask + 1` slots), one after the other: line `i`'s slot `k` is
+    /// `lines[i (line_mask + 1) + k]`. All lines advance together, so one
+    /// write position serves them all; each line's samples are contiguous,
+    /// so a run of frames of one line is read or written as one run of
+    /// memory (see [`avx2::network`]).
+    lines: Vec<f64>,
+    /// Slots per line minus one (a power of two minus one).
     line_mask: usize,
     /// Slot of the most recently written frame.
     line_pos: usize,
@@ -232,7 +235,7 @@ impl Reverb {
             params,
             fs: 48_000.0,
             prepared: false,
-            lines: vec![[0.0; LINES]],
+            lines: vec![0.0; LINES],
             line_mask: 0,
             line_pos: 0,
             lengths: [1; LINES],
@@ -314,7 +317,7 @@ impl Reverb {
         let mut a = [0.0; LINES];
         for (i, ai) in a.iter_mut().enumerate() {
             // the sample written lengths[i] - 1 frames ago
-            *ai = self.lines[pos.wrapping_sub(self.lengths[i] - 1) & mask][i];
+            *ai = self.lines[i * (mask + 1) + (pos.wrapping_sub(self.lengths[i] - 1) & mask)];
         }
         let [b0, b1, b2, a1, a2] = &self.absorb_c;
         let [s1, s2] = &mut st.s;
@@ -334,11 +337,10 @@ impl Reverb {
         let (il, ir) = (INPUT_GAIN * xl, INPUT_GAIN * xr);
         let pos = (pos + 1) & mask;
         st.pos = pos;
-        let w = &mut self.lines[pos];
-        for (i, (&ai, wi)) in a.iter().zip(w.iter_mut()).enumerate() {
+        for (i, &ai) in a.iter().enumerate() {
             let inj = if i % 2 == 0 { il } else { ir };
             let v = ai + IN_SIGN[i] * inj;
-            *wi = if v.abs() < FLUSH { 0.0 } else { v };
+            self.lines[i * (mask + 1) + pos] = if v.abs() < FLUSH { 0.0 } else { v };
         }
         (self.out_gain * l, self.out_gain * r)
     }
@@ -385,7 +387,7 @@ impl Processor for Reverb {
         self.prepared = true;
         let longest = line_lengths(1.0, sample_rate_hz)[LINES - 1];
         let slots = (longest + 1).next_power_of_two();
-        self.lines = vec![[0.0; LINES]; slots];
+        self.lines = vec![0.0; LINES * slots];
         self.line_mask = slots - 1;
         self.line_pos = 0;
         self.pre = [
@@ -406,7 +408,7 @@ impl Processor for Reverb {
     }
 
     fn reset(&mut self) {
-        self.lines.iter_mut().for_each(|f| *f = [0.0; LINES]);
+        self.lines.iter_mut().for_each(|f| *f = 0.0);
         self.line_pos = 0;
         self.pre.iter_mut().for_each(DelayBuffer::clear);
         self.absorb_s = [[0.0; LINES]; 2];
@@ -602,9 +604,11 @@ mod avx2 {
     ///
     /// In pieces of at most the shortest line's length: every sample a
     /// piece reads was written before the piece (frame `f` reads what frame
-    /// `f - len_i` wrote), so the piece's reads are gathered first, line by
-    /// line along the ring ([`gather`]), then the frames are computed one
-    /// by one ([`frames`]).
+    /// `f - len_i` wrote), and no sample it writes is read during it, so
+    /// the piece's reads are gathered first, line by line along its ring
+    /// ([`gather`]), then the frames are computed one by one ([`frames`])
+    /// into a frame-major scratch, which is then written to the rings line
+    /// by line ([`scatter`]).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn network(
         rv: &mut Reverb,
@@ -618,10 +622,12 @@ mod avx2 {
         // lengths increase: lengths[0] is the shortest
         let piece = rv.lengths[0].min(CHUNK);
         let mut xs = [[0.0f64; LINES]; CHUNK];
+        let mut ws = [[0.0f64; LINES]; CHUNK];
         let mut at = 0;
         while at < m {
             let end = (at + piece).min(m);
-            gather(rv, st.pos, &mut xs[..end - at]);
+            let pos = st.pos;
+            gather(rv, pos, &mut xs[..end - at]);
             frames(
                 rv,
                 st,
@@ -629,8 +635,29 @@ mod avx2 {
                 &pl[at..end],
                 &pr[at..end],
                 &mut taps[at..end],
+                &mut ws[..end - at],
             );
+            scatter(rv, pos, &ws[..end - at]);
             at = end;
+        }
+    }
+
+    /// Writes the frames `ws` of a piece (from [`frames`]) to the rings:
+    /// frame `k` of line `i` to slot `pos + 1 + k` of line `i` ([`Reverb::tick`]'s
+    /// write position after `k + 1` steps from `pos`).
+    fn scatter(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let s0 = (pos + 1) & mask;
+        for (i, ring) in rv.lines.chunks_exact_mut(mask + 1).enumerate() {
+            // up to the ring's end, then from its start
+            let first = (ring.len() - s0).min(ws.len());
+            let (a, b) = ws.split_at(first);
+            for (f, x) in ring[s0..].iter_mut().zip(a) {
+                *f = x[i];
+            }
+            for (f, x) in ring.iter_mut().zip(b) {
+                *f = x[i];
+            }
         }
     }
 
@@ -640,23 +667,23 @@ mod avx2 {
     /// line long, so these slots are not written during the piece.
     fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
         let mask = rv.line_mask;
-        let ring = &rv.lines[..=mask];
-        for i in 0..LINES {
+        for (i, ring) in rv.lines.chunks_exact(mask + 1).enumerate() {
             let s0 = pos.wrapping_sub(rv.lengths[i] - 1) & mask;
             // up to the ring's end, then from its start
             let first = (ring.len() - s0).min(xs.len());
             let (a, b) = xs.split_at_mut(first);
             for (x, f) in a.iter_mut().zip(&ring[s0..]) {
-                x[i] = f[i];
+                x[i] = *f;
             }
             for (x, f) in b.iter_mut().zip(ring) {
-                x[i] = f[i];
+                x[i] = *f;
             }
         }
     }
 
     /// The frames of a piece: `xs` from [`gather`], inputs `pl`, `pr`, raw
-    /// taps out; the network state in registers.
+    /// taps out, the values written to the lines in `ws` (for [`scatter`]);
+    /// the network state in registers.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn frames(
@@ -666,6 +693,7 @@ mod avx2 {
         pl: &[f64],
         pr: &[f64],
         taps: &mut [[f64; 2]],
+        ws: &mut [[f64; LINES]],
     ) {
         let mask = rv.line_mask;
         let [b0, b1, b2, a1, a2] = &rv.absorb_c;
@@ -677,7 +705,7 @@ mod avx2 {
         let no_sign = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
         let gain = _mm_set1_pd(INPUT_GAIN);
         let mut pos = st.pos;
-        for (((x, &xl), &xr), t) in xs.iter().zip(pl).zip(pr).zip(taps.iter_mut()) {
+        for ((((x, &xl), &xr), t), wk) in xs.iter().zip(pl).zip(pr).zip(taps.iter_mut()).zip(ws) {
             let x = load(x);
             let mut y = [_mm256_setzero_pd(); 4];
             let mut acc = _mm_setzero_pd();
@@ -715,7 +743,7 @@ mod avx2 {
                 w[q] = _mm256_andnot_pd(tiny, v);
             }
             pos = (pos + 1) & mask;
-            store(&mut rv.lines[pos], w);
+            store(wk, w);
         }
         st.pos = pos;
         store(&mut st.s[0], s1);
