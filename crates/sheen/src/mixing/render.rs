@@ -902,8 +902,7 @@ fn run_buses(
 /// ([`accumulate_body`]). Every bus gets its inputs in its order, so the
 /// same operations (the same bits) as bus by bus, but each track chunk is
 /// loaded once for all the buses it feeds (`track_dst`: each edge's bus,
-/// and whether it is that bus's first input). Built for AVX-512 or AVX
-/// when the CPU has it, like [`accumulate`].
+/// and whether it is that bus's first input). Built for AVX when the CPU has it, like [`accumulate`].
 fn sum_tracks(
     buses: &mut [StripState],
     track_dst: &[Vec<(usize, bool)>],
@@ -911,30 +910,11 @@ fn sum_tracks(
     n: usize,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU supports AVX-512 F (checked just above).
-        unsafe { sum_tracks_avx512(buses, track_dst, staged, n) };
-        return;
-    }
-    #[cfg(target_arch = "x86_64")]
     if sheen_dsp::oversample::has_avx() {
         // SAFETY: the CPU supports AVX (checked just above).
         unsafe { sum_tracks_avx(buses, track_dst, staged, n) };
         return;
     }
-    sum_tracks_body(buses, track_dst, staged, n);
-}
-
-/// [`sum_tracks_body`] built for AVX-512 (eight-lane multiplies and adds,
-/// each element's the same IEEE-754 operations: the same bits).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn sum_tracks_avx512(
-    buses: &mut [StripState],
-    track_dst: &[Vec<(usize, bool)>],
-    staged: &[Staged],
-    n: usize,
-) {
     sum_tracks_body(buses, track_dst, staged, n);
 }
 
