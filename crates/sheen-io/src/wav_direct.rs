@@ -194,101 +194,11 @@ fn parse_fmt(b: &[u8]) -> Option<(Encoding, usize, u32)> {
     Some((encoding, channels, rate))
 }
 
-/// Bytes of the file mapped at a time by the mapped reader ([`Window`]):
-/// the stems' pages are converted straight from the page cache (no copy
-/// into a buffer by `read`), while the mapped span, and so the resident
-/// set, stays bounded (one window per open stem). Small in the tests, so
-/// their files cross many window boundaries (frames straddling them).
-#[cfg(target_os = "linux")]
-const WINDOW_BYTES: usize = if cfg!(test) { 64 << 10 } else { 2 << 20 };
-
-/// A read-only, populated mapping of part of the file (Linux): `len`
-/// bytes at `ptr`, from file offset `start` (a multiple of the page
-/// size).
-///
-/// A file that shrinks while mapped would raise `SIGBUS` on a read past
-/// its new end. The guard: before each window is mapped, the file's
-/// length is checked (`fstat`) to still reach the end of the declared
-/// data; if not, or if the mapping fails, the reader falls back to
-/// `read()` for the rest of the file, which reports a short file as
-/// [`std::io::ErrorKind::UnexpectedEof`] (the error of a truncated file,
-/// as before). What stays unguarded is a file cut shorter by another
-/// process during the few milliseconds one window is in use.
-#[cfg(target_os = "linux")]
-struct Window {
-    ptr: *mut libc::c_void,
-    len: usize,
-    start: u64,
-}
-
-#[cfg(target_os = "linux")]
-impl Window {
-    /// Maps `len` bytes of `file` from `start` (page-aligned), populated.
-    fn map(file: &File, start: u64, len: usize) -> Option<Self> {
-        use std::os::fd::AsRawFd;
-        let off = libc::off_t::try_from(start).ok()?;
-        // SAFETY: a new read-only shared mapping of an open file descriptor
-        // at a page-aligned offset; the kernel picks the address. The
-        // result is checked against MAP_FAILED.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_SHARED | libc::MAP_POPULATE,
-                file.as_raw_fd(),
-                off,
-            )
-        };
-        (ptr != libc::MAP_FAILED).then_some(Self { ptr, len, start })
-    }
-
-    /// The mapped bytes from file offset `from` to `to` (both inside the
-    /// window).
-    fn bytes(&self, from: u64, to: u64) -> &[u8] {
-        assert!(self.start <= from && from <= to && to <= self.start + self.len as u64);
-        // SAFETY: `ptr .. ptr + len` is mapped readable for the window's
-        // life, and `from .. to` lies inside it (checked above). The file
-        // is not written by sheen while it is read (see the type's docs for
-        // a concurrent truncation).
-        unsafe {
-            std::slice::from_raw_parts(
-                (self.ptr as *const u8).add((from - self.start) as usize),
-                (to - from) as usize,
-            )
-        }
-    }
-}
-
-#[cfg(target_os = "linux")]
-impl Drop for Window {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `map`, whose bytes
-        // are no longer borrowed (`bytes` borrows `self`).
-        unsafe {
-            libc::munmap(self.ptr, self.len);
-        }
-    }
-}
-
-// SAFETY: the window is a read-only mapping owned by one reader; moving it
-// to another thread moves that ownership.
-#[cfg(target_os = "linux")]
-unsafe impl Send for Window {}
-
-/// The page size, bytes (a mapping's file offset is a multiple of it).
-#[cfg(target_os = "linux")]
-fn page_size() -> u64 {
-    // SAFETY: sysconf reads a system constant.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    u64::try_from(p).ok().filter(|p| *p > 0).unwrap_or(4096)
-}
-
 /// Streams the frames of a [`Layout`] from a frame onwards.
 pub(crate) struct DirectPcm {
     file: File,
     layout: Layout,
-    /// Frames not yet read from the file (by `read()` into `bytes`).
+    /// Frames not yet read from the file.
     left: u64,
     /// Bytes read from the file, whole frames; `bytes[pos..]` not yet used.
     bytes: Vec<u8>,
@@ -296,11 +206,6 @@ pub(crate) struct DirectPcm {
     /// The samples of the last [`Self::read`] are known to be finite (see
     /// [`Self::last_read_finite`]).
     finite: bool,
-    /// Mapped reading (Linux, see [`Window`]): the file offset of the next
-    /// frame and the window holding it; `None` once reading by `read()`
-    /// (from file offset `data_start + (frames - left) · frame_bytes`).
-    #[cfg(target_os = "linux")]
-    mapped: Option<(u64, Option<Window>)>,
 }
 
 impl DirectPcm {
@@ -316,53 +221,7 @@ impl DirectPcm {
             bytes: Vec::new(),
             pos: 0,
             finite: false,
-            #[cfg(target_os = "linux")]
-            mapped: Some((at, None)),
         })
-    }
-
-    /// The next piece of mapped data, at most `max` frames: its bytes
-    /// (whole frames, empty at the end of the data), or `None` when the
-    /// reader has (now) switched to `read()`.
-    #[cfg(target_os = "linux")]
-    fn mapped_bytes(&mut self, max: usize) -> std::io::Result<Option<&[u8]>> {
-        let fb = self.layout.frame_bytes() as u64;
-        let end = self.layout.data_start + self.layout.frames * fb;
-        // whole frames of `w` from file offset `at`
-        let usable =
-            |w: &Window, at: u64| (w.start + w.len as u64).min(end).saturating_sub(at) / fb;
-        let Some((at, win)) = &mut self.mapped else {
-            return Ok(None);
-        };
-        let at = *at;
-        if at < end && win.as_ref().is_none_or(|w| usable(w, at) == 0) {
-            *win = None; // unmapped before the next window is mapped
-            let page = page_size();
-            let start = at - at % page;
-            let len = (end - start).min(WINDOW_BYTES as u64) as usize;
-            let fits = self.file.metadata().is_ok_and(|m| m.len() >= end);
-            let w = fits.then(|| Window::map(&self.file, start, len)).flatten();
-            match w.filter(|w| usable(w, at) > 0) {
-                Some(w) => self.mapped = Some((at, Some(w))),
-                None => {
-                    // read() from here on (it reports a short file)
-                    self.left = (end - at) / fb;
-                    self.mapped = None;
-                    self.file.seek(SeekFrom::Start(at))?;
-                    return Ok(None);
-                }
-            }
-        }
-        let Some((next, Some(w))) = &mut self.mapped else {
-            return Ok(Some(&[])); // at the end, nothing mapped
-        };
-        let n = if at < end {
-            usable(w, at).min(max as u64)
-        } else {
-            0
-        };
-        *next = at + n * fb;
-        Ok(Some(w.bytes(at, at + n * fb)))
     }
 
     /// Appends up to `max` frames to the planar `out` (one `Vec` per
@@ -372,15 +231,6 @@ impl DirectPcm {
     pub fn read(&mut self, out: &mut [Vec<f64>], max: usize) -> std::io::Result<usize> {
         let fb = self.layout.frame_bytes();
         self.finite = false;
-        #[cfg(target_os = "linux")]
-        {
-            let (encoding, ch_n) = (self.layout.encoding, self.layout.channels);
-            if let Some(bytes) = self.mapped_bytes(max)? {
-                let n = bytes.len() / fb;
-                self.finite = convert(encoding, ch_n, bytes, out);
-                return Ok(n);
-            }
-        }
         if self.pos == self.bytes.len() {
             // refill with a block of whole frames: about what is asked for,
             // within MIN_BLOCK_BYTES..=BLOCK_BYTES
@@ -395,9 +245,34 @@ impl DirectPcm {
         if n == 0 {
             return Ok(0);
         }
+        let ch_n = self.layout.channels;
         let bytes = &self.bytes[self.pos..self.pos + n * fb];
         self.pos += n * fb;
-        self.finite = convert(self.layout.encoding, self.layout.channels, bytes, out);
+        if let (Encoding::F32, [l, r, ..]) = (self.layout.encoding, &mut *out) {
+            if ch_n == 2 {
+                self.finite = stereo_f32(bytes, l, r);
+                return Ok(n);
+            }
+        }
+        // integer samples divided by a power of two are always finite
+        self.finite = !matches!(self.layout.encoding, Encoding::F32 | Encoding::F64);
+        for (ch, dst) in out.iter_mut().enumerate().take(ch_n) {
+            match self.layout.encoding {
+                Encoding::I16 => deinterleave::<2>(bytes, ch_n, ch, dst, |s| {
+                    f64::from(i16::from_le_bytes(s)) / 32_768.0
+                }),
+                Encoding::I24 => deinterleave::<3>(bytes, ch_n, ch, dst, |s| {
+                    f64::from(i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) / 8_388_608.0
+                }),
+                Encoding::I32 => deinterleave::<4>(bytes, ch_n, ch, dst, |s| {
+                    f64::from(i32::from_le_bytes(s)) / 2_147_483_648.0
+                }),
+                Encoding::F32 => {
+                    deinterleave::<4>(bytes, ch_n, ch, dst, |s| f64::from(f32::from_le_bytes(s)))
+                }
+                Encoding::F64 => deinterleave::<8>(bytes, ch_n, ch, dst, f64::from_le_bytes),
+            }
+        }
         Ok(n)
     }
 
@@ -407,39 +282,6 @@ impl DirectPcm {
     pub fn last_read_finite(&self) -> bool {
         self.finite
     }
-}
-
-/// Appends the interleaved frames `bytes` (`ch_n` channels of
-/// `encoding`, whole frames) to the planar `out`; true when every sample
-/// is known to be finite (see [`DirectPcm::last_read_finite`]).
-fn convert(encoding: Encoding, ch_n: usize, bytes: &[u8], out: &mut [Vec<f64>]) -> bool {
-    if bytes.is_empty() {
-        return false;
-    }
-    if let (Encoding::F32, [l, r, ..]) = (encoding, &mut *out) {
-        if ch_n == 2 {
-            return stereo_f32(bytes, l, r);
-        }
-    }
-    for (ch, dst) in out.iter_mut().enumerate().take(ch_n) {
-        match encoding {
-            Encoding::I16 => deinterleave::<2>(bytes, ch_n, ch, dst, |s| {
-                f64::from(i16::from_le_bytes(s)) / 32_768.0
-            }),
-            Encoding::I24 => deinterleave::<3>(bytes, ch_n, ch, dst, |s| {
-                f64::from(i32::from_le_bytes([0, s[0], s[1], s[2]]) >> 8) / 8_388_608.0
-            }),
-            Encoding::I32 => deinterleave::<4>(bytes, ch_n, ch, dst, |s| {
-                f64::from(i32::from_le_bytes(s)) / 2_147_483_648.0
-            }),
-            Encoding::F32 => {
-                deinterleave::<4>(bytes, ch_n, ch, dst, |s| f64::from(f32::from_le_bytes(s)))
-            }
-            Encoding::F64 => deinterleave::<8>(bytes, ch_n, ch, dst, f64::from_le_bytes),
-        }
-    }
-    // integer samples divided by a power of two are always finite
-    !matches!(encoding, Encoding::F32 | Encoding::F64)
 }
 
 /// Appends the frames of interleaved stereo 32-bit float `bytes` to `l`
@@ -706,37 +548,6 @@ mod tests {
         let p = dir.path().join("v20.wav");
         std::fs::write(&p, v).unwrap();
         assert!(probe(&p).is_none());
-    }
-
-    /// Reference: the error of a file cut short before it is opened
-    /// ([`Error::Truncated`]). A file cut after it was opened and probed
-    /// (so the direct reader is in use) but before its data is read is
-    /// caught by the length check before the next mapping: the reader
-    /// falls back to `read()`, delivers the frames still there, then the
-    /// same truncation error, and no `SIGBUS`.
-    #[test]
-    fn direct_wav_cut_after_open_gives_truncation_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let x = signal(2, 60_000, 48_000, 3);
-        let full = wav(3, 0, 2, 32, &f32_bytes(&x));
-        let p = dir.path().join("cut_later.wav");
-        std::fs::write(&p, &full).unwrap();
-        let mut r = AudioReader::open_with(&p, true).unwrap();
-        assert!(r.is_direct());
-        let mut buf = Vec::new();
-        assert_eq!(r.read(&mut buf, 1000).unwrap(), 1000);
-        let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
-        f.set_len(full.len() as u64 - 200_000).unwrap();
-        let mut got = 1000;
-        let err = loop {
-            match r.read(&mut buf, 4096) {
-                Ok(0) => panic!("no error for a cut file"),
-                Ok(n) => got += n,
-                Err(e) => break e,
-            }
-        };
-        assert!(matches!(err, Error::Truncated { .. }), "{err}");
-        assert!(got < 60_000 && got > 5000, "{got} frames read");
     }
 
     /// Reference: symphonia's decode. The first shared excerpt converted by
