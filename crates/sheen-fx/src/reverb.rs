@@ -419,7 +419,9 @@ impl Processor for Reverb {
 impl Reverb {
     /// The AVX2 path: chunk by chunk, the pre-delay of the chunk, then the
     /// network frame by frame with the 16 lines in the lanes of four
-    /// 256-bit vectors and its state in registers ([`avx2::network`]), then
+    /// 256-bit vectors (two 512-bit vectors, and the ring reads and writes
+    /// by 8 × 8 transposes, when the CPU has AVX-512 F and DQ: module
+    /// `avx512`) and its state in registers ([`avx2::network`]), then
     /// width and dry/wet over the chunk ([`Self::finish_chunk`]). Every
     /// value is formed by the IEEE-754 operations of [`Self::process_body`]
     /// in the same order (no fused multiply-add), so the same bits (tests
@@ -623,21 +625,31 @@ mod avx2 {
         let piece = rv.lengths[0].min(CHUNK);
         let mut xs = [[0.0f64; LINES]; CHUNK];
         let mut ws = [[0.0f64; LINES]; CHUNK];
+        let wide = super::avx512::available();
         let mut at = 0;
         while at < m {
             let end = (at + piece).min(m);
             let pos = st.pos;
-            gather(rv, pos, &mut xs[..end - at]);
-            frames(
-                rv,
-                st,
-                &xs[..end - at],
-                &pl[at..end],
-                &pr[at..end],
-                &mut taps[at..end],
-                &mut ws[..end - at],
-            );
-            scatter(rv, pos, &ws[..end - at]);
+            if wide {
+                // SAFETY: the CPU has AVX-512 F and DQ (checked above).
+                super::avx512::gather(rv, pos, &mut xs[..end - at]);
+            } else {
+                gather(rv, pos, &mut xs[..end - at]);
+            }
+            let (x, w) = (&xs[..end - at], &mut ws[..end - at]);
+            let (l, r, t) = (&pl[at..end], &pr[at..end], &mut taps[at..end]);
+            if wide {
+                // SAFETY: the CPU has AVX-512 F and DQ (checked above).
+                super::avx512::frames(rv, st, x, l, r, t, w);
+            } else {
+                frames(rv, st, x, l, r, t, w);
+            }
+            if wide {
+                // SAFETY: as above.
+                super::avx512::scatter(rv, pos, &ws[..end - at]);
+            } else {
+                scatter(rv, pos, &ws[..end - at]);
+            }
             at = end;
         }
     }
@@ -645,7 +657,7 @@ mod avx2 {
     /// Writes the frames `ws` of a piece (from [`frames`]) to the rings:
     /// frame `k` of line `i` to slot `pos + 1 + k` of line `i` ([`Reverb::tick`]'s
     /// write position after `k + 1` steps from `pos`).
-    fn scatter(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
+    pub(super) fn scatter(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
         let mask = rv.line_mask;
         let s0 = (pos + 1) & mask;
         for (i, ring) in rv.lines.chunks_exact_mut(mask + 1).enumerate() {
@@ -665,7 +677,7 @@ mod avx2 {
     /// first frame has write position `pos` (as [`Reverb::tick`] reads it:
     /// slot `pos + k - (len_i - 1)`). The piece is at most the shortest
     /// line long, so these slots are not written during the piece.
-    fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
+    pub(super) fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
         let mask = rv.line_mask;
         for (i, ring) in rv.lines.chunks_exact(mask + 1).enumerate() {
             let s0 = pos.wrapping_sub(rv.lengths[i] - 1) & mask;
@@ -751,11 +763,287 @@ mod avx2 {
     }
 }
 
+/// The frames of the network on 512-bit vectors (eight lines per vector),
+/// used by [`avx2::network`] when the CPU has AVX-512 F and DQ: the
+/// operations of [`avx2`]'s `frames` lane for lane, in the same order (no
+/// fused multiply-add), so the same bits (test
+/// `avx512_and_avx2_networks_are_bit_identical`).
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{NetState, Reverb, FLUSH, INPUT_GAIN, IN_SIGN, LINES, OUT_SIGN};
+    use std::arch::x86_64::*;
+
+    /// Whether the CPU has AVX-512 F and DQ (and the test switch allows
+    /// it, see `FORCE_AVX2`).
+    pub(super) fn available() -> bool {
+        #[cfg(test)]
+        if FORCE_AVX2.with(|f| f.get()) {
+            return false;
+        }
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        /// Tests: the AVX2 frames even on an AVX-512 CPU.
+        pub(super) static FORCE_AVX2: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Sixteen lines, eight per vector.
+    type V = [__m512d; 2];
+
+    /// The 8 × 8 transpose of `r` (rows → columns). Moves values only.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn transpose8(r: [__m512d; 8]) -> [__m512d; 8] {
+        // t[2k] = pairs (r[2k][j], r[2k+1][j]) of the even j, t[2k+1] the odd
+        let t: [__m512d; 8] = std::array::from_fn(|i| {
+            let (a, b) = (r[i & !1], r[i | 1]);
+            if i & 1 == 0 {
+                _mm512_unpacklo_pd(a, b)
+            } else {
+                _mm512_unpackhi_pd(a, b)
+            }
+        });
+        let mut out = [_mm512_setzero_pd(); 8];
+        for odd in 0..2 {
+            let (t0, t2, t4, t6) = (t[odd], t[2 + odd], t[4 + odd], t[6 + odd]);
+            let v0 = _mm512_shuffle_f64x2::<0x88>(t0, t2);
+            let v1 = _mm512_shuffle_f64x2::<0xDD>(t0, t2);
+            let w0 = _mm512_shuffle_f64x2::<0x88>(t4, t6);
+            let w1 = _mm512_shuffle_f64x2::<0xDD>(t4, t6);
+            out[odd] = _mm512_shuffle_f64x2::<0x88>(v0, w0);
+            out[4 + odd] = _mm512_shuffle_f64x2::<0xDD>(v0, w0);
+            out[2 + odd] = _mm512_shuffle_f64x2::<0x88>(v1, w1);
+            out[6 + odd] = _mm512_shuffle_f64x2::<0xDD>(v1, w1);
+        }
+        out
+    }
+
+    /// `avx2::gather` with eight frames of eight lines at a time loaded
+    /// along the rings and transposed (the same values moved).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let slots = mask + 1;
+        let n = xs.len();
+        let starts: [usize; LINES] =
+            std::array::from_fn(|i| pos.wrapping_sub(rv.lengths[i] - 1) & mask);
+        if slots < 8 || starts.iter().any(|&s0| s0 + n > slots) {
+            return super::avx2::gather(rv, pos, xs); // a run wraps
+        }
+        assert!(rv.lines.len() == LINES * slots);
+        let ring = rv.lines.as_ptr();
+        let full = n - n % 8;
+        for b in 0..2 {
+            let mut k = 0;
+            while k < full {
+                // in bounds: line 8 b + r's slots s0 + k .. s0 + k + 8 lie in
+                // its ring (s0 + n <= slots, checked above)
+                let rows: [__m512d; 8] = std::array::from_fn(|r| {
+                    let i = 8 * b + r;
+                    _mm512_loadu_pd(ring.add(i * slots + starts[i] + k))
+                });
+                let cols = transpose8(rows);
+                for (c, v) in cols.into_iter().enumerate() {
+                    // in bounds: frame k + c < n, lines 8 b .. 8 b + 8 of 16
+                    _mm512_storeu_pd(xs[k + c].as_mut_ptr().add(8 * b), v);
+                }
+                k += 8;
+            }
+        }
+        for (i, &s0) in starts.iter().enumerate() {
+            let line = &rv.lines[i * slots..(i + 1) * slots];
+            for k in full..n {
+                xs[k][i] = line[s0 + k];
+            }
+        }
+    }
+
+    /// `avx2::scatter` with eight frames of eight lines at a time
+    /// transposed and stored along the rings (the same values moved).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn scatter(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let slots = mask + 1;
+        let n = ws.len();
+        let s0 = (pos + 1) & mask;
+        if slots < 8 || s0 + n > slots {
+            return super::avx2::scatter(rv, pos, ws); // the run wraps
+        }
+        assert!(rv.lines.len() == LINES * slots);
+        let ring = rv.lines.as_mut_ptr();
+        let full = n - n % 8;
+        for b in 0..2 {
+            let mut k = 0;
+            while k < full {
+                // in bounds: frames k .. k + 8 < n, lines 8 b .. 8 b + 8
+                let rows: [__m512d; 8] =
+                    std::array::from_fn(|c| _mm512_loadu_pd(ws[k + c].as_ptr().add(8 * b)));
+                let lines = transpose8(rows);
+                for (r, v) in lines.into_iter().enumerate() {
+                    // in bounds: slots s0 + k .. s0 + k + 8 <= s0 + n <= slots
+                    // of line 8 b + r's ring
+                    _mm512_storeu_pd(ring.add((8 * b + r) * slots + s0 + k), v);
+                }
+                k += 8;
+            }
+        }
+        for (i, line) in rv.lines.chunks_exact_mut(slots).enumerate() {
+            for k in full..n {
+                line[s0 + k] = ws[k][i];
+            }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load(a: &[f64; LINES]) -> V {
+        // in bounds: `a` holds 16 f64, each load takes 8 from 8 q
+        std::array::from_fn(|q| _mm512_loadu_pd(a.as_ptr().add(8 * q)))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(a: &mut [f64; LINES], v: V) {
+        for (q, x) in v.into_iter().enumerate() {
+            // in bounds: `a` holds 16 f64, each store writes 8 from 8 q
+            _mm512_storeu_pd(a.as_mut_ptr().add(8 * q), x);
+        }
+    }
+
+    /// One butterfly stage inside a vector: lanes set in `high` get
+    /// `partner - own` (the scalar `x - y`), the others `own + partner`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn stage(high: __mmask8, v: __m512d, swap: __m512d) -> __m512d {
+        _mm512_mask_blend_pd(high, _mm512_add_pd(v, swap), _mm512_sub_pd(swap, v))
+    }
+
+    /// The frames of a piece, as `avx2::frames`: `xs` the gathered line
+    /// outputs, inputs `pl`, `pr`, raw taps out, the values for the lines
+    /// in `ws`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F and DQ.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn frames(
+        rv: &Reverb,
+        st: &mut NetState,
+        xs: &[[f64; LINES]],
+        pl: &[f64],
+        pr: &[f64],
+        taps: &mut [[f64; 2]],
+        ws: &mut [[f64; LINES]],
+    ) {
+        let mask = rv.line_mask;
+        let [b0, b1, b2, a1, a2] = &rv.absorb_c;
+        let (b0, b1, b2, a1, a2) = (load(b0), load(b1), load(b2), load(a1), load(a2));
+        let (mut s1, mut s2) = (load(&st.s[0]), load(&st.s[1]));
+        let (os, is) = (load(&OUT_SIGN), load(&IN_SIGN));
+        let flush = _mm512_set1_pd(FLUSH);
+        let quarter = _mm512_set1_pd(0.25);
+        let gain = _mm_set1_pd(INPUT_GAIN);
+        let mut pos = st.pos;
+        for ((((x, &xl), &xr), t), wk) in xs.iter().zip(pl).zip(pr).zip(taps.iter_mut()).zip(ws) {
+            let x = load(x);
+            let mut y = [_mm512_setzero_pd(); 2];
+            let mut acc = _mm_setzero_pd();
+            for q in 0..2 {
+                // absorption: y = b0 x + s1; s1 = b1 x - a1 y + s2; s2 = b2 x - a2 y
+                let yq = _mm512_add_pd(_mm512_mul_pd(b0[q], x[q]), s1[q]);
+                let n = _mm512_sub_pd(_mm512_mul_pd(b1[q], x[q]), _mm512_mul_pd(a1[q], yq));
+                s1[q] = _mm512_add_pd(n, s2[q]);
+                s2[q] = _mm512_sub_pd(_mm512_mul_pd(b2[q], x[q]), _mm512_mul_pd(a2[q], yq));
+                y[q] = yq;
+                // taps: (l, r) = 0 + (OUT_SIGN·y) of lines (0, 1), then (2, 3), …
+                let p = _mm512_mul_pd(os[q], yq);
+                acc = _mm_add_pd(acc, _mm512_castpd512_pd128(p));
+                acc = _mm_add_pd(acc, _mm512_extractf64x2_pd::<1>(p));
+                acc = _mm_add_pd(acc, _mm512_extractf64x2_pd::<2>(p));
+                acc = _mm_add_pd(acc, _mm512_extractf64x2_pd::<3>(p));
+            }
+            // in bounds: `t` is two f64
+            _mm_storeu_pd(t.as_mut_ptr(), acc);
+            // Hadamard: stages h = 1, 2, 4 inside the vectors, h = 8 across
+            for v in &mut y {
+                let h1 = stage(0b1010_1010, *v, _mm512_permute_pd::<0b0101_0101>(*v));
+                let h2 = stage(0b1100_1100, h1, _mm512_permutex_pd::<0b0100_1110>(h1));
+                *v = stage(0b1111_0000, h2, _mm512_shuffle_f64x2::<0b0100_1110>(h2, h2));
+            }
+            let [v0, v1] = y;
+            let w0 = _mm512_add_pd(v0, v1);
+            let w1 = _mm512_sub_pd(v0, v1);
+            // input: left into even lines, right into odd, with signs
+            let inj = _mm_mul_pd(gain, _mm_set_pd(xr, xl));
+            let inj = _mm512_broadcast_f64x2(inj);
+            let mut w = [w0, w1];
+            for q in 0..2 {
+                let v = _mm512_add_pd(_mm512_mul_pd(w[q], quarter), _mm512_mul_pd(is[q], inj));
+                let tiny = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), flush);
+                w[q] = _mm512_maskz_mov_pd(!tiny, v);
+            }
+            pos = (pos + 1) & mask;
+            store(wk, w);
+        }
+        st.pos = pos;
+        store(&mut st.s[0], s1);
+        store(&mut st.s[1], s2);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_util::{assert_block_independent, impulse, run};
     use sheen_dsp::biquad::{BiquadState, FilterKind};
+
+    /// Reference: the AVX2 network (forced) bit for bit: the AVX-512
+    /// frames (when the CPU has them) on stereo noise with damping, a mix
+    /// ramp and a size change, in blocks of odd lengths.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_and_avx2_networks_are_bit_identical() {
+        let fs = 48_000.0;
+        let mut seed = 11u64;
+        let mut noise = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let sig: Vec<f64> = (0..20_000).map(|_| noise()).collect();
+        let mut outs = Vec::new();
+        for force in [true, false] {
+            avx512::FORCE_AVX2.with(|f| f.set(force));
+            let mut rv = Reverb::new(ReverbParams {
+                mix: 0.6,
+                ..Default::default()
+            });
+            rv.prepare(fs, 2, 1024);
+            let (mut l, mut r) = (sig.clone(), sig.iter().rev().copied().collect::<Vec<_>>());
+            for (k, (a, b)) in l.chunks_mut(777).zip(r.chunks_mut(777)).enumerate() {
+                if k == 9 {
+                    rv.set_params(ReverbParams {
+                        mix: 0.9,
+                        size: 0.2,
+                        ..Default::default()
+                    });
+                }
+                rv.process(&mut [a, b]);
+            }
+            outs.push((l, r));
+        }
+        avx512::FORCE_AVX2.with(|f| f.set(false));
+        let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&outs[0].0), bits(&outs[1].0));
+        assert_eq!(bits(&outs[0].1), bits(&outs[1].1));
+    }
 
     /// Reference: bit identity of the two code paths (AVX2 when the CPU
     /// has it, and the baseline) on stereo noise with damping.
