@@ -437,13 +437,26 @@ impl Reverb {
         let mut pl = [0.0f64; CHUNK];
         let mut pr = [0.0f64; CHUNK];
         let mut taps = [[0.0f64; 2]; CHUNK];
+        // the network's scratch, once per block (not per chunk)
+        let mut xs = [[0.0f64; LINES]; CHUNK];
+        let mut ws = [[0.0f64; LINES]; CHUNK];
+        let scratch = (&mut xs, &mut ws);
         match block {
             [] => {}
             [mono] => {
                 for c in mono.chunks_mut(CHUNK) {
                     let m = self.pre_delayed(c, c, &mut pl, &mut pr);
                     // SAFETY: the CPU has AVX2 (this function's feature).
-                    unsafe { avx2::network(self, &mut st, &pl[..m], &pr[..m], &mut taps[..m]) };
+                    unsafe {
+                        avx2::network(
+                            self,
+                            &mut st,
+                            &pl[..m],
+                            &pr[..m],
+                            &mut taps[..m],
+                            (&mut *scratch.0, &mut *scratch.1),
+                        )
+                    };
                     self.finish_chunk(c, None, &taps[..m]);
                 }
             }
@@ -451,7 +464,16 @@ impl Reverb {
                 for (cl, cr) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
                     let m = self.pre_delayed(cl, cr, &mut pl, &mut pr);
                     // SAFETY: the CPU has AVX2 (this function's feature).
-                    unsafe { avx2::network(self, &mut st, &pl[..m], &pr[..m], &mut taps[..m]) };
+                    unsafe {
+                        avx2::network(
+                            self,
+                            &mut st,
+                            &pl[..m],
+                            &pr[..m],
+                            &mut taps[..m],
+                            (&mut *scratch.0, &mut *scratch.1),
+                        )
+                    };
                     self.finish_chunk(cl, Some(cr), &taps[..m]);
                 }
             }
@@ -618,13 +640,12 @@ mod avx2 {
         pl: &[f64],
         pr: &[f64],
         taps: &mut [[f64; 2]],
+        (xs, ws): (&mut [[f64; LINES]; CHUNK], &mut [[f64; LINES]; CHUNK]),
     ) {
         let m = taps.len();
         assert!(m <= CHUNK && pl.len() == m && pr.len() == m);
         // lengths increase: lengths[0] is the shortest
         let piece = rv.lengths[0].min(CHUNK);
-        let mut xs = [[0.0f64; LINES]; CHUNK];
-        let mut ws = [[0.0f64; LINES]; CHUNK];
         let wide = super::avx512::available();
         let mut at = 0;
         while at < m {
