@@ -933,8 +933,10 @@ mod tests {
 
     /// Reference: [`Processor::process`] on each cascade in turn (itself
     /// checked against [`BiquadState::tick`] above): the grouped stereo
-    /// run ([`BiquadCascade::process_stereo_group`], four-lane AVX when the
-    /// CPU has it) is bit-identical for 1…7 cascades with different
+    /// run ([`BiquadCascade::process_stereo_group`], four-lane AVX and
+    /// eight-lane AVX-512 when the CPU has them: runs of four equal
+    /// cascades in the 1…9-cascade layouts take the AVX-512 path, the rest
+    /// AVX pairs or one by one) is bit-identical for 1…9 cascades with different
     /// coefficients, equal and unequal section counts (1…6), blocks of
     /// 1, 3, 4, 257 and 1000 frames, state carried across blocks.
     #[test]
@@ -952,13 +954,15 @@ mod tests {
                     .collect(),
             )
         };
-        let layouts: [&[usize]; 6] = [
+        let layouts: [&[usize]; 8] = [
             &[3],
             &[3, 3],
             &[3, 3, 3, 3],
             &[3, 3, 3, 3, 3, 3, 3],
             &[1, 2, 2, 5, 5, 5, 5],
             &[6, 4, 4, 4, 4, 3],
+            &[3, 3, 3, 3, 3, 3, 3, 3],
+            &[2, 2, 2, 1, 1, 1, 1, 2, 2],
         ];
         for layout in layouts {
             let total = 1265;
