@@ -461,7 +461,9 @@ impl BiquadCascade {
     /// carries two tracks in the time of one. (Two such vectors in one
     /// loop need more than the sixteen AVX registers for their states and
     /// spill them onto the recursion's path: measured slower than two
-    /// pairs one after the other.) Every lane does
+    /// pairs one after the other.) With AVX-512 F and DQ as well, runs of
+    /// four cascades with the same section count go into the eight lanes
+    /// of one `f64x8` vector instead ([`run_lanes_avx512`]). Every lane does
     /// [`BiquadState::tick`]'s multiplies, adds and subtracts in the same
     /// order (no fused multiply-add), so the bits do not change. The rest
     /// (no AVX, unequal section counts, a cascade left over) runs
@@ -475,10 +477,17 @@ impl BiquadCascade {
         let mut j = 0;
         #[cfg(target_arch = "x86_64")]
         if crate::oversample::has_avx() && chans.iter().all(|c| c.len() == len) {
+            let wide = crate::simd512::has_avx512();
             while j + 1 < cascades.len() {
                 let ns = cascades[j].coeffs.len();
                 let pair = cascades[j + 1].coeffs.len() == ns;
-                if pair {
+                let quad = wide
+                    && j + 3 < cascades.len()
+                    && cascades[j..j + 4].iter().all(|c| c.coeffs.len() == ns);
+                if quad {
+                    lanes8_group(&mut cascades[j..j + 4], &mut chans[2 * j..2 * j + 8]);
+                    j += 4;
+                } else if pair {
                     lanes_group::<1>(&mut cascades[j..j + 2], &mut chans[2 * j..2 * j + 4]);
                     j += 2;
                 } else {
@@ -546,6 +555,138 @@ fn lanes_sections<const M: usize, const N: usize>(
                 let (q, ch) = lane(j, l);
                 cascades[q].state[k0 + k][ch] = *s;
             }
+        }
+    }
+}
+
+/// Four stereo cascades with the same section count in the eight lanes of
+/// one AVX-512 vector (lane `l`: channel `l % 2` of cascade `l / 2`),
+/// sections in fused groups of up to four as in [`Processor::process`],
+/// through [`run_lanes_avx512`].
+#[cfg(target_arch = "x86_64")]
+fn lanes8_group(cascades: &mut [&mut BiquadCascade], chans: &mut [&mut [f64]]) {
+    let ns = cascades[0].coeffs.len();
+    let mut k = 0;
+    while k < ns {
+        match ns - k {
+            1 => lanes8_sections::<1>(k, cascades, chans),
+            2 => lanes8_sections::<2>(k, cascades, chans),
+            3 => lanes8_sections::<3>(k, cascades, chans),
+            _ => lanes8_sections::<4>(k, cascades, chans),
+        }
+        k += 4;
+    }
+}
+
+/// Sections `k0 .. k0 + N` of four stereo cascades (see [`lanes8_group`]).
+#[cfg(target_arch = "x86_64")]
+fn lanes8_sections<const N: usize>(
+    k0: usize,
+    cascades: &mut [&mut BiquadCascade],
+    chans: &mut [&mut [f64]],
+) {
+    let c: [[BiquadCoeffs; 8]; N] =
+        std::array::from_fn(|k| std::array::from_fn(|l| cascades[l / 2].coeffs[k0 + k]));
+    let mut st: [[BiquadState; 8]; N] =
+        std::array::from_fn(|k| std::array::from_fn(|l| cascades[l / 2].state[k0 + k][l % 2]));
+    let len = chans[0].len();
+    let p: [*mut f64; 8] = std::array::from_fn(|l| chans[l].as_mut_ptr());
+    // SAFETY: the CPU has AVX-512 F and DQ (checked by the caller); the
+    // eight pointers are distinct channels (disjoint `&mut` slices), each
+    // `len` long.
+    unsafe { run_lanes_avx512(&c, &mut st, &p, len) };
+    for (k, sk) in st.iter().enumerate() {
+        for (l, s) in sk.iter().enumerate() {
+            cascades[l / 2].state[k0 + k][l % 2] = *s;
+        }
+    }
+}
+
+/// `N` sections in series on eight channels (the lanes of one `f64x8`
+/// vector), sample by sample, states in registers: per lane exactly
+/// [`BiquadState::tick`]'s operations in its order (no fused
+/// multiply-add), so the same bits as [`run_lanes_avx`] and the scalar
+/// path. Eight frames at a time are loaded per channel and transposed
+/// (8 × 8) into one vector per frame, and back for the store.
+///
+/// # Safety
+/// The CPU must have AVX-512 F; `p[l]` must point to `len` writable `f64`,
+/// no two pointers to overlapping memory.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::needless_range_loop)] // lanes, sections and frames by index
+unsafe fn run_lanes_avx512<const N: usize>(
+    c: &[[BiquadCoeffs; 8]; N],
+    st: &mut [[BiquadState; 8]; N],
+    p: &[*mut f64; 8],
+    len: usize,
+) {
+    use std::arch::x86_64::*;
+    let lanes = |f: &dyn Fn(usize) -> f64| {
+        let a: [f64; 8] = std::array::from_fn(f);
+        _mm512_loadu_pd(a.as_ptr())
+    };
+    let cf: [[__m512d; 5]; N] = std::array::from_fn(|k| {
+        let q = &c[k];
+        [
+            lanes(&|l| q[l].b0),
+            lanes(&|l| q[l].b1),
+            lanes(&|l| q[l].b2),
+            lanes(&|l| q[l].a1),
+            lanes(&|l| q[l].a2),
+        ]
+    });
+    let mut s1: [__m512d; N] = std::array::from_fn(|k| lanes(&|l| st[k][l].s1));
+    let mut s2: [__m512d; N] = std::array::from_fn(|k| lanes(&|l| st[k][l].s2));
+    // one frame through the sections (tick's order)
+    macro_rules! step {
+        ($v:expr) => {{
+            let mut v = $v;
+            for k in 0..N {
+                let [b0, b1, b2, a1, a2] = cf[k];
+                let y = _mm512_add_pd(_mm512_mul_pd(b0, v), s1[k]);
+                s1[k] = _mm512_add_pd(
+                    _mm512_sub_pd(_mm512_mul_pd(b1, v), _mm512_mul_pd(a1, y)),
+                    s2[k],
+                );
+                s2[k] = _mm512_sub_pd(_mm512_mul_pd(b2, v), _mm512_mul_pd(a2, y));
+                v = y;
+            }
+            v
+        }};
+    }
+    let mut i = 0;
+    while i + 8 <= len {
+        let r: [__m512d; 8] = std::array::from_fn(|l| _mm512_loadu_pd(p[l].add(i)));
+        let mut f = crate::simd512::transpose8(r);
+        for t in 0..8 {
+            f[t] = step!(f[t]);
+        }
+        let r = crate::simd512::transpose8(f);
+        for l in 0..8 {
+            _mm512_storeu_pd(p[l].add(i), r[l]);
+        }
+        i += 8;
+    }
+    while i < len {
+        let v = lanes(&|l| *p[l].add(i));
+        let y = step!(v);
+        let mut out = [0.0f64; 8];
+        _mm512_storeu_pd(out.as_mut_ptr(), y);
+        for l in 0..8 {
+            *p[l].add(i) = out[l];
+        }
+        i += 1;
+    }
+    for k in 0..N {
+        let (mut x1, mut x2) = ([0.0f64; 8], [0.0f64; 8]);
+        _mm512_storeu_pd(x1.as_mut_ptr(), s1[k]);
+        _mm512_storeu_pd(x2.as_mut_ptr(), s2[k]);
+        for l in 0..8 {
+            st[k][l] = BiquadState {
+                s1: x1[l],
+                s2: x2[l],
+            };
         }
     }
 }
@@ -792,8 +933,10 @@ mod tests {
 
     /// Reference: [`Processor::process`] on each cascade in turn (itself
     /// checked against [`BiquadState::tick`] above): the grouped stereo
-    /// run ([`BiquadCascade::process_stereo_group`], four-lane AVX when the
-    /// CPU has it) is bit-identical for 1…7 cascades with different
+    /// run ([`BiquadCascade::process_stereo_group`], four-lane AVX and
+    /// eight-lane AVX-512 when the CPU has them: runs of four equal
+    /// cascades in the 1…9-cascade layouts take the AVX-512 path, the rest
+    /// AVX pairs or one by one) is bit-identical for 1…9 cascades with different
     /// coefficients, equal and unequal section counts (1…6), blocks of
     /// 1, 3, 4, 257 and 1000 frames, state carried across blocks.
     #[test]
@@ -811,13 +954,15 @@ mod tests {
                     .collect(),
             )
         };
-        let layouts: [&[usize]; 6] = [
+        let layouts: [&[usize]; 8] = [
             &[3],
             &[3, 3],
             &[3, 3, 3, 3],
             &[3, 3, 3, 3, 3, 3, 3],
             &[1, 2, 2, 5, 5, 5, 5],
             &[6, 4, 4, 4, 4, 3],
+            &[3, 3, 3, 3, 3, 3, 3, 3],
+            &[2, 2, 2, 1, 1, 1, 1, 2, 2],
         ];
         for layout in layouts {
             let total = 1265;

@@ -205,11 +205,14 @@ pub struct Reverb {
     params: ReverbParams,
     fs: f64,
     prepared: bool,
-    /// The 16 delay lines as one ring of frames, `lines[slot][line]` (all
-    /// lines advance together, so one write position serves them all and
-    /// a frame is written with a few vector stores).
-    lines: Vec<[f64; LINES]>,
-    /// `lines.len() - 1` (a power of two minus one).
+    /// The 16 delay lines as rings of the same length (a power of two,
+    /// `line_mask + 1` slots), one after the other: line `i`'s slot `k` is
+    /// `lines[i (line_mask + 1) + k]`. All lines advance together, so one
+    /// write position serves them all; each line's samples are contiguous,
+    /// so a run of frames of one line is read or written as one run of
+    /// memory (see [`avx2::network`]).
+    lines: Vec<f64>,
+    /// Slots per line minus one (a power of two minus one).
     line_mask: usize,
     /// Slot of the most recently written frame.
     line_pos: usize,
@@ -232,7 +235,7 @@ impl Reverb {
             params,
             fs: 48_000.0,
             prepared: false,
-            lines: vec![[0.0; LINES]],
+            lines: vec![0.0; LINES],
             line_mask: 0,
             line_pos: 0,
             lengths: [1; LINES],
@@ -314,7 +317,7 @@ impl Reverb {
         let mut a = [0.0; LINES];
         for (i, ai) in a.iter_mut().enumerate() {
             // the sample written lengths[i] - 1 frames ago
-            *ai = self.lines[pos.wrapping_sub(self.lengths[i] - 1) & mask][i];
+            *ai = self.lines[i * (mask + 1) + (pos.wrapping_sub(self.lengths[i] - 1) & mask)];
         }
         let [b0, b1, b2, a1, a2] = &self.absorb_c;
         let [s1, s2] = &mut st.s;
@@ -334,11 +337,10 @@ impl Reverb {
         let (il, ir) = (INPUT_GAIN * xl, INPUT_GAIN * xr);
         let pos = (pos + 1) & mask;
         st.pos = pos;
-        let w = &mut self.lines[pos];
-        for (i, (&ai, wi)) in a.iter().zip(w.iter_mut()).enumerate() {
+        for (i, &ai) in a.iter().enumerate() {
             let inj = if i % 2 == 0 { il } else { ir };
             let v = ai + IN_SIGN[i] * inj;
-            *wi = if v.abs() < FLUSH { 0.0 } else { v };
+            self.lines[i * (mask + 1) + pos] = if v.abs() < FLUSH { 0.0 } else { v };
         }
         (self.out_gain * l, self.out_gain * r)
     }
@@ -385,7 +387,7 @@ impl Processor for Reverb {
         self.prepared = true;
         let longest = line_lengths(1.0, sample_rate_hz)[LINES - 1];
         let slots = (longest + 1).next_power_of_two();
-        self.lines = vec![[0.0; LINES]; slots];
+        self.lines = vec![0.0; LINES * slots];
         self.line_mask = slots - 1;
         self.line_pos = 0;
         self.pre = [
@@ -406,7 +408,7 @@ impl Processor for Reverb {
     }
 
     fn reset(&mut self) {
-        self.lines.iter_mut().for_each(|f| *f = [0.0; LINES]);
+        self.lines.iter_mut().for_each(|f| *f = 0.0);
         self.line_pos = 0;
         self.pre.iter_mut().for_each(DelayBuffer::clear);
         self.absorb_s = [[0.0; LINES]; 2];
@@ -417,7 +419,9 @@ impl Processor for Reverb {
 impl Reverb {
     /// The AVX2 path: chunk by chunk, the pre-delay of the chunk, then the
     /// network frame by frame with the 16 lines in the lanes of four
-    /// 256-bit vectors and its state in registers ([`avx2::network`]), then
+    /// 256-bit vectors (two 512-bit vectors, and the ring reads and writes
+    /// by 8 × 8 transposes, when the CPU has AVX-512 F and DQ: module
+    /// `avx512`) and its state in registers ([`avx2::network`]), then
     /// width and dry/wet over the chunk ([`Self::finish_chunk`]). Every
     /// value is formed by the IEEE-754 operations of [`Self::process_body`]
     /// in the same order (no fused multiply-add), so the same bits (tests
@@ -433,13 +437,26 @@ impl Reverb {
         let mut pl = [0.0f64; CHUNK];
         let mut pr = [0.0f64; CHUNK];
         let mut taps = [[0.0f64; 2]; CHUNK];
+        // the network's scratch, once per block (not per chunk)
+        let mut xs = [[0.0f64; LINES]; CHUNK];
+        let mut ws = [[0.0f64; LINES]; CHUNK];
+        let scratch = (&mut xs, &mut ws);
         match block {
             [] => {}
             [mono] => {
                 for c in mono.chunks_mut(CHUNK) {
                     let m = self.pre_delayed(c, c, &mut pl, &mut pr);
                     // SAFETY: the CPU has AVX2 (this function's feature).
-                    unsafe { avx2::network(self, &mut st, &pl[..m], &pr[..m], &mut taps[..m]) };
+                    unsafe {
+                        avx2::network(
+                            self,
+                            &mut st,
+                            &pl[..m],
+                            &pr[..m],
+                            &mut taps[..m],
+                            (&mut *scratch.0, &mut *scratch.1),
+                        )
+                    };
                     self.finish_chunk(c, None, &taps[..m]);
                 }
             }
@@ -447,7 +464,16 @@ impl Reverb {
                 for (cl, cr) in left.chunks_mut(CHUNK).zip(right.chunks_mut(CHUNK)) {
                     let m = self.pre_delayed(cl, cr, &mut pl, &mut pr);
                     // SAFETY: the CPU has AVX2 (this function's feature).
-                    unsafe { avx2::network(self, &mut st, &pl[..m], &pr[..m], &mut taps[..m]) };
+                    unsafe {
+                        avx2::network(
+                            self,
+                            &mut st,
+                            &pl[..m],
+                            &pr[..m],
+                            &mut taps[..m],
+                            (&mut *scratch.0, &mut *scratch.1),
+                        )
+                    };
                     self.finish_chunk(cl, Some(cr), &taps[..m]);
                 }
             }
@@ -602,9 +628,11 @@ mod avx2 {
     ///
     /// In pieces of at most the shortest line's length: every sample a
     /// piece reads was written before the piece (frame `f` reads what frame
-    /// `f - len_i` wrote), so the piece's reads are gathered first, line by
-    /// line along the ring ([`gather`]), then the frames are computed one
-    /// by one ([`frames`]).
+    /// `f - len_i` wrote), and no sample it writes is read during it, so
+    /// the piece's reads are gathered first, line by line along its ring
+    /// ([`gather`]), then the frames are computed one by one ([`frames`])
+    /// into a frame-major scratch, which is then written to the rings line
+    /// by line ([`scatter`]).
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn network(
         rv: &mut Reverb,
@@ -612,25 +640,57 @@ mod avx2 {
         pl: &[f64],
         pr: &[f64],
         taps: &mut [[f64; 2]],
+        (xs, ws): (&mut [[f64; LINES]; CHUNK], &mut [[f64; LINES]; CHUNK]),
     ) {
         let m = taps.len();
         assert!(m <= CHUNK && pl.len() == m && pr.len() == m);
         // lengths increase: lengths[0] is the shortest
         let piece = rv.lengths[0].min(CHUNK);
-        let mut xs = [[0.0f64; LINES]; CHUNK];
+        let wide = super::avx512::available();
         let mut at = 0;
         while at < m {
             let end = (at + piece).min(m);
-            gather(rv, st.pos, &mut xs[..end - at]);
-            frames(
-                rv,
-                st,
-                &xs[..end - at],
-                &pl[at..end],
-                &pr[at..end],
-                &mut taps[at..end],
-            );
+            let pos = st.pos;
+            if wide {
+                // SAFETY: the CPU has AVX-512 F and DQ (checked above).
+                super::avx512::gather(rv, pos, &mut xs[..end - at]);
+            } else {
+                gather(rv, pos, &mut xs[..end - at]);
+            }
+            let (x, w) = (&xs[..end - at], &mut ws[..end - at]);
+            let (l, r, t) = (&pl[at..end], &pr[at..end], &mut taps[at..end]);
+            if wide {
+                // SAFETY: the CPU has AVX-512 F and DQ (checked above).
+                super::avx512::frames(rv, st, x, l, r, t, w);
+            } else {
+                frames(rv, st, x, l, r, t, w);
+            }
+            if wide {
+                // SAFETY: as above.
+                super::avx512::scatter(rv, pos, &ws[..end - at]);
+            } else {
+                scatter(rv, pos, &ws[..end - at]);
+            }
             at = end;
+        }
+    }
+
+    /// Writes the frames `ws` of a piece (from [`frames`]) to the rings:
+    /// frame `k` of line `i` to slot `pos + 1 + k` of line `i` ([`Reverb::tick`]'s
+    /// write position after `k + 1` steps from `pos`).
+    pub(super) fn scatter(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let s0 = (pos + 1) & mask;
+        for (i, ring) in rv.lines.chunks_exact_mut(mask + 1).enumerate() {
+            // up to the ring's end, then from its start
+            let first = (ring.len() - s0).min(ws.len());
+            let (a, b) = ws.split_at(first);
+            for (f, x) in ring[s0..].iter_mut().zip(a) {
+                *f = x[i];
+            }
+            for (f, x) in ring.iter_mut().zip(b) {
+                *f = x[i];
+            }
         }
     }
 
@@ -638,25 +698,25 @@ mod avx2 {
     /// first frame has write position `pos` (as [`Reverb::tick`] reads it:
     /// slot `pos + k - (len_i - 1)`). The piece is at most the shortest
     /// line long, so these slots are not written during the piece.
-    fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
+    pub(super) fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
         let mask = rv.line_mask;
-        let ring = &rv.lines[..=mask];
-        for i in 0..LINES {
+        for (i, ring) in rv.lines.chunks_exact(mask + 1).enumerate() {
             let s0 = pos.wrapping_sub(rv.lengths[i] - 1) & mask;
             // up to the ring's end, then from its start
             let first = (ring.len() - s0).min(xs.len());
             let (a, b) = xs.split_at_mut(first);
             for (x, f) in a.iter_mut().zip(&ring[s0..]) {
-                x[i] = f[i];
+                x[i] = *f;
             }
             for (x, f) in b.iter_mut().zip(ring) {
-                x[i] = f[i];
+                x[i] = *f;
             }
         }
     }
 
     /// The frames of a piece: `xs` from [`gather`], inputs `pl`, `pr`, raw
-    /// taps out; the network state in registers.
+    /// taps out, the values written to the lines in `ws` (for [`scatter`]);
+    /// the network state in registers.
     #[inline]
     #[target_feature(enable = "avx2")]
     unsafe fn frames(
@@ -666,6 +726,7 @@ mod avx2 {
         pl: &[f64],
         pr: &[f64],
         taps: &mut [[f64; 2]],
+        ws: &mut [[f64; LINES]],
     ) {
         let mask = rv.line_mask;
         let [b0, b1, b2, a1, a2] = &rv.absorb_c;
@@ -677,7 +738,7 @@ mod avx2 {
         let no_sign = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
         let gain = _mm_set1_pd(INPUT_GAIN);
         let mut pos = st.pos;
-        for (((x, &xl), &xr), t) in xs.iter().zip(pl).zip(pr).zip(taps.iter_mut()) {
+        for ((((x, &xl), &xr), t), wk) in xs.iter().zip(pl).zip(pr).zip(taps.iter_mut()).zip(ws) {
             let x = load(x);
             let mut y = [_mm256_setzero_pd(); 4];
             let mut acc = _mm_setzero_pd();
@@ -715,7 +776,243 @@ mod avx2 {
                 w[q] = _mm256_andnot_pd(tiny, v);
             }
             pos = (pos + 1) & mask;
-            store(&mut rv.lines[pos], w);
+            store(wk, w);
+        }
+        st.pos = pos;
+        store(&mut st.s[0], s1);
+        store(&mut st.s[1], s2);
+    }
+}
+
+/// The frames of the network on 512-bit vectors (eight lines per vector),
+/// used by [`avx2::network`] when the CPU has AVX-512 F and DQ: the
+/// operations of [`avx2`]'s `frames` lane for lane, in the same order (no
+/// fused multiply-add), so the same bits (test
+/// `avx512_and_avx2_networks_are_bit_identical`).
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{NetState, Reverb, FLUSH, INPUT_GAIN, IN_SIGN, LINES, OUT_SIGN};
+    use std::arch::x86_64::*;
+
+    /// Whether the CPU has AVX-512 F and DQ (and the test switch allows
+    /// it, see `FORCE_AVX2`).
+    pub(super) fn available() -> bool {
+        #[cfg(test)]
+        if FORCE_AVX2.with(|f| f.get()) {
+            return false;
+        }
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+    }
+
+    #[cfg(test)]
+    thread_local! {
+        /// Tests: the AVX2 frames even on an AVX-512 CPU.
+        pub(super) static FORCE_AVX2: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+
+    /// Sixteen lines, eight per vector.
+    type V = [__m512d; 2];
+
+    /// The 8 × 8 transpose of `r` (rows → columns). Moves values only.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn transpose8(r: [__m512d; 8]) -> [__m512d; 8] {
+        // t[2k] = pairs (r[2k][j], r[2k+1][j]) of the even j, t[2k+1] the odd
+        let t: [__m512d; 8] = std::array::from_fn(|i| {
+            let (a, b) = (r[i & !1], r[i | 1]);
+            if i & 1 == 0 {
+                _mm512_unpacklo_pd(a, b)
+            } else {
+                _mm512_unpackhi_pd(a, b)
+            }
+        });
+        let mut out = [_mm512_setzero_pd(); 8];
+        for odd in 0..2 {
+            let (t0, t2, t4, t6) = (t[odd], t[2 + odd], t[4 + odd], t[6 + odd]);
+            let v0 = _mm512_shuffle_f64x2::<0x88>(t0, t2);
+            let v1 = _mm512_shuffle_f64x2::<0xDD>(t0, t2);
+            let w0 = _mm512_shuffle_f64x2::<0x88>(t4, t6);
+            let w1 = _mm512_shuffle_f64x2::<0xDD>(t4, t6);
+            out[odd] = _mm512_shuffle_f64x2::<0x88>(v0, w0);
+            out[4 + odd] = _mm512_shuffle_f64x2::<0xDD>(v0, w0);
+            out[2 + odd] = _mm512_shuffle_f64x2::<0x88>(v1, w1);
+            out[6 + odd] = _mm512_shuffle_f64x2::<0xDD>(v1, w1);
+        }
+        out
+    }
+
+    /// `avx2::gather` with eight frames of eight lines at a time loaded
+    /// along the rings and transposed (the same values moved).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let slots = mask + 1;
+        let n = xs.len();
+        let starts: [usize; LINES] =
+            std::array::from_fn(|i| pos.wrapping_sub(rv.lengths[i] - 1) & mask);
+        if slots < 8 || starts.iter().any(|&s0| s0 + n > slots) {
+            return super::avx2::gather(rv, pos, xs); // a run wraps
+        }
+        assert!(rv.lines.len() == LINES * slots);
+        let ring = rv.lines.as_ptr();
+        let full = n - n % 8;
+        for b in 0..2 {
+            let mut k = 0;
+            while k < full {
+                // in bounds: line 8 b + r's slots s0 + k .. s0 + k + 8 lie in
+                // its ring (s0 + n <= slots, checked above)
+                let rows: [__m512d; 8] = std::array::from_fn(|r| {
+                    let i = 8 * b + r;
+                    _mm512_loadu_pd(ring.add(i * slots + starts[i] + k))
+                });
+                let cols = transpose8(rows);
+                for (c, v) in cols.into_iter().enumerate() {
+                    // in bounds: frame k + c < n, lines 8 b .. 8 b + 8 of 16
+                    _mm512_storeu_pd(xs[k + c].as_mut_ptr().add(8 * b), v);
+                }
+                k += 8;
+            }
+        }
+        for (i, &s0) in starts.iter().enumerate() {
+            let line = &rv.lines[i * slots..(i + 1) * slots];
+            for k in full..n {
+                xs[k][i] = line[s0 + k];
+            }
+        }
+    }
+
+    /// `avx2::scatter` with eight frames of eight lines at a time
+    /// transposed and stored along the rings (the same values moved).
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn scatter(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let slots = mask + 1;
+        let n = ws.len();
+        let s0 = (pos + 1) & mask;
+        if slots < 8 || s0 + n > slots {
+            return super::avx2::scatter(rv, pos, ws); // the run wraps
+        }
+        assert!(rv.lines.len() == LINES * slots);
+        let ring = rv.lines.as_mut_ptr();
+        let full = n - n % 8;
+        for b in 0..2 {
+            let mut k = 0;
+            while k < full {
+                // in bounds: frames k .. k + 8 < n, lines 8 b .. 8 b + 8
+                let rows: [__m512d; 8] =
+                    std::array::from_fn(|c| _mm512_loadu_pd(ws[k + c].as_ptr().add(8 * b)));
+                let lines = transpose8(rows);
+                for (r, v) in lines.into_iter().enumerate() {
+                    // in bounds: slots s0 + k .. s0 + k + 8 <= s0 + n <= slots
+                    // of line 8 b + r's ring
+                    _mm512_storeu_pd(ring.add((8 * b + r) * slots + s0 + k), v);
+                }
+                k += 8;
+            }
+        }
+        for (i, line) in rv.lines.chunks_exact_mut(slots).enumerate() {
+            for k in full..n {
+                line[s0 + k] = ws[k][i];
+            }
+        }
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn load(a: &[f64; LINES]) -> V {
+        // in bounds: `a` holds 16 f64, each load takes 8 from 8 q
+        std::array::from_fn(|q| _mm512_loadu_pd(a.as_ptr().add(8 * q)))
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn store(a: &mut [f64; LINES], v: V) {
+        for (q, x) in v.into_iter().enumerate() {
+            // in bounds: `a` holds 16 f64, each store writes 8 from 8 q
+            _mm512_storeu_pd(a.as_mut_ptr().add(8 * q), x);
+        }
+    }
+
+    /// One butterfly stage inside a vector: lanes set in `high` get
+    /// `partner - own` (the scalar `x - y`), the others `own + partner`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn stage(high: __mmask8, v: __m512d, swap: __m512d) -> __m512d {
+        _mm512_mask_blend_pd(high, _mm512_add_pd(v, swap), _mm512_sub_pd(swap, v))
+    }
+
+    /// The frames of a piece, as `avx2::frames`: `xs` the gathered line
+    /// outputs, inputs `pl`, `pr`, raw taps out, the values for the lines
+    /// in `ws`.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512 F and DQ.
+    #[target_feature(enable = "avx512f,avx512dq")]
+    pub(super) unsafe fn frames(
+        rv: &Reverb,
+        st: &mut NetState,
+        xs: &[[f64; LINES]],
+        pl: &[f64],
+        pr: &[f64],
+        taps: &mut [[f64; 2]],
+        ws: &mut [[f64; LINES]],
+    ) {
+        let mask = rv.line_mask;
+        let [b0, b1, b2, a1, a2] = &rv.absorb_c;
+        let (b0, b1, b2, a1, a2) = (load(b0), load(b1), load(b2), load(a1), load(a2));
+        let (mut s1, mut s2) = (load(&st.s[0]), load(&st.s[1]));
+        let (os, is) = (load(&OUT_SIGN), load(&IN_SIGN));
+        let flush = _mm512_set1_pd(FLUSH);
+        let quarter = _mm512_set1_pd(0.25);
+        let gain = _mm_set1_pd(INPUT_GAIN);
+        let mut pos = st.pos;
+        for ((((x, &xl), &xr), t), wk) in xs.iter().zip(pl).zip(pr).zip(taps.iter_mut()).zip(ws) {
+            let x = load(x);
+            let mut y = [_mm512_setzero_pd(); 2];
+            let mut acc = _mm_setzero_pd();
+            for q in 0..2 {
+                // absorption: y = b0 x + s1; s1 = b1 x - a1 y + s2; s2 = b2 x - a2 y
+                let yq = _mm512_add_pd(_mm512_mul_pd(b0[q], x[q]), s1[q]);
+                let n = _mm512_sub_pd(_mm512_mul_pd(b1[q], x[q]), _mm512_mul_pd(a1[q], yq));
+                s1[q] = _mm512_add_pd(n, s2[q]);
+                s2[q] = _mm512_sub_pd(_mm512_mul_pd(b2[q], x[q]), _mm512_mul_pd(a2[q], yq));
+                y[q] = yq;
+                // taps: (l, r) = 0 + (OUT_SIGN·y) of lines (0, 1), then (2, 3), …
+                let p = _mm512_mul_pd(os[q], yq);
+                acc = _mm_add_pd(acc, _mm512_castpd512_pd128(p));
+                acc = _mm_add_pd(acc, _mm512_extractf64x2_pd::<1>(p));
+                acc = _mm_add_pd(acc, _mm512_extractf64x2_pd::<2>(p));
+                acc = _mm_add_pd(acc, _mm512_extractf64x2_pd::<3>(p));
+            }
+            // in bounds: `t` is two f64
+            _mm_storeu_pd(t.as_mut_ptr(), acc);
+            // Hadamard: stages h = 1, 2, 4 inside the vectors, h = 8 across
+            for v in &mut y {
+                let h1 = stage(0b1010_1010, *v, _mm512_permute_pd::<0b0101_0101>(*v));
+                let h2 = stage(0b1100_1100, h1, _mm512_permutex_pd::<0b0100_1110>(h1));
+                *v = stage(0b1111_0000, h2, _mm512_shuffle_f64x2::<0b0100_1110>(h2, h2));
+            }
+            let [v0, v1] = y;
+            let w0 = _mm512_add_pd(v0, v1);
+            let w1 = _mm512_sub_pd(v0, v1);
+            // input: left into even lines, right into odd, with signs
+            let inj = _mm_mul_pd(gain, _mm_set_pd(xr, xl));
+            let inj = _mm512_broadcast_f64x2(inj);
+            let mut w = [w0, w1];
+            for q in 0..2 {
+                let v = _mm512_add_pd(_mm512_mul_pd(w[q], quarter), _mm512_mul_pd(is[q], inj));
+                let tiny = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_abs_pd(v), flush);
+                w[q] = _mm512_maskz_mov_pd(!tiny, v);
+            }
+            pos = (pos + 1) & mask;
+            store(wk, w);
         }
         st.pos = pos;
         store(&mut st.s[0], s1);
@@ -728,6 +1025,46 @@ mod tests {
     use super::*;
     use crate::test_util::{assert_block_independent, impulse, run};
     use sheen_dsp::biquad::{BiquadState, FilterKind};
+
+    /// Reference: the AVX2 network (forced) bit for bit: the AVX-512
+    /// frames (when the CPU has them) on stereo noise with damping, a mix
+    /// ramp and a size change, in blocks of odd lengths.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_and_avx2_networks_are_bit_identical() {
+        let fs = 48_000.0;
+        let mut seed = 11u64;
+        let mut noise = || {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let sig: Vec<f64> = (0..20_000).map(|_| noise()).collect();
+        let mut outs = Vec::new();
+        for force in [true, false] {
+            avx512::FORCE_AVX2.with(|f| f.set(force));
+            let mut rv = Reverb::new(ReverbParams {
+                mix: 0.6,
+                ..Default::default()
+            });
+            rv.prepare(fs, 2, 1024);
+            let (mut l, mut r) = (sig.clone(), sig.iter().rev().copied().collect::<Vec<_>>());
+            for (k, (a, b)) in l.chunks_mut(777).zip(r.chunks_mut(777)).enumerate() {
+                if k == 9 {
+                    rv.set_params(ReverbParams {
+                        mix: 0.9,
+                        size: 0.2,
+                        ..Default::default()
+                    });
+                }
+                rv.process(&mut [a, b]);
+            }
+            outs.push((l, r));
+        }
+        avx512::FORCE_AVX2.with(|f| f.set(false));
+        let bits = |x: &[f64]| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&outs[0].0), bits(&outs[1].0));
+        assert_eq!(bits(&outs[0].1), bits(&outs[1].1));
+    }
 
     /// Reference: bit identity of the two code paths (AVX2 when the CPU
     /// has it, and the baseline) on stereo noise with damping.
