@@ -61,7 +61,7 @@ pub mod multiband;
 pub mod oversample;
 pub mod processor;
 pub mod saturation;
-mod simd512;
+pub mod simd512;
 pub mod smooth;
 pub mod units;
 pub mod width;

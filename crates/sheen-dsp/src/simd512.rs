@@ -9,7 +9,7 @@ use crate::fastmath::{EXP2_C, ROUND_MAGIC, SQRT_HALF_BITS};
 use std::arch::x86_64::*;
 
 /// Whether the CPU has AVX-512 F and DQ (detected at run time).
-pub(crate) fn has_avx512() -> bool {
+pub fn has_avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
@@ -29,7 +29,7 @@ pub(crate) fn has_avx512() -> bool {
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx512f")]
-pub(crate) unsafe fn transpose8(r: [__m512d; 8]) -> [__m512d; 8] {
+pub unsafe fn transpose8(r: [__m512d; 8]) -> [__m512d; 8] {
     // t[2k] block b = (r[2k][2b], r[2k+1][2b]), t[2k+1] the odd elements
     let t: [__m512d; 8] = std::array::from_fn(|i| {
         let (a, b) = (r[i & !1], r[i | 1]);

@@ -792,6 +792,7 @@ mod avx2 {
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use super::{NetState, Reverb, FLUSH, INPUT_GAIN, IN_SIGN, LINES, OUT_SIGN};
+    use sheen_dsp::simd512::transpose8;
     use std::arch::x86_64::*;
 
     /// Whether the CPU has AVX-512 F and DQ (and the test switch allows
@@ -801,8 +802,7 @@ mod avx512 {
         if FORCE_AVX2.with(|f| f.get()) {
             return false;
         }
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
+        sheen_dsp::simd512::has_avx512()
     }
 
     #[cfg(test)]
@@ -813,34 +813,6 @@ mod avx512 {
 
     /// Sixteen lines, eight per vector.
     type V = [__m512d; 2];
-
-    /// The 8 × 8 transpose of `r` (rows → columns). Moves values only.
-    #[inline]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn transpose8(r: [__m512d; 8]) -> [__m512d; 8] {
-        // t[2k] = pairs (r[2k][j], r[2k+1][j]) of the even j, t[2k+1] the odd
-        let t: [__m512d; 8] = std::array::from_fn(|i| {
-            let (a, b) = (r[i & !1], r[i | 1]);
-            if i & 1 == 0 {
-                _mm512_unpacklo_pd(a, b)
-            } else {
-                _mm512_unpackhi_pd(a, b)
-            }
-        });
-        let mut out = [_mm512_setzero_pd(); 8];
-        for odd in 0..2 {
-            let (t0, t2, t4, t6) = (t[odd], t[2 + odd], t[4 + odd], t[6 + odd]);
-            let v0 = _mm512_shuffle_f64x2::<0x88>(t0, t2);
-            let v1 = _mm512_shuffle_f64x2::<0xDD>(t0, t2);
-            let w0 = _mm512_shuffle_f64x2::<0x88>(t4, t6);
-            let w1 = _mm512_shuffle_f64x2::<0xDD>(t4, t6);
-            out[odd] = _mm512_shuffle_f64x2::<0x88>(v0, w0);
-            out[4 + odd] = _mm512_shuffle_f64x2::<0xDD>(v0, w0);
-            out[2 + odd] = _mm512_shuffle_f64x2::<0x88>(v1, w1);
-            out[6 + odd] = _mm512_shuffle_f64x2::<0xDD>(v1, w1);
-        }
-        out
-    }
 
     /// `avx2::gather` with eight frames of eight lines at a time loaded
     /// along the rings and transposed (the same values moved).
