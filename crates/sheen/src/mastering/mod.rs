@@ -269,7 +269,8 @@ pub fn master_file(
     style: Style,
     outputs: &[PathBuf],
 ) -> Result<MasterReport, Error> {
-    // the decoded samples serve the gain search's recording pass
+    // the decoded samples (kept where decoding again costs more) serve
+    // the gain search's recording pass
     let mut a = analyse::analyse_keeping(input, true)?;
     let Plan {
         mut chain,
