@@ -448,7 +448,10 @@ impl Decoded {
 /// when the machine has more than one core), also returning the decoded
 /// samples when the file
 /// holds at most [`KEEP_SAMPLES`] samples, all exact in `f32` (see
-/// [`Decoded`]): a later pass over the same file need not decode again.
+/// [`Decoded`]), and is not a WAV file the reader reads directly
+/// ([`AudioReader::is_direct`]: decoding that again costs less than the
+/// fresh memory of a copy): a later pass over the same file need not
+/// decode again.
 pub fn profile_file_keeping(path: &Path) -> Result<(Profile, Option<Decoded>), Error> {
     profile_path(path, true, true)
 }
@@ -484,6 +487,9 @@ fn profile_path(
         parallel,
     );
     let expected = info.frames.map(|f| f as usize);
+    // a WAV file read directly decodes again faster than the fresh memory
+    // of a decoded copy is paged in (as `mastering::analyse_keeping`)
+    let keep = keep && !reader.is_direct();
     let mut kept: Option<Vec<Vec<f32>>> = expected
         .filter(|&f| keep && f * info.channels <= KEEP_SAMPLES)
         .map(|f| (0..info.channels).map(|_| Vec::with_capacity(f)).collect());
