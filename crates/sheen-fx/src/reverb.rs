@@ -651,25 +651,17 @@ mod avx2 {
         while at < m {
             let end = (at + piece).min(m);
             let pos = st.pos;
-            if wide {
-                // SAFETY: the CPU has AVX-512 F and DQ (checked above).
-                super::avx512::gather(rv, pos, &mut xs[..end - at]);
-            } else {
-                gather(rv, pos, &mut xs[..end - at]);
-            }
-            let (x, w) = (&xs[..end - at], &mut ws[..end - at]);
+            let (x, w) = (&mut xs[..end - at], &mut ws[..end - at]);
             let (l, r, t) = (&pl[at..end], &pr[at..end], &mut taps[at..end]);
             if wide {
                 // SAFETY: the CPU has AVX-512 F and DQ (checked above).
+                super::avx512::gather(rv, pos, x);
                 super::avx512::frames(rv, st, x, l, r, t, w);
+                super::avx512::scatter(rv, pos, w);
             } else {
+                gather(rv, pos, x);
                 frames(rv, st, x, l, r, t, w);
-            }
-            if wide {
-                // SAFETY: as above.
-                super::avx512::scatter(rv, pos, &ws[..end - at]);
-            } else {
-                scatter(rv, pos, &ws[..end - at]);
+                scatter(rv, pos, w);
             }
             at = end;
         }
