@@ -1,6 +1,7 @@
 //! Helpers shared by the four-lane AVX kernels (`f64x4`) of the biquad
 //! cascades and the compressor, which run four channels or tracks in the
-//! lanes of one vector.
+//! lanes of one vector (and by sheen-fx's reverb, whose ring reads and
+//! writes are 4 × 4 transposes).
 
 #[cfg(target_arch = "x86_64")]
 use std::arch::x86_64::{__m256d, _mm256_permute2f128_pd, _mm256_unpackhi_pd, _mm256_unpacklo_pd};
@@ -15,7 +16,7 @@ use std::arch::x86_64::{__m256d, _mm256_permute2f128_pd, _mm256_unpackhi_pd, _mm
 #[cfg(target_arch = "x86_64")]
 #[inline]
 #[target_feature(enable = "avx")]
-pub(crate) unsafe fn transpose4(r: [__m256d; 4]) -> [__m256d; 4] {
+pub unsafe fn transpose4(r: [__m256d; 4]) -> [__m256d; 4] {
     let t0 = _mm256_unpacklo_pd(r[0], r[1]);
     let t1 = _mm256_unpackhi_pd(r[0], r[1]);
     let t2 = _mm256_unpacklo_pd(r[2], r[3]);

@@ -55,7 +55,7 @@ pub mod dynamics;
 pub mod fastmath;
 pub mod fir_eq;
 pub mod gate;
-mod lanes;
+pub mod lanes;
 pub mod limiter;
 pub mod multiband;
 pub mod oversample;

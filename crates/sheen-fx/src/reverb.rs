@@ -581,6 +581,7 @@ impl Reverb {
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{NetState, Reverb, CHUNK, FLUSH, INPUT_GAIN, IN_SIGN, LINES, OUT_SIGN};
+    use sheen_dsp::lanes::transpose4;
     use std::arch::x86_64::*;
 
     /// Sixteen lines, four per vector.
@@ -669,8 +670,49 @@ mod avx2 {
 
     /// Writes the frames `ws` of a piece (from [`frames`]) to the rings:
     /// frame `k` of line `i` to slot `pos + 1 + k` of line `i` ([`Reverb::tick`]'s
-    /// write position after `k + 1` steps from `pos`).
-    pub(super) fn scatter(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
+    /// write position after `k + 1` steps from `pos`). Four frames of four
+    /// lines at a time are transposed (4 × 4) and stored along the rings
+    /// while no ring wraps in the piece ([`scatter_scalar`] otherwise): the
+    /// same values moved.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn scatter(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let slots = mask + 1;
+        let n = ws.len();
+        let s0 = (pos + 1) & mask;
+        if slots < 4 || s0 + n > slots {
+            return scatter_scalar(rv, pos, ws); // the run wraps
+        }
+        assert!(rv.lines.len() == LINES * slots);
+        let ring = rv.lines.as_mut_ptr();
+        let full = n - n % 4;
+        for b in 0..LINES / 4 {
+            let mut k = 0;
+            while k < full {
+                // in bounds: frames k .. k + 4 < n, lines 4 b .. 4 b + 4
+                let rows: [__m256d; 4] =
+                    std::array::from_fn(|c| _mm256_loadu_pd(ws[k + c].as_ptr().add(4 * b)));
+                let lines = transpose4(rows);
+                for (r, v) in lines.into_iter().enumerate() {
+                    // in bounds: slots s0 + k .. s0 + k + 4 <= s0 + n <= slots
+                    // of line 4 b + r's ring
+                    _mm256_storeu_pd(ring.add((4 * b + r) * slots + s0 + k), v);
+                }
+                k += 4;
+            }
+        }
+        for (i, line) in rv.lines.chunks_exact_mut(slots).enumerate() {
+            for k in full..n {
+                line[s0 + k] = ws[k][i];
+            }
+        }
+    }
+
+    /// [`scatter`] value by value, wrapping at the rings' ends.
+    pub(super) fn scatter_scalar(rv: &mut Reverb, pos: usize, ws: &[[f64; LINES]]) {
         let mask = rv.line_mask;
         let s0 = (pos + 1) & mask;
         for (i, ring) in rv.lines.chunks_exact_mut(mask + 1).enumerate() {
@@ -689,20 +731,77 @@ mod avx2 {
     /// `xs[k][i]` = the sample line `i` gives at frame `k` of a piece whose
     /// first frame has write position `pos` (as [`Reverb::tick`] reads it:
     /// slot `pos + k - (len_i - 1)`). The piece is at most the shortest
-    /// line long, so these slots are not written during the piece.
-    pub(super) fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
+    /// line long, so these slots are not written during the piece. For
+    /// each four lines whose runs do not wrap at their rings' ends, four
+    /// slots of the four lines at a time are loaded along the rings and
+    /// transposed (4 × 4); lines of a group with a wrapping run are copied
+    /// value by value ([`gather_line`]): the same values moved.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn gather(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
         let mask = rv.line_mask;
-        for (i, ring) in rv.lines.chunks_exact(mask + 1).enumerate() {
-            let s0 = pos.wrapping_sub(rv.lengths[i] - 1) & mask;
-            // up to the ring's end, then from its start
-            let first = (ring.len() - s0).min(xs.len());
-            let (a, b) = xs.split_at_mut(first);
-            for (x, f) in a.iter_mut().zip(&ring[s0..]) {
-                x[i] = *f;
+        let slots = mask + 1;
+        let n = xs.len();
+        let starts: [usize; LINES] =
+            std::array::from_fn(|i| pos.wrapping_sub(rv.lengths[i] - 1) & mask);
+        assert!(rv.lines.len() == LINES * slots);
+        let ring = rv.lines.as_ptr();
+        let full = n - n % 4;
+        for b in 0..LINES / 4 {
+            let group = 4 * b..4 * b + 4;
+            if starts[group.clone()].iter().any(|&s0| s0 + n > slots) {
+                for i in group {
+                    gather_line(rv, pos, i, xs); // a run wraps
+                }
+                continue;
             }
-            for (x, f) in b.iter_mut().zip(ring) {
-                x[i] = *f;
+            let mut k = 0;
+            while k < full {
+                // in bounds: line 4 b + r's slots s0 + k .. s0 + k + 4 lie in
+                // its ring (s0 + n <= slots, checked above)
+                let rows: [__m256d; 4] = std::array::from_fn(|r| {
+                    let i = 4 * b + r;
+                    _mm256_loadu_pd(ring.add(i * slots + starts[i] + k))
+                });
+                let cols = transpose4(rows);
+                for (c, v) in cols.into_iter().enumerate() {
+                    // in bounds: frame k + c < n, lines 4 b .. 4 b + 4 of 16
+                    _mm256_storeu_pd(xs[k + c].as_mut_ptr().add(4 * b), v);
+                }
+                k += 4;
             }
+            for i in group {
+                let line = &rv.lines[i * slots..(i + 1) * slots];
+                for k in full..n {
+                    xs[k][i] = line[starts[i] + k];
+                }
+            }
+        }
+    }
+
+    /// [`gather`] value by value, wrapping at the rings' ends.
+    pub(super) fn gather_scalar(rv: &Reverb, pos: usize, xs: &mut [[f64; LINES]]) {
+        for i in 0..LINES {
+            gather_line(rv, pos, i, xs);
+        }
+    }
+
+    /// [`gather`] of line `i` alone, value by value, wrapping at its
+    /// ring's end.
+    fn gather_line(rv: &Reverb, pos: usize, i: usize, xs: &mut [[f64; LINES]]) {
+        let mask = rv.line_mask;
+        let ring = &rv.lines[i * (mask + 1)..(i + 1) * (mask + 1)];
+        let s0 = pos.wrapping_sub(rv.lengths[i] - 1) & mask;
+        // up to the ring's end, then from its start
+        let first = (ring.len() - s0).min(xs.len());
+        let (a, b) = xs.split_at_mut(first);
+        for (x, f) in a.iter_mut().zip(&ring[s0..]) {
+            x[i] = *f;
+        }
+        for (x, f) in b.iter_mut().zip(ring) {
+            x[i] = *f;
         }
     }
 
@@ -819,7 +918,7 @@ mod avx512 {
         let starts: [usize; LINES] =
             std::array::from_fn(|i| pos.wrapping_sub(rv.lengths[i] - 1) & mask);
         if slots < 8 || starts.iter().any(|&s0| s0 + n > slots) {
-            return super::avx2::gather(rv, pos, xs); // a run wraps
+            return super::avx2::gather_scalar(rv, pos, xs); // a run wraps
         }
         assert!(rv.lines.len() == LINES * slots);
         let ring = rv.lines.as_ptr();
@@ -861,7 +960,7 @@ mod avx512 {
         let n = ws.len();
         let s0 = (pos + 1) & mask;
         if slots < 8 || s0 + n > slots {
-            return super::avx2::scatter(rv, pos, ws); // the run wraps
+            return super::avx2::scatter_scalar(rv, pos, ws); // the run wraps
         }
         assert!(rv.lines.len() == LINES * slots);
         let ring = rv.lines.as_mut_ptr();
