@@ -962,8 +962,12 @@ unsafe fn run_fused4_avx2(comps: &mut [&mut Compressor], chans: &mut [&mut [f64]
             let gr = _mm256_blendv_pd(s, zero, small);
             max_gr = _mm256_max_pd(max_gr, gr);
             last = gr;
-            gn[f] = fastmath::exp2_x4(_mm256_mul_pd(
-                _mm256_sub_pd(mk, gr),
+            gn[f] = gr;
+        }
+        // the gains, off the recursion's loop (its iterations independent)
+        for g in gn[..m].iter_mut() {
+            *g = fastmath::exp2_x4(_mm256_mul_pd(
+                _mm256_sub_pd(mk, *g),
                 c(fastmath::LOG2_PER_DB),
             ));
         }
