@@ -798,27 +798,40 @@ fn round_ties_away(y: f64) -> f64 {
 /// [`stored_value`] (test `stored_extend_is_stored_value`).
 pub fn stored_extend(x: &[f64], format: SampleFormat, out: &mut Vec<f64>) -> u64 {
     let base = out.len();
-    out.resize(base + x.len(), 0.0);
-    let dst = &mut out[base..];
+    out.reserve(x.len());
+    // written straight into the spare room (no zeroing first)
+    let dst = &mut out.spare_capacity_mut()[..x.len()];
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
+    let clipped = if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: AVX2 is present (checked just above).
-        return unsafe { stored_lanes_avx2(x, format, dst) };
-    }
-    stored_lanes(x, format, dst)
+        unsafe { stored_lanes_avx2(x, format, dst) }
+    } else {
+        stored_lanes(x, format, dst)
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let clipped = stored_lanes(x, format, dst);
+    // SAFETY: `stored_lanes` wrote every one of the `x.len()` values
+    // (`dst` is exactly as long as `x`).
+    unsafe { out.set_len(base + x.len()) };
+    clipped
 }
 
 /// [`stored_lanes`] compiled for AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn stored_lanes_avx2(x: &[f64], format: SampleFormat, out: &mut [f64]) -> u64 {
+unsafe fn stored_lanes_avx2(
+    x: &[f64],
+    format: SampleFormat,
+    out: &mut [std::mem::MaybeUninit<f64>],
+) -> u64 {
     stored_lanes(x, format, out)
 }
 
-/// The body of [`stored_extend`] into `out` (same length as `x`): four
-/// independent lanes, their counts summed at the end.
+/// The body of [`stored_extend`] into `out` (same length as `x`; every
+/// value of it written): four independent lanes, their counts summed at
+/// the end.
 #[inline(always)]
-fn stored_lanes(x: &[f64], format: SampleFormat, out: &mut [f64]) -> u64 {
+fn stored_lanes(x: &[f64], format: SampleFormat, out: &mut [std::mem::MaybeUninit<f64>]) -> u64 {
     let bits = match format {
         SampleFormat::I16 => 16,
         SampleFormat::I24 => 24,
@@ -850,14 +863,14 @@ fn stored_lanes(x: &[f64], format: SampleFormat, out: &mut [f64]) -> u64 {
     for (xc, oc) in (&mut xs).zip(&mut os) {
         for j in 0..4 {
             let (v, c) = one(xc[j]);
-            oc[j] = v;
+            oc[j].write(v);
             counts[j] += c;
         }
     }
     let mut clipped = counts.iter().sum::<i64>();
     for (o, &v) in os.into_remainder().iter_mut().zip(xs.remainder()) {
         let (v, c) = one(v);
-        *o = v;
+        o.write(v);
         clipped += c;
     }
     clipped as u64

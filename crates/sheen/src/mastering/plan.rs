@@ -34,6 +34,8 @@ use crate::Error;
 use sheen_dsp::compressor::CompressorParams;
 use sheen_dsp::dither::NoiseShaping;
 use sheen_dsp::dynamics::Detector;
+use sheen_dsp::gain_to_db;
+use sheen_dsp::limiter::TruePeakLimiter;
 use sheen_meter::BandLevel;
 use std::sync::Arc;
 
@@ -519,11 +521,16 @@ fn search_gains(
             .collect();
         let d0 = chain.deliverables[i].clone();
         let fs = d0.output.sample_rate_hz as f64;
-        let mut rec = Recorder::new(&limiter_params(&d0), fs, a.channels, k.1 > a.channels);
         let expected = a.frames as f64 * fs / a.sample_rate_hz as f64;
-        let recorded = if expected <= search::MAX_RECORD_FRAMES as f64 {
+        let record = |light: bool| -> Result<(Recorder, bool), Error> {
+            let mut rec = Recorder::new(&limiter_params(&d0), fs, a.channels, k.1 > a.channels);
+            if expected > search::MAX_RECORD_FRAMES as f64 {
+                return Ok((rec, false));
+            }
             let stream = expected as usize + 2 * render::CHUNK_FRAMES;
-            if stream * a.channels <= MAX_FRONT_SAMPLES {
+            if light {
+                rec.record_light(a.frames as usize);
+            } else if stream * a.channels <= MAX_FRONT_SAMPLES {
                 rec.keep_front(stream);
             }
             render_source(
@@ -533,10 +540,39 @@ fn search_gains(
                 &d0,
                 &mut Sink::Front(&mut rec),
             )?;
-            !rec.overflowed()
-        } else {
-            false
+            let recorded = !rec.overflowed();
+            Ok((rec, recorded))
         };
+        // a light recording (no front kept) where the input's true peak
+        // raised by the gain to the target stays under every limiter's
+        // target (no limiting likely) and the render reads the input's
+        // frames as they are; recorded again with the front kept if the
+        // search needs limiting after all
+        let same_rate = d0.output.sample_rate_hz == a.sample_rate_hz;
+        let light = same_rate
+            && group.iter().all(|&j| {
+                let d = &chain.deliverables[j];
+                a.true_peak_dbtp.is_some_and(|tp| {
+                    tp + (d.integrated_lufs - integrated)
+                        <= gain_to_db(TruePeakLimiter::target_for(&limiter_params(d)))
+                })
+            });
+        let (mut rec, mut recorded) = record(light)?;
+        if rec.is_light()
+            && !(recorded
+                && group.iter().all(|&j| {
+                    let d = &chain.deliverables[j];
+                    search::unlimited_suffices(
+                        &rec,
+                        d.integrated_lufs,
+                        &limiter_params(d),
+                        fs,
+                        MAX_GAIN_DB,
+                    )
+                }))
+        {
+            (rec, recorded) = record(false)?;
+        }
         // the deliverables of a group are searched in parallel
         let results: Vec<Result<GainChoice, Error>> = {
             let chain_ref = &*chain;
@@ -561,7 +597,7 @@ fn search_gains(
             })
         };
         rec.release_search();
-        let rec = (recorded && rec.front().is_some()).then(|| Arc::new(rec));
+        let rec = (recorded && (rec.front().is_some() || rec.is_light())).then(|| Arc::new(rec));
         for (&j, r) in group.iter().zip(results) {
             let (gain, reason, w) = r?;
             let d = &mut chain.deliverables[j];

@@ -53,6 +53,9 @@ struct Pipeline {
     compressor: Option<Compressor>,
     width: Option<StereoWidth>,
     limiter: TruePeakLimiter,
+    /// The limiter is known idle (it would only delay and scale: see
+    /// [`recorded_idle`]): it is replaced by its input gain, without delay.
+    idle: bool,
     dither: Option<Dither>,
 }
 
@@ -127,6 +130,7 @@ impl Pipeline {
             compressor,
             width,
             limiter,
+            idle: false,
             dither,
         }
     }
@@ -140,7 +144,28 @@ impl Pipeline {
     /// Everything up to and including the limiter.
     fn process(&mut self, block: &mut [&mut [f64]]) {
         self.front(block);
-        self.limiter.process(block);
+        if self.idle {
+            // what an idle limiter outputs, `latency` frames earlier
+            // (`render_recorded_as`'s idle path)
+            let ig = self.limiter.input_gain();
+            for c in block.iter_mut() {
+                for x in c.iter_mut() {
+                    *x *= ig;
+                }
+            }
+        } else {
+            self.limiter.process(block);
+        }
+    }
+
+    /// Delay of everything up to and including the limiter, samples.
+    fn latency(&self) -> usize {
+        let limiter = if self.idle {
+            0
+        } else {
+            self.limiter.latency_samples()
+        };
+        limiter + self.front_latency()
     }
 
     /// Everything before the gain and limiter.
@@ -378,6 +403,19 @@ pub fn render(
     render_source(input, None, chain, d, sink)
 }
 
+/// As [`render`], told whether the limiter is idle ([`recorded_idle`] of a
+/// recording of the same front): then its input gain replaces it (the
+/// same output, bit for bit, without its detection).
+fn render_idle(
+    input: &Path,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+    idle: bool,
+) -> Result<RenderStats, Error> {
+    render_source_as(input, None, chain, d, sink, idle)
+}
+
 /// Where a render reads its input: the file, or the analysis's decoded
 /// samples of it (the same values).
 enum Source<'a> {
@@ -408,6 +446,19 @@ pub fn render_source(
     d: &Deliverable,
     sink: &mut Sink<'_>,
 ) -> Result<RenderStats, Error> {
+    render_source_as(input, decoded, chain, d, sink, false)
+}
+
+/// [`render_source`], with the limiter replaced by its input gain when
+/// `idle` (not for [`Sink::Front`], which stops before the limiter).
+fn render_source_as(
+    input: &Path,
+    decoded: Option<&Decoded>,
+    chain: &Chain,
+    d: &Deliverable,
+    sink: &mut Sink<'_>,
+    idle: bool,
+) -> Result<RenderStats, Error> {
     let (mut reader, channels, in_rate) = match decoded {
         Some(s) => (
             Source::Decoded { samples: s, at: 0 },
@@ -427,13 +478,14 @@ pub fn render_source(
     let fs = out_rate as f64;
     let dither = matches!(sink, Sink::File(_) | Sink::MeasuredFile(_));
     let mut p = Pipeline::new(chain, d, fs, channels, dither);
+    p.idle = idle && !matches!(sink, Sink::Front(_));
     let mut resampler = if out_rate != in_rate {
         Some(Resampler::new(in_rate, out_rate, channels)?)
     } else {
         None
     };
     let front_latency = p.front_latency();
-    let latency = p.limiter.latency_samples() + front_latency;
+    let latency = p.latency();
     if let Sink::Front(r) = sink {
         r.begin(front_latency, p.limiter.latency_samples());
     }
@@ -596,9 +648,7 @@ fn render_recorded_as(
 /// the front times the input gain, and [`render_recorded`] runs no
 /// limiter.
 fn recorded_idle(rec: &Recorder, d: &Deliverable) -> bool {
-    let Some(channels) = rec.front().map(<[Vec<f64>]>::len) else {
-        return false;
-    };
+    let channels = rec.channels();
     let fs = d.output.sample_rate_hz as f64;
     let mut l = TruePeakLimiter::new(limiter_params(d), fs, channels);
     l.set_input_gain(db_to_gain(d.gain.gain_db));
@@ -722,15 +772,17 @@ pub fn render_to_file(
     let info = AudioReader::open(input)?.info().clone();
     let spec = write_spec(out, d, output_channels(d, info.channels))?;
     let w = AudioWriter::create(out, spec, &[input])?;
-    let recorded = recorded.filter(|r| r.front().is_some());
+    // a light recording ([`Recorder::record_light`]) tells whether the
+    // limiter is idle; the render then reads the input
     let idle = recorded.is_some_and(|r| recorded_idle(r, d));
-    // rendering an idle limiter leaves this thread little to do: it
-    // measures the loudness
-    let mut f = MeasuredFile::with_balance(w, &spec, idle);
+    let recorded = recorded.filter(|r| r.front().is_some());
+    // rendering an idle limiter from the front leaves this thread little
+    // to do: it measures the loudness
+    let mut f = MeasuredFile::with_balance(w, &spec, idle && recorded.is_some());
     let mut sink = Sink::MeasuredFile(&mut f);
     let stats = match recorded {
         Some(r) => render_recorded_as(r, chain, d, &mut sink, idle)?,
-        None => render(input, chain, d, &mut sink)?,
+        None => render_idle(input, chain, d, &mut sink, idle)?,
     };
     let (path, measured, clipped) = f.finish()?;
     Ok((

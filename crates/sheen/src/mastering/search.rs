@@ -141,6 +141,9 @@ pub struct Recorder {
     worker: Mutex<Option<BlockWorker<RecordSink>>>,
     /// The finer detection's maximum, when the recording thread found it.
     finer: Option<FinerMax>,
+    /// A light recording ([`Recorder::record_light`]): the input frames
+    /// the render will read (exactly).
+    light: Option<usize>,
 }
 
 /// The detected peaks and K-weighted power, computed on a thread of their
@@ -161,8 +164,14 @@ struct RecordSink {
     kw: Vec<f32>,
     acc: Vec<f64>,
     seen: usize,
-    /// The front stream so far (room reserved for the whole).
+    /// The front stream so far (room reserved for the whole; left empty
+    /// by a light recording).
     front: Vec<Vec<f64>>,
+    /// Whether the front stream is gathered (not for a light recording).
+    gather: bool,
+    /// Stream frames the finer detection covers (a light recording's end
+    /// of the rendered stream, so no run straddles it; else all).
+    finer_end: usize,
     /// The limiter's finer detection points alone (oversampling above 4;
     /// [`PeakDetector::finer_only`]), for [`Recorder::limiter_idle`].
     finer: Option<PeakDetector>,
@@ -200,16 +209,19 @@ impl BlockSink for RecordSink {
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
         let n = block[0].len();
-        for (f, c) in self.front.iter_mut().zip(block) {
-            f.extend_from_slice(c);
+        if self.gather {
+            for (f, c) in self.front.iter_mut().zip(block) {
+                f.extend_from_slice(c);
+            }
         }
         max_into(&mut self.det, block, 0, n, &mut self.max);
         if let Some(det) = &mut self.finer {
             let mut peaks = [0.0f64; PeakDetector::MAX_FRAMES];
             let mut fmax = self.finer_runs.iter().fold(0.0f64, |m, r| m.max(r.2));
+            let stop = n.min(self.finer_end.saturating_sub(self.seen));
             let mut start = 0;
-            while start < n {
-                let end = (start + PeakDetector::MAX_FRAMES).min(n);
+            while start < stop {
+                let end = (start + PeakDetector::MAX_FRAMES).min(stop);
                 let views: Vec<&[f64]> = block.iter().map(|c| &c[start..end]).collect();
                 det.detect(&views, self.max.max(fmax), &mut peaks);
                 let m = peaks[..end - start].iter().fold(0.0f64, |m, &p| m.max(p));
@@ -328,7 +340,35 @@ impl Recorder {
             front: None,
             worker: Mutex::new(None),
             finer: None,
+            light: None,
         }
+    }
+
+    /// Makes this a light recording of a render that reads exactly
+    /// `input_frames` input frames (no resampling): on a thread of its own
+    /// (more than one core; else nothing changes), the largest detected
+    /// peak, the finer detection's maximum over the rendered stream and the
+    /// K-weighted power are recorded, but neither the front stream nor the
+    /// per-frame peaks. It serves a search that needs no limiting
+    /// ([`unlimited_suffices`]) and tells a render from the input whether
+    /// its limiter is idle ([`Recorder::limiter_idle`]); it saves the fresh
+    /// memory of a kept front (8 bytes per frame and channel, each page
+    /// faulted in when first written: 46 MB on the 60 s stereo benchmark).
+    pub fn record_light(&mut self, input_frames: usize) {
+        let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+        if parallel && self.front.is_none() && self.seen == 0 {
+            self.light = Some(input_frames);
+        }
+    }
+
+    /// Whether this is a light recording ([`Recorder::record_light`]).
+    pub fn is_light(&self) -> bool {
+        self.light.is_some()
+    }
+
+    /// Channels recorded.
+    pub fn channels(&self) -> usize {
+        self.filters.len()
     }
 
     /// Also keeps the front's output stream itself (`f64`, exactly what the
@@ -372,7 +412,7 @@ impl Recorder {
         self.front_latency = front_latency;
         self.limiter_delay = limiter_delay;
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        if self.front.is_some() && parallel && self.seen == 0 {
+        if (self.front.is_some() || self.light.is_some()) && parallel && self.seen == 0 {
             // the stream is gathered on the worker (its reserved room moves
             // there; `self.front` stays as the marker of a kept front)
             let front: Vec<Vec<f64>> = self
@@ -380,6 +420,15 @@ impl Recorder {
                 .as_mut()
                 .map(|f| f.iter_mut().map(std::mem::take).collect())
                 .unwrap_or_default();
+            let gather = self.front.is_some();
+            let (capacity, finer_end) = match self.light {
+                // the stream runs up to a flush block past the rendered end
+                Some(f) => {
+                    let end = f + front_latency + limiter_delay;
+                    (end + 2 * super::render::CHUNK_FRAMES, end)
+                }
+                None => (front.first().map_or(0, Vec::capacity), usize::MAX),
+            };
             let sink = RecordSink {
                 det: self.detector.clone(),
                 k: self.k,
@@ -388,10 +437,12 @@ impl Recorder {
                 front_latency: self.front_latency,
                 max: 0.0,
                 // room for the whole stream (no reallocation while growing)
-                kw: Vec::with_capacity(front.first().map_or(0, Vec::capacity)),
+                kw: Vec::with_capacity(capacity),
                 acc: Vec::new(),
                 seen: 0,
                 front,
+                gather,
+                finer_end,
                 finer: (self.oversampling > 4)
                     .then(|| PeakDetector::finer_only(self.oversampling, self.filters.len())),
                 finer_runs: Vec::new(),
@@ -420,6 +471,13 @@ impl Recorder {
             self.front = None;
             // closing the queue ends the worker; it is not waited for
             *self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
+            return;
+        }
+        if self.light.is_some() {
+            if let Some(w) = self.worker.get_mut().unwrap_or_else(|e| e.into_inner()) {
+                w.push(block);
+            }
+            self.seen += n;
             return;
         }
         if let Some(f) = &mut self.front {
@@ -471,6 +529,36 @@ impl Recorder {
         }
         self.frames = frames as usize;
         let need = self.frames + self.front_latency + self.limiter_delay;
+        if let Some(input_frames) = self.light {
+            let worker = self
+                .worker
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            let mut w = worker.expect("a light recording runs on its thread");
+            // the flush beyond the recorded stream is silence (as for a
+            // kept front)
+            if need > self.seen {
+                let zeros = vec![vec![0.0; need - self.seen]; self.filters.len()];
+                let views: Vec<&[f64]> = zeros.iter().map(|z| z.as_slice()).collect();
+                w.push(&views);
+            }
+            let RecordOutput { max, kw, finer, .. } = w.finish();
+            self.max = max;
+            self.kw = kw;
+            // the finer runs end by the rendered stream's end, which the
+            // render reached as announced (else the limiter is not
+            // declared idle)
+            self.finer = finer
+                .filter(|_| input_frames == self.frames)
+                .map(|runs| FinerMax {
+                    factor: self.oversampling,
+                    max: runs.iter().fold(0.0f64, |m, r| m.max(r.2)),
+                });
+            self.kw.truncate(self.frames);
+            self.kw.shrink_to_fit();
+            return;
+        }
         if let Some(f) = &mut self.front {
             let worker = self
                 .worker
@@ -565,9 +653,10 @@ impl Recorder {
     /// their bound can exceed `threshold`, stopping at the first that does.
     /// `false` without a kept front.
     pub fn limiter_idle(&self, oversampling: usize, threshold: f64) -> bool {
-        let Some(front) = self.front() else {
+        let light = self.light.is_some() && !self.overflow;
+        if self.front().is_none() && !light {
             return false;
-        };
+        }
         if self.max > threshold || oversampling != self.oversampling {
             return false;
         }
@@ -577,6 +666,9 @@ impl Recorder {
         if let Some(f) = self.finer.filter(|f| f.factor == oversampling) {
             return f.max <= threshold;
         }
+        let Some(front) = self.front() else {
+            return false;
+        };
         let below = |c: &[f64]| {
             let mut det = PeakDetector::finer_only(oversampling, 1);
             let mut out = [0.0f64; PeakDetector::MAX_FRAMES];
@@ -605,6 +697,10 @@ impl Recorder {
     /// of these thresholds, as its `f32` value cannot exceed one either),
     /// kept for later calls with thresholds as high.
     fn peaks(&self, threshold: f64) -> Peaks<'_> {
+        assert!(
+            self.light.is_none(),
+            "a light recording keeps no per-frame peaks (see `unlimited_suffices`)"
+        );
         let Some(front) = self.front.as_deref() else {
             return Peaks::Recorded(&self.d);
         };
@@ -650,7 +746,7 @@ impl Recorder {
 
     /// Largest detected peak (linear).
     pub fn max_peak(&self) -> f64 {
-        if self.front.is_some() {
+        if self.front.is_some() || self.light.is_some() {
             // the largest f32 value is the largest value rounded
             return f64::from(self.max as f32);
         }
@@ -764,6 +860,26 @@ pub fn search(
         max_gain_db,
         PER_GAIN_SCANS_DB,
     )
+}
+
+/// Whether [`search`] finds the gain for `target_lufs` on `rec` without
+/// the per-frame detected peaks: the front is silent, or the gain that
+/// reaches the target unlimited (at most `max_gain_db`) keeps the largest
+/// detected peak under the limiter's target, so no prediction is needed
+/// (what a light recording, [`Recorder::record_light`], can serve).
+pub fn unlimited_suffices(
+    rec: &Recorder,
+    target_lufs: f64,
+    params: &LimiterParams,
+    sample_rate_hz: f64,
+    max_gain_db: f64,
+) -> bool {
+    let Some(front) = rec.front_loudness(sample_rate_hz) else {
+        return true;
+    };
+    let unlimited = target_lufs - front;
+    let target = TruePeakLimiter::target_for(params);
+    unlimited <= max_gain_db && db_to_gain(unlimited) * rec.max_peak() <= target
 }
 
 /// [`search`] with the switch between per-gain and shared detection at
@@ -1081,6 +1197,86 @@ mod tests {
             both += usize::from(with.contains(&true) && with.contains(&false));
         }
         assert_eq!(both, 2, "idle and not idle both decided");
+    }
+
+    /// Reference: a recording with the front kept (the finer maximum, the
+    /// largest 4x peak and the K-weighted power it gives, and its idle
+    /// decisions). A light recording ([`Recorder::record_light`]) of the
+    /// same stream, pushed past the rendered end in odd blocks, keeps no
+    /// front yet gives the same largest peak and front loudness bit for
+    /// bit, the same [`unlimited_suffices`] answers and the same idle
+    /// decisions at thresholds around the largest finer and 4x values (the
+    /// louder burst past the end not seen).
+    #[test]
+    fn light_recording_decides_as_the_kept_front() {
+        let fs = 48_000.0;
+        let p = LimiterParams::default();
+        let delay = TruePeakLimiter::delay_for(&p, fs);
+        let mut z = sheen_testkit::Lcg(11);
+        let mut noise = || z.centred();
+        let n = 40_000;
+        let total = n + 2_000;
+        let tone = |i: usize, a: f64| {
+            a * (std::f64::consts::FRAC_PI_4 * i as f64 + 15.0 * std::f64::consts::PI / 32.0).sin()
+        };
+        let x: Vec<Vec<f64>> = (0..2)
+            .map(|_| {
+                (0..total)
+                    .map(|i| {
+                        let b = match i {
+                            20_000..=24_999 => tone(i, 0.5),
+                            _ if i >= n => tone(i, 0.5005),
+                            _ => 0.0,
+                        };
+                        noise() * 0.01 + b
+                    })
+                    .collect()
+            })
+            .collect();
+        let frames = n - 11 - delay;
+        let record = |light: bool| {
+            let mut r = Recorder::new(&p, fs, 2, false);
+            if light {
+                r.record_light(frames);
+            } else {
+                r.keep_front(total);
+            }
+            r.begin(11, delay);
+            let mut start = 0;
+            while start < total {
+                let end = (start + 1_013).min(total);
+                r.push(&[&x[0][start..end], &x[1][start..end]]);
+                start = end;
+            }
+            r.end(frames as u64);
+            r
+        };
+        let (kept, light) = (record(false), record(true));
+        assert!(light.is_light() && light.front().is_none());
+        assert!(kept.front().is_some() && light.finer.is_some());
+        assert_eq!(kept.max_peak().to_bits(), light.max_peak().to_bits());
+        let (lk, ll) = (kept.front_loudness(fs), light.front_loudness(fs));
+        assert_eq!(lk.map(f64::to_bits), ll.map(f64::to_bits));
+        for target in [-40.0, -20.0, -14.0, -6.0, 0.0] {
+            assert_eq!(
+                unlimited_suffices(&kept, target, &p, fs, 60.0),
+                unlimited_suffices(&light, target, &p, fs, 60.0),
+                "target {target}"
+            );
+        }
+        let finer = kept.finer.expect("found while recording").max;
+        let mut ts = Vec::new();
+        for v in [finer, kept.max] {
+            ts.extend([v * (1.0 - 1e-12), v, v * (1.0 + 1e-12)]);
+        }
+        let decide = |r: &Recorder| -> Vec<bool> {
+            ts.iter()
+                .map(|&t| r.limiter_idle(p.oversampling, t))
+                .collect()
+        };
+        let want = decide(&kept);
+        assert!(want.contains(&true) && want.contains(&false));
+        assert_eq!(decide(&light), want);
     }
 
     /// Reference: the prediction computed frame by frame through the
