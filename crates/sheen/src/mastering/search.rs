@@ -967,6 +967,39 @@ fn search_switched(
 mod tests {
     use super::*;
 
+    /// Two channels of `total` frames: seeded noise (MMIX LCG `seed`,
+    /// amplitude `noise_amp`, channel 0's frames then channel 1's) plus a
+    /// burst at fs/8 of amplitude `amp` over frames 20 000..25 000 whose
+    /// peaks fall between the 4x points (onset phase 15π/32), and from
+    /// frame `n` on the same tone at amplitude `late`.
+    fn burst_pair(
+        seed: u64,
+        amp: f64,
+        late: f64,
+        noise_amp: f64,
+        n: usize,
+        total: usize,
+    ) -> Vec<Vec<f64>> {
+        let mut z = sheen_testkit::Lcg(seed);
+        let tone = |i: usize, a: f64| {
+            a * (std::f64::consts::FRAC_PI_4 * i as f64 + 15.0 * std::f64::consts::PI / 32.0).sin()
+        };
+        (0..2)
+            .map(|_| {
+                (0..total)
+                    .map(|i| {
+                        let b = match i {
+                            20_000..=24_999 => tone(i, amp),
+                            _ if i >= n => tone(i, late),
+                            _ => 0.0,
+                        };
+                        z.centred() * noise_amp + b
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
     /// Reference: the search with one shared detection (exact above the
     /// cap's threshold), the way it ran before per-gain scans. On recordings
     /// of a noisy stereo signal with its front kept (peaks on demand),
@@ -1127,32 +1160,14 @@ mod tests {
         let fs = 48_000.0;
         let p = LimiterParams::default();
         let delay = TruePeakLimiter::delay_for(&p, fs);
-        let mut z = sheen_testkit::Lcg(9);
-        let mut noise = || z.centred();
-        let n = 40_000;
-        let total = n + 2_000;
         // faint noise; a burst at fs/8 whose peaks fall between the 4x
         // points (phase 15π/32: the finer points read the higher peaks);
         // past the kept front (frame n on, the same onset phase) one 0.05 %
         // louder, whose finer peaks exceed the first burst's and its 4x
         // ones do not: the decision must not see it
-        let tone = |i: usize, a: f64| {
-            a * (std::f64::consts::FRAC_PI_4 * i as f64 + 15.0 * std::f64::consts::PI / 32.0).sin()
-        };
-        let x: Vec<Vec<f64>> = (0..2)
-            .map(|_| {
-                (0..total)
-                    .map(|i| {
-                        let b = match i {
-                            20_000..=24_999 => tone(i, 1.0),
-                            _ if i >= n => tone(i, 1.0005),
-                            _ => 0.0,
-                        };
-                        noise() * 1e-5 + b
-                    })
-                    .collect()
-            })
-            .collect();
+        let n = 40_000;
+        let total = n + 2_000;
+        let x = burst_pair(9, 1.0, 1.0005, 1e-5, n, total);
         // the finer points over the first n frames, evaluated everywhere
         let mut full = PeakDetector::finer_only(p.oversampling, 2);
         let mut out = [0.0f64; PeakDetector::MAX_FRAMES];
@@ -1212,27 +1227,9 @@ mod tests {
         let fs = 48_000.0;
         let p = LimiterParams::default();
         let delay = TruePeakLimiter::delay_for(&p, fs);
-        let mut z = sheen_testkit::Lcg(11);
-        let mut noise = || z.centred();
         let n = 40_000;
         let total = n + 2_000;
-        let tone = |i: usize, a: f64| {
-            a * (std::f64::consts::FRAC_PI_4 * i as f64 + 15.0 * std::f64::consts::PI / 32.0).sin()
-        };
-        let x: Vec<Vec<f64>> = (0..2)
-            .map(|_| {
-                (0..total)
-                    .map(|i| {
-                        let b = match i {
-                            20_000..=24_999 => tone(i, 0.5),
-                            _ if i >= n => tone(i, 0.5005),
-                            _ => 0.0,
-                        };
-                        noise() * 0.01 + b
-                    })
-                    .collect()
-            })
-            .collect();
+        let x = burst_pair(11, 0.5, 0.5005, 0.01, n, total);
         let frames = n - 11 - delay;
         let record = |light: bool| {
             let mut r = Recorder::new(&p, fs, 2, false);
