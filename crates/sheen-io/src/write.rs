@@ -266,6 +266,22 @@ impl AudioWriter {
     /// (frames), full scale = 1.0. Refuses a block of the wrong shape or one
     /// holding NaN/infinite samples (nothing of that block is written).
     pub fn write(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+        self.write_block(block, false)
+    }
+
+    /// As [`AudioWriter::write`], for a block whose every finite sample is
+    /// already what the file stores ([`stored_extend`]'s output for this
+    /// file's format): integer formats then skip the rounding and clamping
+    /// (storing a stored value changes nothing, so the bytes are those
+    /// [`AudioWriter::write`] writes; test `stored_extend_is_stored_value`).
+    /// Non-finite samples are refused as by [`AudioWriter::write`]; a value
+    /// that is not a stored one is a caller's error (checked in debug
+    /// builds).
+    pub fn write_stored(&mut self, block: &[&[f64]]) -> Result<(), Error> {
+        self.write_block(block, true)
+    }
+
+    fn write_block(&mut self, block: &[&[f64]], stored: bool) -> Result<(), Error> {
         let channels = self.spec.channels;
         if block.len() != channels {
             return Err(self.invalid_block(format!(
@@ -317,7 +333,12 @@ impl AudioWriter {
             let bits = format.bits();
             for (q, ch) in self.quantised.iter_mut().zip(block) {
                 q.resize(frames, 0);
-                self.clipped += quantize_block(ch, bits, q);
+                if stored {
+                    debug_assert!(ch.iter().all(|&x| stored_value(x, format) == x));
+                    stored_to_int(ch, bits, q);
+                } else {
+                    self.clipped += quantize_block(ch, bits, q);
+                }
             }
         }
         match encoder {
@@ -772,6 +793,18 @@ fn quantize_lanes(x: &[f64], bits: u32, q: &mut [i32]) -> u64 {
     clipped as u64
 }
 
+/// The integers of stored values `x` (each `k / 2^(bits−1)` with `k` in
+/// the signed `bits`-bit range) into `q` (same length): `x · 2^(bits−1)` is
+/// exactly `k`, so `k + 1.5·2^52` is exact and its low 32 bits are `k` in
+/// two's complement (what [`quantize_block`] gives for the same values).
+fn stored_to_int(x: &[f64], bits: u32, q: &mut [i32]) {
+    const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+    let scale = (1i64 << (bits - 1)) as f64;
+    for (o, &v) in q.iter_mut().zip(x) {
+        *o = (v * scale + MAGIC).to_bits() as u32 as i32;
+    }
+}
+
 /// `y` rounded to the nearest integer, ties away from zero, for
 /// `|y| < 2^51`, without branches (so loops over it vectorise): `r`, the
 /// nearest with ties to even (`(y + 1.5·2^52) − 1.5·2^52`, exact in that
@@ -1200,6 +1233,19 @@ mod tests {
             assert_eq!(
                 std::fs::read(&a).unwrap(),
                 std::fs::read(&b).unwrap(),
+                "{fmt:?}"
+            );
+            // and so does `write_stored` (no rounding or clamping)
+            let c = dir.path().join(format!("ws{k}.{}", ext(fmt.0)));
+            let mut wc = AudioWriter::create(&c, spec(48_000, 1, fmt), &[]).unwrap();
+            for part in st.chunks(1000) {
+                wc.write_stored(&[part]).unwrap();
+            }
+            assert_eq!(wc.clipped_samples(), 0, "{fmt:?}");
+            wc.finish().unwrap();
+            assert_eq!(
+                std::fs::read(&a).unwrap(),
+                std::fs::read(&c).unwrap(),
                 "{fmt:?}"
             );
         }

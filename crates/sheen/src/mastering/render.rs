@@ -243,9 +243,10 @@ impl BlockSink for WriteAndMeasure {
     type Output = Result<WriteAndMeasure, Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
-        // the values as stored (a non-finite sample passed through
-        // unchanged fails here, as the block itself would)
-        match self.writer.write(block) {
+        // the values as stored, written without quantising again (a
+        // non-finite sample passed through unchanged fails here, as the
+        // block itself would)
+        match self.writer.write_stored(block) {
             Ok(()) => {
                 if let Some(t) = &mut self.true_peak {
                     t.push(block);

@@ -656,9 +656,10 @@ impl sheen_dsp::worker::BlockSink for WriteAndProfile {
     type Output = Result<(AudioWriter, ProfileBuilder), Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
-        // the values as stored (a non-finite sample passed through
-        // unchanged fails here, as the block itself would)
-        match self.writer.write(block) {
+        // the values as stored, written without quantising again (a
+        // non-finite sample passed through unchanged fails here, as the
+        // block itself would)
+        match self.writer.write_stored(block) {
             Ok(()) => {
                 self.profile.push(block);
                 true
