@@ -312,30 +312,46 @@ fn stereo_f32_avx2(bytes: &[u8], l: &mut Vec<f64>, r: &mut Vec<f64>) -> bool {
 
 #[inline(always)]
 fn stereo_f32_body(bytes: &[u8], l: &mut Vec<f64>, r: &mut Vec<f64>) -> bool {
-    assert!(bytes.len().is_multiple_of(8), "whole stereo frames");
-    let n = bytes.len() / 8;
+    // the largest |sample| bit pattern: finite iff below the infinity's
+    let mut top = 0u32;
+    stereo_append::<8>(bytes, l, r, |f| {
+        let x = u32::from_le_bytes(first::<4>(f));
+        let y = u32::from_le_bytes(first::<4>(&f[4..]));
+        top = top.max(x & 0x7fff_ffff).max(y & 0x7fff_ffff);
+        (f64::from(f32::from_bits(x)), f64::from(f32::from_bits(y)))
+    });
+    top < 0x7f80_0000
+}
+
+/// Appends to `l` and `r` the sample pair `conv` makes of each `W`-byte
+/// stereo frame of `bytes`, written straight into their spare room (no
+/// zeroing first).
+#[inline(always)]
+fn stereo_append<const W: usize>(
+    bytes: &[u8],
+    l: &mut Vec<f64>,
+    r: &mut Vec<f64>,
+    mut conv: impl FnMut(&[u8]) -> (f64, f64),
+) {
+    assert!(bytes.len().is_multiple_of(W), "whole stereo frames");
+    let n = bytes.len() / W;
     l.reserve(n);
     r.reserve(n);
     let sl = &mut l.spare_capacity_mut()[..n];
     let sr = &mut r.spare_capacity_mut()[..n];
-    // the largest |sample| bit pattern: finite iff below the infinity's
-    let mut top = 0u32;
-    for ((f, a), b) in bytes.chunks_exact(8).zip(sl.iter_mut()).zip(sr.iter_mut()) {
-        let x = u32::from_le_bytes(first::<4>(f));
-        let y = u32::from_le_bytes(first::<4>(&f[4..]));
-        top = top.max(x & 0x7fff_ffff).max(y & 0x7fff_ffff);
-        a.write(f64::from(f32::from_bits(x)));
-        b.write(f64::from(f32::from_bits(y)));
+    for ((f, a), b) in bytes.chunks_exact(W).zip(sl.iter_mut()).zip(sr.iter_mut()) {
+        let (x, y) = conv(f);
+        a.write(x);
+        b.write(y);
     }
-    // SAFETY: `bytes` holds exactly `n` whole frames (`chunks_exact(8)` of
-    // `8 n` bytes), so the loop wrote the first `n` spare elements of both
+    // SAFETY: `bytes` holds exactly `n` whole frames (`chunks_exact(W)` of
+    // `W n` bytes), so the loop wrote the first `n` spare elements of both
     // vectors (`sl` and `sr` are `n` long, reserved above): those elements
     // are initialised and within capacity.
     unsafe {
         l.set_len(l.len() + n);
         r.set_len(r.len() + n);
     }
-    top < 0x7f80_0000
 }
 
 /// Appends the frames of interleaved stereo 24-bit integer `bytes` to `l`
@@ -361,27 +377,15 @@ fn stereo_i24_avx2(bytes: &[u8], l: &mut Vec<f64>, r: &mut Vec<f64>) {
 
 #[inline(always)]
 fn stereo_i24_body(bytes: &[u8], l: &mut Vec<f64>, r: &mut Vec<f64>) {
-    assert!(bytes.len().is_multiple_of(6), "whole stereo frames");
-    let n = bytes.len() / 6;
-    l.reserve(n);
-    r.reserve(n);
-    let sl = &mut l.spare_capacity_mut()[..n];
-    let sr = &mut r.spare_capacity_mut()[..n];
     const SCALE: f64 = 1.0 / 8_388_608.0;
-    for ((f, a), b) in bytes.chunks_exact(6).zip(sl.iter_mut()).zip(sr.iter_mut()) {
+    stereo_append::<6>(bytes, l, r, |f| {
         let x = u32::from_le_bytes(first::<4>(f));
         let y = u32::from_le_bytes(first::<4>(&f[2..]));
-        a.write(f64::from(((x << 8) as i32) >> 8) * SCALE);
-        b.write(f64::from((y as i32) >> 8) * SCALE);
-    }
-    // SAFETY: `bytes` holds exactly `n` whole frames (`chunks_exact(6)` of
-    // `6 n` bytes), so the loop wrote the first `n` spare elements of both
-    // vectors (`sl` and `sr` are `n` long, reserved above): those elements
-    // are initialised and within capacity.
-    unsafe {
-        l.set_len(l.len() + n);
-        r.set_len(r.len() + n);
-    }
+        (
+            f64::from(((x << 8) as i32) >> 8) * SCALE,
+            f64::from((y as i32) >> 8) * SCALE,
+        )
+    });
 }
 
 /// The first `W` bytes of `f` (which holds at least `W`).
