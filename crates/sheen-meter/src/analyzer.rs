@@ -458,10 +458,6 @@ impl Analyzer {
 mod tests {
     use super::*;
 
-    /// Reference: [`Analyzer::with_mid_side`] on the same signal. Without
-    /// the true-peak meter every other figure and the mid/side spectra are
-    /// the same bit for bit; the true peak, its channels and the PLR are
-    /// absent.
     /// Reference: the same analyser with every meter on the calling thread
     /// (`build` with no background thread). [`Analyzer::with_mid_side`]
     /// (spectra in the background, the true peak here) gives the same
@@ -490,6 +486,10 @@ mod tests {
         assert_eq!(bits(&threaded.2), bits(&inline.2));
     }
 
+    /// Reference: [`Analyzer::with_mid_side`] on the same signal. Without
+    /// the true-peak meter every other figure and the mid/side spectra are
+    /// the same bit for bit; the true peak, its channels and the PLR are
+    /// absent.
     #[test]
     fn without_true_peak_changes_only_the_true_peak() {
         let fs = 48_000.0;
