@@ -254,15 +254,14 @@ impl DirectPcm {
                 return Ok(n);
             }
         }
+        // integer samples divided by a power of two are always finite
+        self.finite = !matches!(self.layout.encoding, Encoding::F32 | Encoding::F64);
         if let (Encoding::I24, [l, r, ..]) = (self.layout.encoding, &mut *out) {
             if ch_n == 2 {
                 stereo_i24(bytes, l, r);
-                self.finite = true;
                 return Ok(n);
             }
         }
-        // integer samples divided by a power of two are always finite
-        self.finite = !matches!(self.layout.encoding, Encoding::F32 | Encoding::F64);
         for (ch, dst) in out.iter_mut().enumerate().take(ch_n) {
             match self.layout.encoding {
                 Encoding::I16 => deinterleave::<2>(bytes, ch_n, ch, dst, |s| {
