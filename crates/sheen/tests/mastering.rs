@@ -516,3 +516,180 @@ fn linear_phase_eq_option() {
     let n_out = sheen_io::AudioReader::open(&out).unwrap().info().frames;
     assert_eq!(n_in, n_out);
 }
+
+/// Reference: sheen-meter's BS.1770-4 integrated loudness of the rendered
+/// front (EQ and width of each excerpt's balanced plan; the limiter idle
+/// under a +20 dBTP ceiling, no gain). The front's loudness change
+/// predicted from the analysis' mid/side spectra
+/// (`mastering::predict::front_gain_db`) is within the predicted gains'
+/// tolerance (`verify::PREDICTED_TOLERANCE_LU`, 0.02 LU) on all four
+/// real-music excerpts; a chain with its compressor enabled is not
+/// predicted.
+#[test]
+fn front_loudness_is_predicted_from_the_spectra() {
+    for f in &excerpts() {
+        let a = analyse(f).unwrap();
+        let p = mastering::plan(&a, &targets(&["ebu-r128"]), Style::Balanced).unwrap();
+        let mut chain = p.chain.clone();
+        if let Some(c) = &mut chain.compressor {
+            c.enabled = false;
+        }
+        let predicted = mastering::predict::front_gain_db(&a, &chain).unwrap();
+        let mut d = chain.deliverables[0].clone();
+        d.gain.gain_db = 0.0;
+        d.limiter.ceiling_dbtp = 20.0;
+        let (lufs, stats) = render::measure_loudness(f, &chain, &d).unwrap();
+        assert_eq!(stats.max_gain_reduction_db, 0.0);
+        let measured = lufs.unwrap() - a.integrated_lufs.unwrap();
+        eprintln!(
+            "{}: front {measured:+.4} dB, predicted {predicted:+.4} dB",
+            f.display()
+        );
+        assert!(
+            (predicted - measured).abs() <= mastering::verify::PREDICTED_TOLERANCE_LU,
+            "{}: predicted {predicted:+.4}, measured {measured:+.4}",
+            f.display()
+        );
+        if let Some(c) = &mut chain.compressor {
+            c.enabled = true;
+            assert!(mastering::predict::front_gain_db(&a, &chain).is_none());
+        }
+    }
+}
+
+/// Reference: the same deliverable rendered with the limiter running
+/// (`render_to_file` without `speculate`). A render that assumes the
+/// limiter idle (a predicted gain) writes the same bytes when it is; with
+/// 8 dB more gain, where the limiter would act, it stops and leaves no
+/// file (nor a temporary one) behind. A mix needing no limiting (a
+/// −20 LUFS multi-sine to spotify) gets a predicted gain, lands within
+/// 0.02 LU, and its saved chain renders to the same bytes.
+#[test]
+fn speculative_idle_render_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("quiet.wav");
+    write_at_lufs(&inp, 48_000, &multisine(48_000, 3.0, 2, 1.0), -20.0);
+    let a_out = tmp.path().join("a.wav");
+    let r = mastering::master_file(
+        &inp,
+        &targets(&["spotify"]),
+        Style::Balanced,
+        std::slice::from_ref(&a_out),
+    )
+    .unwrap();
+    let d = &r.deliverables[0];
+    assert!(
+        d.chain.gain.reason.contains(mastering::plan::PREDICTED),
+        "{}",
+        d.chain.gain.reason
+    );
+    assert!(d.loudness_error_lu.unwrap().abs() <= 0.02);
+    assert_eq!(d.limiter_max_gain_reduction_db, 0.0);
+    let b_out = tmp.path().join("b.wav");
+    mastering::master_with_chain(&inp, r.chain.clone(), std::slice::from_ref(&b_out)).unwrap();
+    assert_same_files(std::slice::from_ref(&a_out), &[b_out]);
+
+    let dl = &r.chain.deliverables[0];
+    let spec_out = tmp.path().join("spec.wav");
+    let full_out = tmp.path().join("full.wav");
+    let s = render::render_to_file(&inp, &r.chain, dl, &spec_out, None, true).unwrap();
+    let f = render::render_to_file(&inp, &r.chain, dl, &full_out, None, false).unwrap();
+    assert!(s.is_some() && f.is_some());
+    assert_same_files(&[spec_out], &[full_out]);
+
+    let mut loud = dl.clone();
+    loud.gain.gain_db += 8.0;
+    let none_out = tmp.path().join("none.wav");
+    let s = render::render_to_file(&inp, &r.chain, &loud, &none_out, None, true).unwrap();
+    assert!(s.is_none(), "the limiter would act");
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.contains("none")),
+        "nothing written: {names:?}"
+    );
+    let f = render::render_to_file(&inp, &r.chain, &loud, &none_out, None, false)
+        .unwrap()
+        .unwrap();
+    assert!(f.1.max_gain_reduction_db > 0.0);
+}
+
+/// A mix whose peaks are sparse kick-drum thumps (55 Hz bursts) over
+/// steady mid and high content gets a gain predicted without limiting
+/// (its peak-to-loudness ratio leaves room); a 6 dB low-shelf boost added
+/// to its chain (gain predicted again for it) raises the thumps above the
+/// limiter's threshold. The render that assumed the limiter idle stops,
+/// the gain is searched on a recorded pass, and the master lands within
+/// 0.1 LU under the ceiling (reference: sheen-meter on the written file);
+/// the saved chain renders to the same bytes.
+#[test]
+fn predicted_gain_falls_back_to_the_search() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inp = tmp.path().join("kicks.wav");
+    let fs = 48_000u32;
+    let n = 6 * fs as usize;
+    let mut z = sheen_testkit::Lcg(11);
+    let x: Vec<Vec<f64>> = (0..2)
+        .map(|c| {
+            (0..n)
+                .map(|i| {
+                    let t = i as f64 / fs as f64;
+                    let beat = (i % (fs as usize / 2)) as f64 / fs as f64;
+                    let kick = 0.5 * (-beat * 18.0).exp() * (2.0 * PI * 55.0 * beat).sin();
+                    let mids = 0.12 * (2.0 * PI * 1200.0 * t + c as f64).sin()
+                        + 0.06 * (2.0 * PI * 3300.0 * t).sin();
+                    kick + mids + 0.02 * z.centred()
+                })
+                .collect()
+        })
+        .collect();
+    write_at_lufs(&inp, fs, &x, -20.0);
+    let a = analyse(&inp).unwrap();
+    let p = mastering::plan(&a, &targets(&["spotify"]), Style::Balanced).unwrap();
+    assert!(
+        p.recordings.predicted(0),
+        "{}",
+        p.chain.deliverables[0].gain.reason
+    );
+    let mut chain = p.chain.clone();
+    chain.eq.push(mastering::chain::EqBand {
+        kind: mastering::chain::EqKind::LowShelf,
+        freq_hz: 120.0,
+        q: std::f64::consts::FRAC_1_SQRT_2,
+        gain_db: 6.0,
+        reason: "test".into(),
+    });
+    let front = mastering::predict::front_gain_db(&a, &chain).unwrap();
+    chain.deliverables[0].gain.gain_db = -14.0 - a.integrated_lufs.unwrap() - front;
+    let out = tmp.path().join("out.wav");
+    let mut warnings = Vec::new();
+    let r = mastering::render_and_verify(
+        &inp,
+        &mut chain,
+        std::slice::from_ref(&out),
+        mastering::before(&a),
+        &mut warnings,
+        &p.recordings,
+        Some(&a),
+    )
+    .unwrap();
+    let d = &r[0];
+    assert!(
+        d.chain.gain.reason.contains("predicted first"),
+        "{}",
+        d.chain.gain.reason
+    );
+    assert!(
+        d.pass && d.limiter_max_gain_reduction_db > 0.0,
+        "{:?}",
+        d.after
+    );
+    let m = measure_file(&out).unwrap();
+    assert!((m.integrated_lufs.unwrap() + 14.0).abs() <= 0.1);
+    assert!(m.true_peak_dbtp.unwrap() <= -1.0);
+    let again = tmp.path().join("again.wav");
+    mastering::master_with_chain(&inp, chain, std::slice::from_ref(&again)).unwrap();
+    assert_same_files(&[out], &[again]);
+}

@@ -85,6 +85,12 @@ pub struct MixAnalysis {
     pub mid_spectrum: Vec<BandLevel>,
     /// 1/3-octave spectrum of the side signal `(L−R)/2` (empty for mono).
     pub side_spectrum: Vec<BandLevel>,
+    /// Mean-square per FFT bin of the mid signal (one-sided, `n/2 + 1`
+    /// bins of the spectrum's FFT length `n`, linear full-scale power; see
+    /// [`sheen_meter::SpectrumAnalyzer::bin_powers`]).
+    pub mid_bins: Vec<f64>,
+    /// The same of the side signal (empty for mono).
+    pub side_bins: Vec<f64>,
     /// Side energy relative to mid energy in the bands below
     /// [`LOW_END_HZ`], dB (`None` for mono or no low end).
     pub low_side_to_mid_db: Option<f64>,
@@ -170,7 +176,9 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
     let (a, mid_side) = analyzer.finish_mid_side();
     let (mid_an, side_an) = mid_side.expect("mid/side spectra requested");
     let mid_spectrum = mid_an.band_levels();
-    let side_spectrum = side_an.map_or(Vec::new(), |s| s.band_levels());
+    let side_spectrum = side_an.as_ref().map_or(Vec::new(), |s| s.band_levels());
+    let mid_bins = mid_an.bin_powers();
+    let side_bins = side_an.map_or(Vec::new(), |s| s.bin_powers());
     let low_side_to_mid_db = low_ratio(&mid_spectrum, &side_spectrum);
     Ok(MixAnalysis {
         path: path.to_path_buf(),
@@ -188,6 +196,8 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
         side_to_mid_db: a.side_to_mid_db,
         mid_spectrum,
         side_spectrum,
+        mid_bins,
+        side_bins,
         low_side_to_mid_db,
         loudest_s: loudest.1,
         decoded: kept.map(|channels| {

@@ -15,6 +15,7 @@
 pub mod analyse;
 pub mod chain;
 pub mod plan;
+pub mod predict;
 pub mod preview;
 pub mod render;
 pub mod search;
@@ -82,7 +83,10 @@ pub fn before(a: &MixAnalysis) -> Measured {
 /// docs); corrections are written back into `chain`. Deliverables render in
 /// parallel (each render is independent, so the bytes do not depend on the
 /// thread count). On error, files this call already wrote are removed, so
-/// a failed job leaves no output.
+/// a failed job leaves no output. A predicted gain
+/// ([`plan::GainBasis::Predicted`]) is rendered with the limiter assumed
+/// idle and checked; where it would act, the gain is searched on `analysis`
+/// (the input's) and rendered again.
 pub fn render_and_verify(
     input: &Path,
     chain: &mut Chain,
@@ -90,6 +94,7 @@ pub fn render_and_verify(
     before: Measured,
     warnings: &mut Vec<String>,
     recordings: &plan::Recordings,
+    analysis: Option<&MixAnalysis>,
 ) -> Result<Vec<DeliverableReport>, Error> {
     assert_eq!(
         chain.deliverables.len(),
@@ -111,7 +116,8 @@ pub fn render_and_verify(
                     .map(|&i| {
                         let out = &outputs[i];
                         let rec = recordings.get(i);
-                        s.spawn(move || render_one(input, shared, i, out, before, rec))
+                        let predicted = recordings.predicted(i).then_some(analysis).flatten();
+                        s.spawn(move || render_one(input, shared, i, out, before, rec, predicted))
                     })
                     .collect();
                 jobs.into_iter()
@@ -162,6 +168,8 @@ struct RenderOutcome {
     written: Vec<PathBuf>,
 }
 
+/// Deliverable `i`'s render; `predicted` is the analysis its gain was
+/// predicted from (see [`render_and_verify`]).
 fn render_one(
     input: &Path,
     chain: &Chain,
@@ -169,32 +177,73 @@ fn render_one(
     out: &Path,
     before: Measured,
     rec: Option<&search::Recorder>,
+    predicted: Option<&MixAnalysis>,
 ) -> RenderOutcome {
     let mut written = Vec::new();
     let mut d = chain.deliverables[i].clone();
-    let result = render_one_inner(input, chain, &mut d, out, before, &mut written, rec);
+    let result = render_one_inner(
+        input,
+        chain,
+        i,
+        &mut d,
+        out,
+        before,
+        &mut written,
+        rec,
+        predicted,
+    );
     RenderOutcome { result, written }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render_one_inner(
     input: &Path,
     chain: &Chain,
+    i: usize,
     dm: &mut Deliverable,
     out: &Path,
     before: Measured,
     written: &mut Vec<PathBuf>,
     rec: Option<&search::Recorder>,
+    mut predicted: Option<&MixAnalysis>,
 ) -> Result<(DeliverableReport, Vec<String>), Error> {
     let mut renders = 0;
     let mut warnings = Vec::new();
+    // the recording of a search made here (a predicted gain that needs the
+    // limiter after all)
+    let mut searched: Option<std::sync::Arc<search::Recorder>> = None;
     loop {
         renders += 1;
         let d = dm.clone();
-        let (path, stats, after) = render::render_to_file(input, chain, &d, out, rec)?;
+        let rec = searched.as_deref().or(rec);
+        let speculate = predicted.is_some();
+        let Some((path, stats, after)) =
+            render::render_to_file(input, chain, &d, out, rec, speculate)?
+        else {
+            // the limiter would act: search the gain, render again
+            let a = predicted.take().expect("a speculative render");
+            let ((gain, reason, w), r) = plan::search_deliverable(a, chain, i)?;
+            dm.gain.gain_db = gain;
+            dm.gain.reason = format!(
+                "{reason}; predicted first, but the render met a peak the limiter would have to limit"
+            );
+            warnings.extend(w);
+            searched = r;
+            renders -= 1;
+            continue;
+        };
         if !written.contains(&path) {
             written.push(path.clone());
         }
-        let v = verify::judge(&after, d.integrated_lufs, d.true_peak_dbtp);
+        let mut v = verify::judge(&after, d.integrated_lufs, d.true_peak_dbtp);
+        // a predicted gain lands closer than the verification's tolerance,
+        // or is corrected (exactly: the limiter stayed idle)
+        if predicted.is_some()
+            && v.loudness_error_lu
+                .is_some_and(|e| e.abs() > verify::PREDICTED_TOLERANCE_LU)
+        {
+            v.pass = false;
+        }
         // a loudness correction the search already found out of reach
         let futile = v.loudness_error_lu.is_some_and(|e| e < 0.0)
             && d.gain.reason.contains(plan::OUT_OF_REACH);
@@ -241,10 +290,12 @@ fn render_one_inner(
             ));
         }
         // correct and render again
-        if let Some(e) = v
-            .loudness_error_lu
-            .filter(|e| e.abs() > verify::LOUDNESS_TOLERANCE_LU)
-        {
+        let tolerance = if predicted.is_some() {
+            verify::PREDICTED_TOLERANCE_LU
+        } else {
+            verify::LOUDNESS_TOLERANCE_LU
+        };
+        if let Some(e) = v.loudness_error_lu.filter(|e| e.abs() > tolerance) {
             dm.gain.gain_db -= e;
             dm.gain.reason.push_str(&format!(
                 "; verify measured {e:+.2} LU off target, gain corrected by {:+.2} dB",
@@ -279,8 +330,15 @@ pub fn master_file(
     } = plan(&a, targets, style)?;
     a.decoded = None;
     let b = before(&a);
-    let deliverables =
-        render_and_verify(input, &mut chain, outputs, b, &mut warnings, &recordings)?;
+    let deliverables = render_and_verify(
+        input,
+        &mut chain,
+        outputs,
+        b,
+        &mut warnings,
+        &recordings,
+        Some(&a),
+    )?;
     Ok(MasterReport {
         input: input.display().to_string(),
         before: b,
@@ -302,7 +360,8 @@ pub fn master_with_chain(
     let b = before(&a);
     let mut warnings = Vec::new();
     let none = plan::Recordings::default();
-    let deliverables = render_and_verify(input, &mut chain, outputs, b, &mut warnings, &none)?;
+    let deliverables =
+        render_and_verify(input, &mut chain, outputs, b, &mut warnings, &none, None)?;
     Ok(MasterReport {
         input: input.display().to_string(),
         before: b,

@@ -99,21 +99,48 @@ pub struct Plan {
     pub recordings: Recordings,
 }
 
-/// Front recordings per deliverable (`None`: render from the input).
+/// How a deliverable's gain was found, which tells its render how to run.
 #[derive(Clone, Default)]
-pub struct Recordings(pub Vec<Option<Arc<Recorder>>>);
+pub enum GainBasis {
+    /// Rendered from the input, the limiter running (a saved chain, an
+    /// input too long to record).
+    #[default]
+    Input,
+    /// Searched on this recording of the front, which the render uses.
+    Recorded(Arc<Recorder>),
+    /// Predicted without a pass (no limiting expected): rendered with the
+    /// limiter assumed idle and checked; searched if it would act.
+    Predicted,
+}
+
+/// The [`GainBasis`] of each deliverable (a recording shared within a
+/// group).
+#[derive(Clone, Default)]
+pub struct Recordings(pub Vec<GainBasis>);
 
 impl Recordings {
     /// The recording for deliverable `i`, if any.
     pub fn get(&self, i: usize) -> Option<&Recorder> {
-        self.0.get(i).and_then(|r| r.as_deref())
+        match self.0.get(i) {
+            Some(GainBasis::Recorded(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    /// Whether deliverable `i`'s gain is predicted.
+    pub fn predicted(&self, i: usize) -> bool {
+        matches!(self.0.get(i), Some(GainBasis::Predicted))
     }
 }
 
 impl std::fmt::Debug for Recordings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list()
-            .entries(self.0.iter().map(|r| r.as_ref().map(|r| r.frames())))
+            .entries(self.0.iter().map(|r| match r {
+                GainBasis::Input => "input".to_string(),
+                GainBasis::Recorded(r) => format!("recorded {}", r.frames()),
+                GainBasis::Predicted => "predicted".to_string(),
+            }))
             .finish()
     }
 }
@@ -490,10 +517,12 @@ fn plan_deliverable(
     Ok(d)
 }
 
-/// Sets every deliverable's gain: one recorded pass of the front per
-/// distinct (rate, channels, limiter detection) and a search on it per
-/// deliverable (see [`super::search`]); inputs too long to record fall back
-/// to measuring render passes.
+/// Sets every deliverable's gain: predicted from the analysis where no
+/// limiting is expected (see [`predicted_gain`]; the render checks it),
+/// else one recorded pass of the front per distinct (rate, channels,
+/// limiter detection) and a search on it per deliverable (see
+/// [`super::search`]); inputs too long to record fall back to measuring
+/// render passes.
 fn search_gains(
     a: &MixAnalysis,
     chain: &mut Chain,
@@ -502,117 +531,196 @@ fn search_gains(
 ) -> Result<Recordings, Error> {
     let n = chain.deliverables.len();
     let mut done = vec![false; n];
-    let mut recordings = Recordings(vec![None; n]);
+    let mut recordings = Recordings(vec![GainBasis::Input; n]);
+    let front_db = super::predict::front_gain_db(a, chain);
+    for (j, d) in chain.deliverables.iter_mut().enumerate() {
+        if let Some((gain, reason, w)) = front_db.and_then(|f| predicted_gain(a, d, f, integrated))
+        {
+            d.gain.gain_db = gain;
+            d.gain.reason = reason;
+            warnings.extend(w);
+            done[j] = true;
+            recordings.0[j] = GainBasis::Predicted;
+        }
+    }
     for i in 0..n {
         if done[i] {
             continue;
         }
-        let key = |d: &Deliverable| {
-            (
-                d.output.sample_rate_hz,
-                output_channels(d, a.channels),
-                d.limiter.oversampling,
-                d.limiter.lookahead_ms.to_bits(),
-            )
-        };
-        let k = key(&chain.deliverables[i]);
+        let k = group_key(a, &chain.deliverables[i]);
         let group: Vec<usize> = (i..n)
-            .filter(|&j| !done[j] && key(&chain.deliverables[j]) == k)
+            .filter(|&j| !done[j] && group_key(a, &chain.deliverables[j]) == k)
             .collect();
-        let d0 = chain.deliverables[i].clone();
-        let fs = d0.output.sample_rate_hz as f64;
-        let expected = a.frames as f64 * fs / a.sample_rate_hz as f64;
-        let record = |light: bool| -> Result<(Recorder, bool), Error> {
-            let mut rec = Recorder::new(&limiter_params(&d0), fs, a.channels, k.1 > a.channels);
-            if expected > search::MAX_RECORD_FRAMES as f64 {
-                return Ok((rec, false));
-            }
-            let stream = expected as usize + 2 * render::CHUNK_FRAMES;
-            if light {
-                rec.record_light(a.frames as usize);
-            } else if stream * a.channels <= MAX_FRONT_SAMPLES {
-                rec.keep_front(stream);
-            }
-            render_source(
-                &a.path,
-                a.decoded.as_deref(),
-                chain,
-                &d0,
-                &mut Sink::Front(&mut rec),
-            )?;
-            let recorded = !rec.overflowed();
-            Ok((rec, recorded))
-        };
-        // a light recording (no front kept) where the input's true peak
-        // raised by the gain to the target stays under every limiter's
-        // target (no limiting likely) and the render reads the input's
-        // frames as they are; recorded again with the front kept if the
-        // search needs limiting after all
-        let same_rate = d0.output.sample_rate_hz == a.sample_rate_hz;
-        let light = same_rate
-            && group.iter().all(|&j| {
-                let d = &chain.deliverables[j];
-                a.true_peak_dbtp.is_some_and(|tp| {
-                    tp + (d.integrated_lufs - integrated)
-                        <= gain_to_db(TruePeakLimiter::target_for(&limiter_params(d)))
-                })
-            });
-        let (mut rec, mut recorded) = record(light)?;
-        if rec.is_light()
-            && !(recorded
-                && group.iter().all(|&j| {
-                    let d = &chain.deliverables[j];
-                    search::unlimited_suffices(
-                        &rec,
-                        d.integrated_lufs,
-                        &limiter_params(d),
-                        fs,
-                        MAX_GAIN_DB,
-                    )
-                }))
-        {
-            (rec, recorded) = record(false)?;
-        }
-        // the deliverables of a group are searched in parallel
-        let results: Vec<Result<GainChoice, Error>> = {
-            let chain_ref = &*chain;
-            let rec = &rec;
-            std::thread::scope(|s| {
-                let jobs: Vec<_> = group
-                    .iter()
-                    .map(|&j| {
-                        s.spawn(move || {
-                            let d = &chain_ref.deliverables[j];
-                            if recorded {
-                                Ok(searched_gain(a, d, rec, integrated))
-                            } else {
-                                measured_gain(a, chain_ref, d, integrated)
-                            }
-                        })
-                    })
-                    .collect();
-                jobs.into_iter()
-                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
-            })
-        };
-        rec.release_search();
-        let rec = (recorded && (rec.front().is_some() || rec.is_light())).then(|| Arc::new(rec));
+        let (results, rec) = search_group(a, chain, &group, integrated, true)?;
         for (&j, r) in group.iter().zip(results) {
-            let (gain, reason, w) = r?;
+            let (gain, reason, w) = r;
             let d = &mut chain.deliverables[j];
             d.gain.gain_db = gain;
             d.gain.reason = reason;
             warnings.extend(w);
             done[j] = true;
-            recordings.0[j] = rec.clone();
+            recordings.0[j] = rec.clone().map_or(GainBasis::Input, GainBasis::Recorded);
         }
     }
     Ok(recordings)
 }
 
+/// Deliverables sharing this key share a recording of the front.
+fn group_key(a: &MixAnalysis, d: &Deliverable) -> (u32, usize, usize, u64) {
+    (
+        d.output.sample_rate_hz,
+        output_channels(d, a.channels),
+        d.limiter.oversampling,
+        d.limiter.lookahead_ms.to_bits(),
+    )
+}
+
+/// Which part of a predicted gain's reason marks it (see
+/// [`predicted_gain`]).
+pub const PREDICTED: &str = "predicted from the analysis' mid/side spectra";
+
+/// The gain of `d` without a pass over the audio, where no limiting is
+/// expected: the output keeps the input's rate and channels, and the
+/// input's true peak raised by the gain to the target stays under the
+/// limiter's target. The front's loudness change `front_db` is predicted
+/// from the analysis' spectra ([`super::predict`]); the render assumes the
+/// limiter idle and checks it, and a limiter needed after all is searched
+/// then ([`search_deliverable`]). `None` where the conditions fail.
+fn predicted_gain(
+    a: &MixAnalysis,
+    d: &Deliverable,
+    front_db: f64,
+    integrated: f64,
+) -> Option<GainChoice> {
+    let base = d.integrated_lufs - integrated;
+    let gain = base - front_db;
+    let tp = a.true_peak_dbtp?;
+    let target = gain_to_db(TruePeakLimiter::target_for(&limiter_params(d)));
+    let ok = d.output.sample_rate_hz == a.sample_rate_hz
+        && output_channels(d, a.channels) == a.channels
+        && gain <= MAX_GAIN_DB
+        && tp + base <= target
+        && tp + gain <= target;
+    ok.then(|| {
+        let reason = format!(
+            "integrated {integrated:.1} LUFS -> {base:+.1} dB to reach {} LUFS; the chain before the limiter changes the loudness by {front_db:+.2} dB ({PREDICTED}; no limiting expected: the input's true peak {tp:.1} dBTP raised by {gain:+.2} dB stays under the limiter's {target:.2} dBTP), so {gain:+.2} dB",
+            d.integrated_lufs
+        );
+        (gain, reason, gain_warnings(a, d, gain, 0.0, false))
+    })
+}
+
+/// The gain search of deliverable `j` of `chain` alone (one whose
+/// predicted gain needs the limiter after all): its gain, reason and
+/// warnings, and the recording its render may use.
+pub fn search_deliverable(
+    a: &MixAnalysis,
+    chain: &Chain,
+    j: usize,
+) -> Result<(GainChoice, Option<Arc<Recorder>>), Error> {
+    let integrated = check_input(a)?;
+    let (mut results, rec) = search_group(a, chain, &[j], integrated, false)?;
+    Ok((results.remove(0), rec))
+}
+
+/// One recorded pass of the front for the deliverables `group` of `chain`
+/// (one [`group_key`]) and the search of each one's gain on it (in
+/// parallel); a light recording first when `light_first` and no limiting
+/// looks likely. Returns the gains in `group`'s order and the recording,
+/// where the renders can use it.
+fn search_group(
+    a: &MixAnalysis,
+    chain: &Chain,
+    group: &[usize],
+    integrated: f64,
+    light_first: bool,
+) -> Result<(Vec<GainChoice>, Option<Arc<Recorder>>), Error> {
+    let i = group[0];
+    let k = group_key(a, &chain.deliverables[i]);
+    let d0 = chain.deliverables[i].clone();
+    let fs = d0.output.sample_rate_hz as f64;
+    let expected = a.frames as f64 * fs / a.sample_rate_hz as f64;
+    let record = |light: bool| -> Result<(Recorder, bool), Error> {
+        let mut rec = Recorder::new(&limiter_params(&d0), fs, a.channels, k.1 > a.channels);
+        if expected > search::MAX_RECORD_FRAMES as f64 {
+            return Ok((rec, false));
+        }
+        let stream = expected as usize + 2 * render::CHUNK_FRAMES;
+        if light {
+            rec.record_light(a.frames as usize);
+        } else if stream * a.channels <= MAX_FRONT_SAMPLES {
+            rec.keep_front(stream);
+        }
+        render_source(
+            &a.path,
+            a.decoded.as_deref(),
+            chain,
+            &d0,
+            &mut Sink::Front(&mut rec),
+        )?;
+        let recorded = !rec.overflowed();
+        Ok((rec, recorded))
+    };
+    // a light recording (no front kept) where the input's true peak
+    // raised by the gain to the target stays under every limiter's
+    // target (no limiting likely) and the render reads the input's
+    // frames as they are; recorded again with the front kept if the
+    // search needs limiting after all
+    let same_rate = d0.output.sample_rate_hz == a.sample_rate_hz;
+    let light = light_first
+        && same_rate
+        && group.iter().all(|&j| {
+            let d = &chain.deliverables[j];
+            a.true_peak_dbtp.is_some_and(|tp| {
+                tp + (d.integrated_lufs - integrated)
+                    <= gain_to_db(TruePeakLimiter::target_for(&limiter_params(d)))
+            })
+        });
+    let (mut rec, mut recorded) = record(light)?;
+    if rec.is_light()
+        && !(recorded
+            && group.iter().all(|&j| {
+                let d = &chain.deliverables[j];
+                search::unlimited_suffices(
+                    &rec,
+                    d.integrated_lufs,
+                    &limiter_params(d),
+                    fs,
+                    MAX_GAIN_DB,
+                )
+            }))
+    {
+        (rec, recorded) = record(false)?;
+    }
+    // the deliverables of a group are searched in parallel
+    let results: Vec<Result<GainChoice, Error>> = {
+        let rec = &rec;
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = group
+                .iter()
+                .map(|&j| {
+                    s.spawn(move || {
+                        let d = &chain.deliverables[j];
+                        if recorded {
+                            Ok(searched_gain(a, d, rec, integrated))
+                        } else {
+                            measured_gain(a, chain, d, integrated)
+                        }
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    rec.release_search();
+    let rec = (recorded && (rec.front().is_some() || rec.is_light())).then(|| Arc::new(rec));
+    Ok((results.into_iter().collect::<Result<Vec<_>, _>>()?, rec))
+}
+
 /// A deliverable's gain (dB), its reason and warnings.
-type GainChoice = (f64, String, Vec<String>);
+pub type GainChoice = (f64, String, Vec<String>);
 
 /// The warnings of a searched gain.
 fn gain_warnings(

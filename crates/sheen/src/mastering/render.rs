@@ -18,7 +18,7 @@ use sheen_dsp::biquad::{BiquadCascade, BiquadCoeffs, FilterKind};
 use sheen_dsp::compressor::Compressor;
 use sheen_dsp::dither::{Dither, DitherParams};
 use sheen_dsp::fir_eq::{EqPoint, LinearPhaseEq};
-use sheen_dsp::limiter::{LimiterParams, TruePeakLimiter};
+use sheen_dsp::limiter::{LimiterParams, PeakDetector, TruePeakLimiter};
 use sheen_dsp::width::{StereoWidth, WidthParams};
 use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, PlanarMut, Processor};
@@ -42,6 +42,53 @@ pub struct RenderStats {
     pub max_gain_reduction_db: f64,
     /// Samples the writer had to clamp (0 for a correct chain).
     pub clipped_samples: u64,
+    /// A render that assumed the limiter idle (a predicted gain, see
+    /// [`render_to_file`]'s `speculate`) met a detected peak above the
+    /// limiter's threshold and stopped: its output is not the chain's.
+    pub limiter_needed: bool,
+}
+
+/// The limiter's own detection of the front ([`PeakDetector`] at its
+/// oversampling, against its threshold) in a render that replaces the
+/// limiter by its input gain on the assumption that it stays idle:
+/// `tripped` once a detected peak exceeds the threshold, that is once the
+/// limiter would act (it is idle exactly when none does, see
+/// [`TruePeakLimiter::threshold`]).
+struct IdleWatch {
+    detector: PeakDetector,
+    threshold: f64,
+    peaks: Vec<f64>,
+    tripped: bool,
+}
+
+impl IdleWatch {
+    fn new(limiter: &TruePeakLimiter, channels: usize) -> Self {
+        Self {
+            detector: PeakDetector::new(limiter.params().oversampling, channels),
+            threshold: limiter.threshold(),
+            peaks: vec![0.0; PeakDetector::MAX_FRAMES],
+            tripped: false,
+        }
+    }
+
+    /// The front's output `block` (planar, before the gain).
+    fn push(&mut self, block: &[&mut [f64]]) {
+        let len = block.first().map_or(0, |c| c.len());
+        let mut start = 0;
+        while start < len && !self.tripped {
+            let end = (start + PeakDetector::MAX_FRAMES).min(len);
+            let mut views: [&[f64]; 2] = [&[]; 2];
+            for (v, c) in views.iter_mut().zip(block) {
+                *v = &c[start..end];
+            }
+            self.detector
+                .detect(&views[..block.len()], self.threshold, &mut self.peaks);
+            self.tripped = self.peaks[..end - start]
+                .iter()
+                .any(|&p| p > self.threshold);
+            start = end;
+        }
+    }
 }
 
 /// The processors of one deliverable, in signal order.
@@ -56,6 +103,8 @@ struct Pipeline {
     /// The limiter is known idle (it would only delay and scale: see
     /// [`recorded_idle`]): it is replaced by its input gain, without delay.
     idle: bool,
+    /// With `idle` assumed rather than known: the check that it holds.
+    watch: Option<IdleWatch>,
     dither: Option<Dither>,
 }
 
@@ -76,21 +125,26 @@ pub fn output_channels(d: &Deliverable, input_channels: usize) -> usize {
     d.output.channels.unwrap_or(input_channels)
 }
 
+/// The biquads of `chain`'s EQ at `fs` Hz, in order.
+pub(crate) fn eq_coeffs(chain: &Chain, fs: f64) -> Vec<BiquadCoeffs> {
+    chain
+        .eq
+        .iter()
+        .map(|b| {
+            let kind = match b.kind {
+                EqKind::LowShelf => FilterKind::LowShelf,
+                EqKind::HighShelf => FilterKind::HighShelf,
+                EqKind::Peak => FilterKind::Peak,
+                EqKind::HighPass => FilterKind::HighPass,
+            };
+            BiquadCoeffs::rbj(kind, b.freq_hz, b.q, b.gain_db, fs)
+        })
+        .collect()
+}
+
 impl Pipeline {
     fn new(chain: &Chain, d: &Deliverable, fs: f64, channels: usize, dither: bool) -> Self {
-        let coeffs: Vec<BiquadCoeffs> = chain
-            .eq
-            .iter()
-            .map(|b| {
-                let kind = match b.kind {
-                    EqKind::LowShelf => FilterKind::LowShelf,
-                    EqKind::HighShelf => FilterKind::HighShelf,
-                    EqKind::Peak => FilterKind::Peak,
-                    EqKind::HighPass => FilterKind::HighPass,
-                };
-                BiquadCoeffs::rbj(kind, b.freq_hz, b.q, b.gain_db, fs)
-            })
-            .collect();
+        let coeffs = eq_coeffs(chain, fs);
         let (eq, fir) = if chain.eq_linear_phase && !coeffs.is_empty() {
             (None, Some(linear_phase_eq(&coeffs, fs, channels)))
         } else if coeffs.is_empty() {
@@ -131,6 +185,7 @@ impl Pipeline {
             width,
             limiter,
             idle: false,
+            watch: None,
             dither,
         }
     }
@@ -145,6 +200,9 @@ impl Pipeline {
     fn process(&mut self, block: &mut [&mut [f64]]) {
         self.front(block);
         if self.idle {
+            if let Some(w) = &mut self.watch {
+                w.push(block);
+            }
             // what an idle limiter outputs, `latency` frames earlier
             // (`render_recorded_as`'s idle path)
             let ig = self.limiter.input_gain();
@@ -324,6 +382,12 @@ impl MeasuredFile {
         });
     }
 
+    /// Drops the file: nothing appears under its name (the writer's
+    /// temporary file is removed before this returns).
+    pub fn discard(self) {
+        drop(self.worker.finish());
+    }
+
     /// Completes the file; returns its final path, the measurement and the
     /// samples the writer clamped.
     pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
@@ -406,15 +470,18 @@ pub fn render(
 
 /// As [`render`], told whether the limiter is idle ([`recorded_idle`] of a
 /// recording of the same front): then its input gain replaces it (the
-/// same output, bit for bit, without its detection).
+/// same output, bit for bit, without its detection). With `speculate` it
+/// is assumed idle and checked ([`IdleWatch`]): the render stops as soon
+/// as the limiter would act ([`RenderStats::limiter_needed`]).
 fn render_idle(
     input: &Path,
     chain: &Chain,
     d: &Deliverable,
     sink: &mut Sink<'_>,
     idle: bool,
+    speculate: bool,
 ) -> Result<RenderStats, Error> {
-    render_source_as(input, None, chain, d, sink, idle)
+    render_source_as(input, None, chain, d, sink, idle, speculate)
 }
 
 /// Where a render reads its input: the file, or the analysis's decoded
@@ -447,11 +514,12 @@ pub fn render_source(
     d: &Deliverable,
     sink: &mut Sink<'_>,
 ) -> Result<RenderStats, Error> {
-    render_source_as(input, decoded, chain, d, sink, false)
+    render_source_as(input, decoded, chain, d, sink, false, false)
 }
 
 /// [`render_source`], with the limiter replaced by its input gain when
-/// `idle` (not for [`Sink::Front`], which stops before the limiter).
+/// `idle` or `speculate` (not for [`Sink::Front`], which stops before the
+/// limiter); with `speculate`, checked as [`render_idle`] says.
 fn render_source_as(
     input: &Path,
     decoded: Option<&Decoded>,
@@ -459,6 +527,7 @@ fn render_source_as(
     d: &Deliverable,
     sink: &mut Sink<'_>,
     idle: bool,
+    speculate: bool,
 ) -> Result<RenderStats, Error> {
     let (mut reader, channels, in_rate) = match decoded {
         Some(s) => (
@@ -479,7 +548,12 @@ fn render_source_as(
     let fs = out_rate as f64;
     let dither = matches!(sink, Sink::File(_) | Sink::MeasuredFile(_));
     let mut p = Pipeline::new(chain, d, fs, channels, dither);
-    p.idle = idle && !matches!(sink, Sink::Front(_));
+    let front_sink = matches!(sink, Sink::Front(_));
+    p.idle = (idle || speculate) && !front_sink;
+    if speculate && !front_sink {
+        p.watch = Some(IdleWatch::new(&p.limiter, channels));
+    }
+    let tripped = |p: &Pipeline| p.watch.as_ref().is_some_and(|w| w.tripped);
     let mut resampler = if out_rate != in_rate {
         Some(Resampler::new(in_rate, out_rate, channels)?)
     } else {
@@ -513,6 +587,14 @@ fn render_source_as(
             }
             None => state.run(&mut p, &mut buf, n, sink, false)?,
         }
+        if tripped(&p) {
+            return Ok(RenderStats {
+                frames: state.emitted,
+                max_gain_reduction_db: 0.0,
+                clipped_samples: 0,
+                limiter_needed: true,
+            });
+        }
     }
     if let Some(r) = &mut resampler {
         r.finish(&mut rs)?;
@@ -526,6 +608,24 @@ fn render_source_as(
         let m = (latency as u64 + state.produced - state.emitted).min(CHUNK_FRAMES as u64) as usize;
         state.run(&mut p, &mut zeros, m, sink, true)?;
     }
+    if p.watch.is_some() {
+        // the front's tail as far as the limiter would see it: its flush
+        // pushes at most twice its whole latency of silence, which this
+        // many more frames of the front cover (more frames only add
+        // values to check)
+        let mut more = 2 * (front_latency + p.limiter.latency_samples());
+        while more > 0 {
+            let m = more.min(CHUNK_FRAMES);
+            zeros.iter_mut().for_each(|z| z.fill(0.0));
+            let mut block = PlanarMut::new(&mut zeros, 0..m);
+            let block = block.channels();
+            p.front(block);
+            if let Some(w) = &mut p.watch {
+                w.push(block);
+            }
+            more -= m;
+        }
+    }
     if let Sink::Front(r) = sink {
         r.end(state.produced);
     }
@@ -538,6 +638,7 @@ fn render_source_as(
             Sink::MeasuredFile(_) => 0,
             _ => 0,
         },
+        limiter_needed: tripped(&p),
     })
 }
 
@@ -608,6 +709,7 @@ fn render_recorded_as(
                 Sink::File(w) => w.clipped_samples(),
                 _ => 0,
             },
+            limiter_needed: false,
         });
     }
     let mut start = 0;
@@ -640,6 +742,7 @@ fn render_recorded_as(
             Sink::MeasuredFile(_) => 0,
             _ => 0,
         },
+        limiter_needed: false,
     })
 }
 
@@ -762,14 +865,18 @@ pub fn write_spec(path: &Path, d: &Deliverable, channels: usize) -> Result<Write
 /// `out` unless the whole render succeeds), measuring the samples as
 /// written (loudness, LRA, true peak: what reading the file back would
 /// measure); from `recorded` (its front, see [`render_recorded`]) when
-/// given, else from `input`.
+/// given, else from `input`. With `speculate` (and no recording) the
+/// limiter is assumed idle, as for a gain predicted without a recording,
+/// and checked ([`render_idle`]): `None` (nothing written) when it would
+/// act after all.
 pub fn render_to_file(
     input: &Path,
     chain: &Chain,
     d: &Deliverable,
     out: &Path,
     recorded: Option<&Recorder>,
-) -> Result<(PathBuf, RenderStats, Measured), Error> {
+    speculate: bool,
+) -> Result<Option<(PathBuf, RenderStats, Measured)>, Error> {
     let info = AudioReader::open(input)?.info().clone();
     let spec = write_spec(out, d, output_channels(d, info.channels))?;
     let w = AudioWriter::create(out, spec, &[input])?;
@@ -783,17 +890,21 @@ pub fn render_to_file(
     let mut sink = Sink::MeasuredFile(&mut f);
     let stats = match recorded {
         Some(r) => render_recorded_as(r, chain, d, &mut sink, idle)?,
-        None => render_idle(input, chain, d, &mut sink, idle)?,
+        None => render_idle(input, chain, d, &mut sink, idle, speculate)?,
     };
+    if stats.limiter_needed {
+        f.discard();
+        return Ok(None);
+    }
     let (path, measured, clipped) = f.finish()?;
-    Ok((
+    Ok(Some((
         path,
         RenderStats {
             clipped_samples: clipped,
             ..stats
         },
         measured,
-    ))
+    )))
 }
 
 #[cfg(test)]
