@@ -55,6 +55,14 @@ impl StereoWidth {
         });
         self.params.width * hp
     }
+
+    /// Side-channel power gain `(width · |HP|²)²` (linear) from
+    /// `phi = sin²(w/2)`, `w = 2π f / fs` (see
+    /// [`BiquadCoeffs::power_at_phi`]).
+    pub fn side_power_at_phi(&self, phi: f64) -> f64 {
+        let hp = self.hp.map_or(1.0, |c| c.power_at_phi(phi));
+        (self.params.width * hp).powi(2)
+    }
 }
 
 impl Processor for StereoWidth {
@@ -138,7 +146,8 @@ mod tests {
 
     /// Side gain follows width · |H_LR4(f)| (analytic, from the biquad's
     /// response): a pure side sine (L = −R) at 30 Hz and at 2 kHz, mono
-    /// below 150 Hz, width 1.3. Tolerance 0.05 dB; the mid is untouched.
+    /// below 150 Hz, width 1.3. Tolerance 0.05 dB; the mid is untouched;
+    /// [`StereoWidth::side_power_at_phi`] is that gain squared (1e-9).
     #[test]
     fn side_gain_matches_lr4() {
         let fs = 48_000.0;
@@ -159,6 +168,9 @@ mod tests {
             let want = w.side_gain(f, fs);
             let err_db = 20.0 * (got / want).log10();
             assert!(err_db.abs() < 0.05, "{f} Hz: {got} vs {want}");
+            // the power form from cos w: the same gain, squared
+            let pw = w.side_power_at_phi((PI * f / fs).sin().powi(2));
+            assert!((pw - want * want).abs() <= 1e-9 * want * want, "{f} Hz");
             for (a, b) in y[0].iter().zip(&y[1]) {
                 assert!((a + b).abs() < 1e-15, "mid changed");
             }

@@ -46,22 +46,18 @@ pub fn front_gain_db(a: &MixAnalysis, chain: &Chain) -> Option<f64> {
                 fs,
             )
         });
-    let db_power = |db: f64| 10f64.powf(db / 10.0);
     let (mut num, mut den) = (0.0, 0.0);
     for (i, &pm) in a.mid_bins.iter().enumerate() {
         let ps = a.side_bins.get(i).copied().unwrap_or(0.0);
-        if pm + ps <= 0.0 {
-            continue;
-        }
-        let f = i as f64 * fs / n as f64;
         // DC and Nyquist have no response worth weighting (the K-filter's
         // high-pass removes DC)
-        if f <= 0.0 || f >= fs / 2.0 {
+        if pm + ps <= 0.0 || i == 0 || 2 * i >= n {
             continue;
         }
-        let kw = db_power(k.magnitude_db(f, fs));
-        let e: f64 = eq.iter().map(|c| db_power(c.magnitude_db(f, fs))).product();
-        let gs = width.as_ref().map_or(1.0, |w| w.side_gain(f, fs).powi(2));
+        let phi = (std::f64::consts::PI * i as f64 / n as f64).sin().powi(2);
+        let kw = k.shelf.power_at_phi(phi) * k.highpass.power_at_phi(phi);
+        let e: f64 = eq.iter().map(|c| c.power_at_phi(phi)).product();
+        let gs = width.as_ref().map_or(1.0, |w| w.side_power_at_phi(phi));
         num += kw * e * (pm + gs * ps);
         den += kw * (pm + ps);
     }

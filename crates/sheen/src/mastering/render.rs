@@ -270,9 +270,10 @@ fn linear_phase_eq(coeffs: &[BiquadCoeffs], fs: f64, channels: usize) -> LinearP
 /// straight into the batches of a worker thread (sheen-dsp's
 /// [`BlockWorker`], bounded queue) that writes them (storing a stored value
 /// again changes nothing, so the file is the one the block itself gives)
-/// and measures them: BS.1770-4 loudness and LRA, true peak. With one
-/// core it all runs inline; the file and the figures are the same either
-/// way (writer and meters do not depend on the block partition).
+/// and measures them: BS.1770-4 loudness and LRA, true peak. The work can
+/// be shared otherwise ([`Balance`]). With one core it all runs inline; the
+/// file and the figures are the same either way (writer and meters do not
+/// depend on the block partition).
 pub struct MeasuredFile {
     worker: BlockWorker<WriteAndMeasure>,
     format: SampleFormat,
@@ -283,6 +284,22 @@ pub struct MeasuredFile {
     /// thread ([`MeasuredFile::with_balance`]), with the stored values of
     /// the block they measure.
     here: Option<(LoudnessMeter, TruePeakMeter, Vec<Vec<f64>>)>,
+    /// The writer's thread quantises ([`Balance::WriterQuantises`]).
+    there: bool,
+}
+
+/// Which thread of a [`MeasuredFile`] does what (the same file and the
+/// same figures every way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Balance {
+    /// The caller quantises; the writer's thread writes and measures.
+    Writer,
+    /// The caller quantises and measures; the writer's thread writes (for
+    /// a caller with little else to do).
+    Caller,
+    /// The writer's thread quantises, writes and measures (for a caller
+    /// with much else to do).
+    WriterQuantises,
 }
 
 /// The writer and the meters of the stored values (on whichever thread
@@ -290,6 +307,9 @@ pub struct MeasuredFile {
 /// [`MeasuredFile::finish`].
 struct WriteAndMeasure {
     writer: AudioWriter,
+    /// With [`Balance::WriterQuantises`]: the file's format, the stored
+    /// values of the block, and the samples clamped to make them.
+    quantise: Option<(SampleFormat, Vec<Vec<f64>>, u64)>,
     /// `None` when the true peak is measured on the caller's thread.
     true_peak: Option<TruePeakMeter>,
     /// `None` when the loudness is measured on the caller's thread.
@@ -301,6 +321,18 @@ impl BlockSink for WriteAndMeasure {
     type Output = Result<WriteAndMeasure, Error>;
 
     fn push(&mut self, block: &[&[f64]]) -> bool {
+        let mut views: [&[f64]; 2] = [&[]; 2];
+        let block = match &mut self.quantise {
+            Some((format, stored, clipped)) if block.len() <= 2 => {
+                for ((s, c), v) in stored.iter_mut().zip(block).zip(views.iter_mut()) {
+                    s.clear();
+                    *clipped += sheen_io::stored_extend(c, *format, s);
+                    *v = s;
+                }
+                &views[..block.len()]
+            }
+            _ => block,
+        };
         // the values as stored, written without quantising again (a
         // non-finite sample passed through unchanged fails here, as the
         // block itself would)
@@ -332,23 +364,24 @@ impl BlockSink for WriteAndMeasure {
 impl MeasuredFile {
     /// Wraps `writer` (format `spec`).
     pub fn new(writer: AudioWriter, spec: &WriteSpec) -> Self {
-        Self::with_balance(writer, spec, false)
+        Self::with_balance(writer, spec, Balance::Writer)
     }
 
-    /// As [`MeasuredFile::new`]; with `loudness_here` (and more than one
-    /// core) the loudness and true-peak meters run on the caller's thread,
-    /// which then also keeps the stored values of each block to measure
-    /// and hand over: for a caller with little else to do, so the two
-    /// threads share the work (the writer's thread then only writes). The
-    /// same meters on the same values give the same figures.
-    pub fn with_balance(writer: AudioWriter, spec: &WriteSpec, loudness_here: bool) -> Self {
+    /// As [`MeasuredFile::new`], the work shared as `balance` says (with
+    /// more than one core; inline otherwise). With [`Balance::Caller`] the
+    /// caller's thread also keeps the stored values of each block to
+    /// measure and hand over. The same meters on the same values give the
+    /// same figures, and the same stored values the same file.
+    pub fn with_balance(writer: AudioWriter, spec: &WriteSpec, balance: Balance) -> Self {
         let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
-        let here = loudness_here && parallel;
+        let here = balance == Balance::Caller && parallel;
+        let there = balance == Balance::WriterQuantises && parallel && spec.channels <= 2;
         let fs = spec.sample_rate_hz as f64;
         let meter = || LoudnessMeter::new(fs, spec.channels);
         let peak = || TruePeakMeter::new(fs, spec.channels);
         let inner = WriteAndMeasure {
             writer,
+            quantise: there.then(|| (spec.format, vec![Vec::new(); spec.channels], 0)),
             true_peak: (!here).then(peak),
             loudness: (!here).then(meter),
             error: None,
@@ -358,6 +391,7 @@ impl MeasuredFile {
             format: spec.format,
             clipped: 0,
             here: here.then(|| (meter(), peak(), vec![Vec::new(); spec.channels])),
+            there,
         }
     }
 
@@ -377,6 +411,10 @@ impl MeasuredFile {
             self.worker.push(&views);
             return;
         }
+        if self.there {
+            self.worker.push(block);
+            return;
+        }
         self.worker.push_mapped(block, |c, out| {
             *clipped += sheen_io::stored_extend(c, format, out);
         });
@@ -393,7 +431,9 @@ impl MeasuredFile {
     pub fn finish(self) -> Result<(PathBuf, Measured, u64), Error> {
         let inner = self.worker.finish()?;
         // the stored values need no clamping: the count is the blocks'
-        let clipped = self.clipped + inner.writer.clipped_samples();
+        let clipped = self.clipped
+            + inner.writer.clipped_samples()
+            + inner.quantise.as_ref().map_or(0, |q| q.2);
         let path = inner.writer.finish()?;
         let (loudness, mut true_peak) = match self.here {
             Some((meter, peak, _)) => (meter, peak),
@@ -886,7 +926,15 @@ pub fn render_to_file(
     let recorded = recorded.filter(|r| r.front().is_some());
     // rendering an idle limiter from the front leaves this thread little
     // to do: it measures the loudness
-    let mut f = MeasuredFile::with_balance(w, &spec, idle && recorded.is_some());
+    let balance = if idle && recorded.is_some() {
+        Balance::Caller
+    } else if speculate && recorded.is_none() {
+        // the front and the check of the limiter run here
+        Balance::WriterQuantises
+    } else {
+        Balance::Writer
+    };
+    let mut f = MeasuredFile::with_balance(w, &spec, balance);
     let mut sink = Sink::MeasuredFile(&mut f);
     let stats = match recorded {
         Some(r) => render_recorded_as(r, chain, d, &mut sink, idle)?,
@@ -914,9 +962,11 @@ mod tests {
     /// Reference: [`super::super::verify::measure_file`] of the written file
     /// (its figures read back) and the file written with both meters on the
     /// writer's thread. A [`MeasuredFile`] with the meters on the caller's
-    /// thread ([`MeasuredFile::with_balance`]) writes the same bytes and
-    /// reports the same loudness, LRA and true peak bit for bit, on a noisy
-    /// stereo signal with loud bursts (some samples clamped) in odd blocks.
+    /// thread, or with the quantising on the writer's
+    /// ([`MeasuredFile::with_balance`]), writes the same bytes, counts the
+    /// same clamped samples and reports the same loudness, LRA and true
+    /// peak bit for bit, on a noisy stereo signal with loud bursts (some
+    /// samples clamped) in odd blocks.
     #[test]
     fn meters_here_measure_what_the_writer_measures() {
         let fs = 48_000u32;
@@ -940,10 +990,10 @@ mod tests {
             format: SampleFormat::I24,
             container: Container::Wav,
         };
-        let run = |here: bool| {
-            let path = dir.join(format!("{here}.wav"));
+        let run = |balance: Balance| {
+            let path = dir.join(format!("{balance:?}.wav"));
             let w = AudioWriter::create(&path, spec, &[]).unwrap();
-            let mut f = MeasuredFile::with_balance(w, &spec, here);
+            let mut f = MeasuredFile::with_balance(w, &spec, balance);
             let mut start = 0;
             let mut len = 100;
             while start < n {
@@ -955,11 +1005,13 @@ mod tests {
             let (path, m, clipped) = f.finish().unwrap();
             (std::fs::read(&path).unwrap(), m, clipped, path)
         };
-        let (bytes0, m0, c0, p0) = run(false);
-        let (bytes1, m1, c1, _) = run(true);
+        let (bytes0, m0, c0, p0) = run(Balance::Writer);
+        let (bytes1, m1, c1, _) = run(Balance::Caller);
+        let (bytes2, m2, c2, _) = run(Balance::WriterQuantises);
         assert!(c0 > 0, "some samples clamped");
         assert_eq!(c0, c1);
-        assert!(bytes0 == bytes1, "same file");
+        assert_eq!(c0, c2);
+        assert!(bytes0 == bytes1 && bytes0 == bytes2, "same file");
         let back = super::super::verify::measure_file(&p0).unwrap();
         let bits = |m: &Measured| {
             [
@@ -972,6 +1024,7 @@ mod tests {
         };
         assert!(m0.integrated_lufs.is_some() && m0.true_peak_dbtp.is_some());
         assert_eq!(bits(&m0), bits(&m1));
+        assert_eq!(bits(&m0), bits(&m2));
         assert_eq!(bits(&m0), bits(&back));
         std::fs::remove_dir_all(&dir).unwrap();
     }
