@@ -3,6 +3,11 @@
 //! - [`analyse`]: one streamed pass of `sheen-meter` over the mix;
 //! - [`plan`]: the [`Chain`] document, every value with a reason;
 //! - [`render`]: applies a chain deliverable, streaming and bit-exact;
+//! - [`predict`]: the front's loudness change from the analysis' spectra:
+//!   where no limiting is expected the gain is predicted without a pass
+//!   over the audio, rendered with the limiter assumed idle and checked by
+//!   the limiter's own detection (a render that finds it would act stops
+//!   and the gain is searched instead);
 //! - [`search`]: the planner's gain search on one recorded pass;
 //! - [`verify`]: measures what is written (in the same pass, as stored:
 //!   the figures equal reading the file back); a loudness miss of more than
