@@ -240,19 +240,16 @@ fn render_one_inner(
         if !written.contains(&path) {
             written.push(path.clone());
         }
-        let mut v = verify::judge(&after, d.integrated_lufs, d.true_peak_dbtp);
+        let v = verify::judge(&after, d.integrated_lufs, d.true_peak_dbtp);
         // a predicted gain lands closer than the verification's tolerance,
         // or is corrected (exactly: the limiter stayed idle)
-        if predicted.is_some()
+        let closer = predicted.is_some()
             && v.loudness_error_lu
-                .is_some_and(|e| e.abs() > verify::PREDICTED_TOLERANCE_LU)
-        {
-            v.pass = false;
-        }
+                .is_some_and(|e| e.abs() > verify::PREDICTED_TOLERANCE_LU);
         // a loudness correction the search already found out of reach
         let futile = v.loudness_error_lu.is_some_and(|e| e < 0.0)
             && d.gain.reason.contains(plan::OUT_OF_REACH);
-        if v.pass
+        if (v.pass && !closer)
             || renders >= MAX_RENDERS
             || (futile && v.true_peak_margin_db.is_none_or(|o| o <= 0.0))
         {
