@@ -664,18 +664,7 @@ fn predicted_gain_falls_back_to_the_search() {
     let front = mastering::predict::front_gain_db(&a, &chain).unwrap();
     chain.deliverables[0].gain.gain_db = -14.0 - a.integrated_lufs.unwrap() - front;
     let out = tmp.path().join("out.wav");
-    let mut warnings = Vec::new();
-    let r = mastering::render_and_verify(
-        &inp,
-        &mut chain,
-        std::slice::from_ref(&out),
-        mastering::before(&a),
-        &mut warnings,
-        &p.recordings,
-        Some(&a),
-    )
-    .unwrap();
-    let d = &r[0];
+    let (d, _) = render_planned(&inp, &a, &p, &mut chain, &out);
     assert!(
         d.chain.gain.reason.contains("predicted first"),
         "{}",
@@ -710,21 +699,33 @@ fn predicted_gain_is_held_to_the_tighter_tolerance() {
     let mut chain = p.chain.clone();
     chain.deliverables[0].gain.gain_db += 0.05;
     let out = tmp.path().join("out.wav");
-    let mut warnings = Vec::new();
-    let r = mastering::render_and_verify(
-        &inp,
-        &mut chain,
-        std::slice::from_ref(&out),
-        mastering::before(&a),
-        &mut warnings,
-        &p.recordings,
-        Some(&a),
-    )
-    .unwrap();
-    let d = &r[0];
+    let (d, warnings) = render_planned(&inp, &a, &p, &mut chain, &out);
     assert_eq!(d.renders, 2, "{}", d.chain.gain.reason);
     assert!(d.pass && d.chain.gain.reason.contains("gain corrected"));
     let m = measure_file(&out).unwrap();
     assert!((m.integrated_lufs.unwrap() + 14.0).abs() <= 0.005, "{m:?}");
     assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+/// Renders `chain` (planned as `p` from analysis `a` of `inp`, edited) to
+/// `out` as the job would: its one deliverable's report and the warnings.
+fn render_planned(
+    inp: &Path,
+    a: &mastering::MixAnalysis,
+    p: &mastering::Plan,
+    chain: &mut Chain,
+    out: &Path,
+) -> (mastering::DeliverableReport, Vec<String>) {
+    let mut warnings = Vec::new();
+    let mut r = mastering::render_and_verify(
+        inp,
+        chain,
+        &[out.to_path_buf()],
+        mastering::before(a),
+        &mut warnings,
+        &p.recordings,
+        Some(a),
+    )
+    .unwrap();
+    (r.remove(0), warnings)
 }

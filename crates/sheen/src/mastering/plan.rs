@@ -595,12 +595,12 @@ fn predicted_gain(
     let base = d.integrated_lufs - integrated;
     let gain = base - front_db;
     let tp = a.true_peak_dbtp?;
-    let target = gain_to_db(TruePeakLimiter::target_for(&limiter_params(d)));
+    let target = limiter_target_dbtp(d);
     let ok = d.output.sample_rate_hz == a.sample_rate_hz
         && output_channels(d, a.channels) == a.channels
         && gain <= MAX_GAIN_DB
-        && tp + base <= target
-        && tp + gain <= target;
+        && under_limiter(a, d, base)
+        && under_limiter(a, d, gain);
     ok.then(|| {
         let reason = format!(
             "integrated {integrated:.1} LUFS -> {base:+.1} dB to reach {} LUFS; the chain before the limiter changes the loudness by {front_db:+.2} dB ({PREDICTED}; no limiting expected: the input's true peak {tp:.1} dBTP raised by {gain:+.2} dB stays under the limiter's {target:.2} dBTP), so {gain:+.2} dB",
@@ -608,6 +608,18 @@ fn predicted_gain(
         );
         (gain, reason, gain_warnings(a, d, gain, 0.0, false))
     })
+}
+
+/// The peak `d`'s limiter aims at (ceiling minus safety), dBTP.
+fn limiter_target_dbtp(d: &Deliverable) -> f64 {
+    gain_to_db(TruePeakLimiter::target_for(&limiter_params(d)))
+}
+
+/// Whether the input's true peak raised by `gain_db` stays at or under the
+/// peak `d`'s limiter aims at (no limiting likely; false without a peak).
+fn under_limiter(a: &MixAnalysis, d: &Deliverable, gain_db: f64) -> bool {
+    a.true_peak_dbtp
+        .is_some_and(|tp| tp + gain_db <= limiter_target_dbtp(d))
 }
 
 /// The gain search of deliverable `j` of `chain` alone (one whose
@@ -671,10 +683,7 @@ fn search_group(
         && same_rate
         && group.iter().all(|&j| {
             let d = &chain.deliverables[j];
-            a.true_peak_dbtp.is_some_and(|tp| {
-                tp + (d.integrated_lufs - integrated)
-                    <= gain_to_db(TruePeakLimiter::target_for(&limiter_params(d)))
-            })
+            under_limiter(a, d, d.integrated_lufs - integrated)
         });
     let (mut rec, mut recorded) = record(light)?;
     if rec.is_light()
