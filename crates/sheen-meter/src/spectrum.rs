@@ -23,6 +23,14 @@
 //! energy, so short signals are measured without bias. Results are
 //! bitwise identical for any block partition (frames sit at absolute
 //! positions).
+//!
+//! **Precision**: the samples are kept and windowed in `f64`; the FFT runs
+//! in `f32` (about 1.6× faster than in `f64` at 32768 points, the largest
+//! cost of a master's analysis) and the bin powers are squared and summed
+//! in `f64`. The FFT's rounding (relative ≈ 1e-7 per output, its error
+//! energy ≈ 1e-13 of the frame's) moves a band's level by less than
+//! 0.001 dB down to 100 dB below the frame's total (test
+//! `f32_fft_matches_an_f64_dft_within_a_thousandth_of_a_db`).
 
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
@@ -122,7 +130,7 @@ pub struct SpectrumAnalyzer {
     sample_rate_hz: f64,
     n: usize,
     hop: usize,
-    fft: Arc<dyn RealToComplex<f64>>,
+    fft: Arc<dyn RealToComplex<f32>>,
     window: Vec<f64>,
     /// `Σ w²` of the full window.
     window_energy: f64,
@@ -134,9 +142,10 @@ pub struct SpectrumAnalyzer {
     fill: usize,
     /// Whether `buf` holds samples not yet covered by a computed frame.
     pending: bool,
-    input: Vec<f64>,
-    output: Vec<Complex<f64>>,
-    scratch: Vec<Complex<f64>>,
+    /// The windowed frame in `f32`, the FFT's input.
+    input: Vec<f32>,
+    output: Vec<Complex<f32>>,
+    scratch: Vec<Complex<f32>>,
     /// Σ over frames of `|X_k|²`.
     power_sum: Vec<f64>,
     /// Σ over frames of the window energy over their valid samples.
@@ -183,13 +192,13 @@ impl Clone for SpectrumAnalyzer {
 impl SpectrumAnalyzer {
     /// An analyser for a mono signal at `sample_rate_hz` (Hz).
     pub fn new(sample_rate_hz: f64) -> Self {
-        let mut planner = RealFftPlanner::<f64>::new();
+        let mut planner = RealFftPlanner::<f32>::new();
         Self::with_planner(sample_rate_hz, &mut planner)
     }
 
     /// As [`Self::new`], sharing an FFT planner (and its plans) between
     /// analysers.
-    pub fn with_planner(sample_rate_hz: f64, planner: &mut RealFftPlanner<f64>) -> Self {
+    pub fn with_planner(sample_rate_hz: f64, planner: &mut RealFftPlanner<f32>) -> Self {
         assert!(
             sample_rate_hz.is_finite() && sample_rate_hz > 0.0,
             "invalid sample rate {sample_rate_hz}"
@@ -270,16 +279,16 @@ impl SpectrumAnalyzer {
             let (ia, ib) = self.input.split_at_mut(first);
             let (wa, wb) = self.window.split_at(first);
             for ((d, &x), &w) in ia.iter_mut().zip(a).zip(wa) {
-                *d = x * w;
+                *d = (x * w) as f32;
             }
             for ((d, &x), &w) in ib.iter_mut().zip(b).zip(wb) {
-                *d = x * w;
+                *d = (x * w) as f32;
             }
             energy = self.window_energy;
         } else {
             for (i, (d, &x)) in self.input.iter_mut().zip(a.iter().chain(b)).enumerate() {
                 let w = 0.5 - 0.5 * (2.0 * PI * i as f64 / valid as f64).cos();
-                *d = x * w;
+                *d = (x * w) as f32;
                 energy += w * w;
             }
             self.input[valid..].fill(0.0);
@@ -288,7 +297,8 @@ impl SpectrumAnalyzer {
             .process_with_scratch(&mut self.input, &mut self.output, &mut self.scratch)
             .expect("FFT buffer lengths are fixed at construction");
         for (s, c) in self.power_sum.iter_mut().zip(&self.output) {
-            *s += c.norm_sqr();
+            let (re, im) = (f64::from(c.re), f64::from(c.im));
+            *s += re * re + im * im;
         }
         self.weight_sum += energy;
     }
@@ -406,4 +416,102 @@ pub fn mean_band_levels(analyzers: &[SpectrumAnalyzer]) -> Vec<BandLevel> {
     let k = 1.0 / analyzers.len() as f64;
     sum.iter_mut().for_each(|s| *s *= k);
     levels(&first.bands, &sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference: the same Welch estimate with the FFT in `f64` (realfft's
+    /// double-precision plan, the frames windowed here), and the analytic
+    /// level of a sine (`20 log10 A − 3.01` dB in its band). A 0.9
+    /// full-scale 50 Hz sine with a 10 kHz one 100 dB below it and noise
+    /// about 120 dB below: every bin and every band within 100 dB of the
+    /// strongest agrees within 0.001 dB; the two sines' bands read their
+    /// analytic levels within 0.01 dB.
+    #[test]
+    fn f32_fft_matches_an_f64_dft_within_a_thousandth_of_a_db() {
+        let fs = 48_000.0;
+        let len = 5 * 48_000;
+        let mut z = sheen_testkit::Lcg(11);
+        let x: Vec<f64> = (0..len)
+            .map(|i| {
+                let t = i as f64 / fs;
+                0.9 * (2.0 * PI * 50.0 * t).sin()
+                    + 0.9e-5 * (2.0 * PI * 10_000.0 * t + 0.3).sin()
+                    + 0.9e-6 * z.centred()
+            })
+            .collect();
+        let mut a = SpectrumAnalyzer::new(fs);
+        a.push(&x);
+        a.finish();
+        // the f64 reference over the same frames: full ones every hop,
+        // then one partial frame (its own Hann window) from the hop after
+        // the last full one (`len` does not end a full frame)
+        let n = a.fft_len();
+        let fft = RealFftPlanner::<f64>::new().plan_fft_forward(n);
+        let (mut inp, mut out) = (fft.make_input_vec(), fft.make_output_vec());
+        let mut sum = vec![0.0; n / 2 + 1];
+        let mut weight = 0.0;
+        let mut start = 0;
+        while start < len {
+            let valid = (len - start).min(n);
+            let wlen = if valid == n { n } else { valid };
+            for (i, d) in inp.iter_mut().enumerate() {
+                *d = if i < valid {
+                    let w = 0.5 - 0.5 * (2.0 * PI * i as f64 / wlen as f64).cos();
+                    weight += w * w;
+                    x[start + i] * w
+                } else {
+                    0.0
+                };
+            }
+            fft.process(&mut inp, &mut out).unwrap();
+            for (s, c) in sum.iter_mut().zip(&out) {
+                *s += c.norm_sqr();
+            }
+            if valid < n {
+                break;
+            }
+            start += n / 2;
+        }
+        let want = one_sided_bin_powers(&sum, n, weight);
+        let got = a.bin_powers();
+        let db = |p: f64| 10.0 * p.log10();
+        let top = want.iter().cloned().fold(0.0, f64::max);
+        let mut checked = 0;
+        for (k, (&w, &g)) in want.iter().zip(&got).enumerate() {
+            if w > top * 1e-10 {
+                assert!(
+                    (db(g) - db(w)).abs() < 0.001,
+                    "bin {k}: {} vs {}",
+                    db(g),
+                    db(w)
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 10, "{checked} bins checked");
+        let wb = levels(a.bands(), &band_powers(&a.band_bins, &want));
+        let loudest = wb.iter().map(|b| b.db).fold(f64::MIN, f64::max);
+        for (g, w) in a.band_levels().iter().zip(&wb) {
+            if w.db > loudest - 100.0 {
+                assert!(
+                    (g.db - w.db).abs() < 0.001,
+                    "{} Hz: {} vs {}",
+                    w.hz,
+                    g.db,
+                    w.db
+                );
+            }
+        }
+        let band = |hz: f64| a.band_levels().into_iter().find(|b| b.hz == hz).unwrap().db;
+        let sine = |amp: f64| 20.0 * f64::log10(amp) - 10.0 * 2f64.log10();
+        assert!((band(50.0) - sine(0.9)).abs() < 0.01, "{}", band(50.0));
+        assert!(
+            (band(10_000.0) - sine(0.9e-5)).abs() < 0.01,
+            "{}",
+            band(10_000.0)
+        );
+    }
 }
