@@ -42,7 +42,7 @@
 //!
 //! Silence gives `None` (never −∞ or NaN).
 
-use crate::k_weighting::{power_pair, KFilter, KWeighting};
+use crate::k_weighting::{power_grouped, KBlock, KGroupFilter, KWeighting};
 
 /// The constant of BS.1770-4 eq. 2 (cancels the K-weighting gain at 997 Hz).
 pub const LUFS_OFFSET_DB: f64 = -0.691;
@@ -436,8 +436,10 @@ pub struct LoudnessMeter {
     weights: Vec<f64>,
     /// `(channel, weight)` of the channels with a non-zero weight.
     active: Vec<(usize, f64)>,
-    k: KWeighting,
-    filters: Vec<KFilter>,
+    /// The K-filter in block form (groups of four frames, see
+    /// [`KBlock`]).
+    k: KBlock,
+    filters: Vec<KGroupFilter>,
     scratch: Vec<f64>,
     engine: WindowEngine,
 }
@@ -470,8 +472,8 @@ impl LoudnessMeter {
                 .filter(|(_, w)| **w != 0.0)
                 .map(|(i, w)| (i, *w))
                 .collect(),
-            k: KWeighting::new(sample_rate_hz),
-            filters: vec![KFilter::default(); weights.len()],
+            k: KBlock::new(&KWeighting::new(sample_rate_hz)),
+            filters: vec![KGroupFilter::default(); weights.len()],
             scratch: vec![0.0; CHUNK],
             engine: WindowEngine::new(sample_rate_hz, false),
         }
@@ -529,15 +531,11 @@ impl LoudnessMeter {
                 if let Some(&(ib, wb)) = pair.get(1) {
                     let xb = &block[ib][start..start + len];
                     let mut fb = self.filters[ib];
-                    // `wa·ya² + wb·yb²` per frame, SIMD across the pair
-                    power_pair(k, &mut fa, &mut fb, wa, wb, xa, xb, p, !first);
+                    // `wa·ya² + wb·yb²` per frame
+                    power_grouped(k, &mut fa, wa, xa, Some((&mut fb, wb, xb)), p, !first);
                     self.filters[ib] = fb;
                 } else {
-                    for (p, &a) in p.iter_mut().zip(xa) {
-                        let ya = fa.tick(k, a);
-                        let e = wa * (ya * ya);
-                        *p = if first { e } else { *p + e };
-                    }
+                    power_grouped(k, &mut fa, wa, xa, None, p, !first);
                 }
                 self.filters[ia] = fa;
                 first = false;
@@ -603,7 +601,7 @@ impl LoudnessMeter {
     /// Clears all state, as newly created (keeps the series setting).
     pub fn reset(&mut self) {
         let series = self.engine.series;
-        self.filters.iter_mut().for_each(KFilter::reset);
+        self.filters.iter_mut().for_each(KGroupFilter::reset);
         self.engine = WindowEngine::new(self.sample_rate_hz, series);
     }
 }
