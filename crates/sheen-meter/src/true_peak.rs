@@ -210,29 +210,53 @@ impl TruePeakMeter {
         assert_eq!(block.len(), self.channels.len(), "channel count");
         let n = block.first().map_or(0, |c| c.len());
         assert!(block.iter().all(|c| c.len() == n), "channel lengths differ");
+        let hist = self.bank.taps - 1;
         for (c, x) in self.channels.iter_mut().zip(block) {
-            for stretch in x.chunks(STRETCH) {
-                Self::stretch(&self.bank, self.skip, c, stretch);
+            // the first stretch through the work buffer (its window reaches
+            // back into the previous block) ...
+            let first = n.min(STRETCH);
+            Self::stretch(&self.bank, self.skip, c, &x[..first]);
+            if first == n {
+                continue;
             }
+            // ... the rest straight from the block (each window is
+            // contiguous in it: no copy), then the history for the next
+            let mut start = first;
+            while start < n {
+                let len = STRETCH.min(n - start);
+                c.peak =
+                    Self::evaluate(&self.bank, self.skip, c.peak, &x[start - hist..start + len]);
+                start += len;
+            }
+            c.work[..hist].copy_from_slice(&x[n - hist..]);
         }
     }
 
+    /// The running peak `peak` raised by the window `w` (the `taps − 1`
+    /// samples before a stretch, then the stretch): unchanged when the
+    /// bound shows that no value of the stretch can exceed it.
+    fn evaluate(bank: &Bank, skip: bool, peak: f64, w: &[f64]) -> f64 {
+        let hist = bank.taps - 1;
+        let len = w.len() - hist;
+        let m = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        if skip && m * bank.bound_gain <= peak {
+            return peak;
+        }
+        // phase 0: the input itself
+        let peak = w[hist..].iter().fold(peak, |m, v| m.max(v.abs()));
+        peak.max(match &bank.kernel {
+            Kernel::Identity => 0.0,
+            Kernel::Two(h) => stretch_peak_dispatch(bank.avx, h, w, hist, len),
+            Kernel::Four(h) => stretch_peak_dispatch(bank.avx, h, w, hist, len),
+        })
+    }
+
+    /// One stretch (at most [`STRETCH`] samples) through the work buffer.
     fn stretch(bank: &Bank, skip: bool, c: &mut Channel, x: &[f64]) {
         let hist = bank.taps - 1;
         let len = x.len();
         c.work[hist..hist + len].copy_from_slice(x);
-        let w = &c.work[..hist + len];
-        let m = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        if !(skip && m * bank.bound_gain <= c.peak) {
-            // phase 0: the input itself
-            let mut peak = x.iter().fold(c.peak, |m, v| m.max(v.abs()));
-            peak = peak.max(match &bank.kernel {
-                Kernel::Identity => 0.0,
-                Kernel::Two(h) => stretch_peak_dispatch(bank.avx, h, w, hist, len),
-                Kernel::Four(h) => stretch_peak_dispatch(bank.avx, h, w, hist, len),
-            });
-            c.peak = peak;
-        }
+        c.peak = Self::evaluate(bank, skip, c.peak, &c.work[..hist + len]);
         // keep the last `hist` samples in front
         c.work.copy_within(len..len + hist, 0);
     }
