@@ -13,8 +13,11 @@ use std::thread;
 
 /// Frames per batch handed to the worker thread.
 pub const BATCH_FRAMES: usize = 32_768;
-/// Batches queued for the worker thread at most.
-const QUEUE: usize = 2;
+/// Batches queued for the worker thread at most (a batch holds at most
+/// [`BATCH_FRAMES`] frames: [`BlockWorker::push`] gathers that many, a
+/// block handed over whole by [`BlockWorker::push_owned`] is usually
+/// shorter).
+const QUEUE: usize = 8;
 
 /// A consumer of planar blocks (`block[ch]`, equal lengths ≥ 1).
 pub trait BlockSink: Send + 'static {
@@ -188,6 +191,49 @@ impl<S: BlockSink> BlockWorker<S> {
     }
 
     /// Sends the gathered frames to the thread.
+    /// As [`BlockWorker::push`] for a block the caller hands over whole:
+    /// `bufs[ch]` (every channel the same length) becomes the thread's
+    /// batch without a copy, and `bufs` gets a spent batch's channels
+    /// back, emptied, for the caller to fill again (frames gathered by
+    /// [`BlockWorker::push`] before go first). Inline, the block is pushed
+    /// and `bufs` left as it is.
+    ///
+    /// # Panics
+    /// If `bufs` does not hold one buffer per channel of equal lengths.
+    pub fn push_owned(&mut self, bufs: &mut [Vec<f64>]) {
+        assert_eq!(bufs.len(), self.channels, "one buffer per channel");
+        let n = bufs.first().map_or(0, Vec::len);
+        assert!(bufs.iter().all(|c| c.len() == n), "channel lengths differ");
+        if n == 0 {
+            return;
+        }
+        match &mut self.state {
+            State::Inline { .. } => self.push(&views(bufs)[..bufs.len()]),
+            State::Thread {
+                tx,
+                recycled,
+                pending,
+                ..
+            } => {
+                if !pending[0].is_empty() {
+                    Self::hand_off(tx, recycled, pending, self.channels);
+                }
+                let mut batch = recycled
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![Vec::with_capacity(n); self.channels]);
+                for (b, c) in batch.iter_mut().zip(bufs.iter_mut()) {
+                    std::mem::swap(b, c);
+                    c.clear();
+                }
+                if let Some(t) = tx {
+                    if t.send(batch).is_err() {
+                        *tx = None;
+                    }
+                }
+            }
+        }
+    }
+
     fn hand_off(
         tx: &mut Option<mpsc::SyncSender<Vec<Vec<f64>>>>,
         recycled: &mpsc::Receiver<Vec<Vec<f64>>>,
@@ -348,6 +394,48 @@ mod tests {
                 }
                 let end = (start + len).min(x[0].len());
                 w.push_mapped(&[&x[0][start..end], &x[1][start..end]], map);
+                start = end;
+            }
+            assert_eq!(w.finish(), want, "background {background}");
+        }
+    }
+
+    /// Reference: the signal pushed with `push` inline. Blocks handed over
+    /// whole by `push_owned` (some of them between blocks pushed by
+    /// `push`, so gathered frames must go first) reach the sink in order,
+    /// value for value, inline and on the thread; the caller gets empty
+    /// buffers back on the thread and its own, untouched, inline.
+    #[test]
+    fn owned_blocks_arrive_in_order() {
+        let x: Vec<Vec<f64>> = (0..2)
+            .map(|c| (0..90_001).map(|i| ((i * (c + 2)) % 89) as f64).collect())
+            .collect();
+        let mut reference = BlockWorker::new("test-ref", Keep(vec![Vec::new(); 2]), 2, false);
+        reference.push(&[&x[0], &x[1]]);
+        let want = reference.finish();
+        for background in [false, true] {
+            let mut w = BlockWorker::new("test-own", Keep(vec![Vec::new(); 2]), 2, background);
+            let mut start = 0;
+            for (k, len) in [8192usize, 3, 8192, 40_000, 8192, 77]
+                .iter()
+                .cycle()
+                .enumerate()
+            {
+                if start >= x[0].len() {
+                    break;
+                }
+                let end = (start + len).min(x[0].len());
+                if k % 2 == 0 {
+                    let mut bufs = vec![x[0][start..end].to_vec(), x[1][start..end].to_vec()];
+                    w.push_owned(&mut bufs);
+                    if background {
+                        assert!(bufs.iter().all(Vec::is_empty));
+                    } else {
+                        assert_eq!(bufs[0], x[0][start..end]);
+                    }
+                } else {
+                    w.push(&[&x[0][start..end], &x[1][start..end]]);
+                }
                 start = end;
             }
             assert_eq!(w.finish(), want, "background {background}");

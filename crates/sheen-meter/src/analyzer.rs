@@ -361,6 +361,33 @@ impl Analyzer {
             return;
         }
         self.side.push(block);
+        self.push_here(block);
+    }
+
+    /// As [`Analyzer::push`] for a block the caller gives away
+    /// (`bufs[ch]`, every channel the same length): the meters of this
+    /// thread read it, then the background meters take it without a copy
+    /// and `bufs` gets spent buffers back, emptied (inline, `bufs` is left
+    /// as it is). The same figures as [`Analyzer::push`].
+    ///
+    /// # Panics
+    /// As [`Analyzer::push`].
+    pub fn push_owned(&mut self, bufs: &mut [Vec<f64>]) {
+        let n = bufs.first().map_or(0, Vec::len);
+        assert_eq!(bufs.len(), self.channels(), "channel count");
+        assert!(bufs.iter().all(|c| c.len() == n), "channel lengths differ");
+        if n == 0 {
+            return;
+        }
+        {
+            let block: Vec<&[f64]> = bufs.iter().map(Vec::as_slice).collect();
+            self.push_here(&block);
+        }
+        self.side.push_owned(bufs);
+    }
+
+    /// The meters of the calling thread.
+    fn push_here(&mut self, block: &[&[f64]]) {
         if let Some(tp) = &mut self.true_peak {
             tp.push(block);
         }

@@ -159,13 +159,16 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
         if n == 0 {
             break;
         }
-        let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
         if let Some(k) = &mut kept {
+            let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
             if !keep_exact(k, &block, MAX_DECODED_SAMPLES / info.channels) {
                 kept = None;
             }
         }
-        analyzer.push(&block);
+        // the block goes to the background meters without a copy (`buf`
+        // may come back emptied; the next read fills it again)
+        buf.iter_mut().for_each(|c| c.truncate(n));
+        analyzer.push_owned(&mut buf);
         frames += n as u64;
         if let Some(st) = analyzer.loudness().short_term_lufs() {
             if st > loudest.0 {

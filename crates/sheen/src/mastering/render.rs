@@ -420,6 +420,19 @@ impl MeasuredFile {
         });
     }
 
+    /// As [`MeasuredFile::push`] for a whole block the caller gives away
+    /// (`bufs[ch]`, equal lengths): when the writer's thread quantises, the
+    /// buffers go to it without a copy and `bufs` gets spent ones back
+    /// (emptied); otherwise the block is pushed and `bufs` kept.
+    fn push_owned(&mut self, bufs: &mut [Vec<f64>]) {
+        if self.there && self.here.is_none() {
+            self.worker.push_owned(bufs);
+        } else {
+            let views: Vec<&[f64]> = bufs.iter().map(Vec::as_slice).collect();
+            self.push(&views);
+        }
+    }
+
     /// Drops the file: nothing appears under its name (the writer's
     /// temporary file is removed before this returns).
     pub fn discard(self) {
@@ -494,6 +507,22 @@ impl Sink<'_> {
                 Ok(())
             }
             Sink::Front(_) => unreachable!("the front sink takes unaligned blocks"),
+        }
+    }
+
+    /// As [`Sink::push`] for a whole block (`bufs[ch]`, equal lengths)
+    /// that the sink may take without a copy, leaving `bufs` empty
+    /// ([`MeasuredFile::push_owned`]).
+    fn push_owned(&mut self, bufs: &mut [Vec<f64>]) -> Result<(), Error> {
+        match self {
+            Sink::MeasuredFile(f) => {
+                f.push_owned(bufs);
+                Ok(())
+            }
+            _ => {
+                let views: Vec<&[f64]> = bufs.iter().map(Vec::as_slice).collect();
+                self.push(&views)
+            }
         }
     }
 }
@@ -622,10 +651,10 @@ fn render_source_as(
                 let block: Vec<&[f64]> = buf.iter().map(|c| &c[..n]).collect();
                 r.process(&block, &mut rs)?;
                 let m = rs[0].len();
-                state.run(&mut p, &mut rs, m, sink, false)?;
+                state.run(&mut p, &mut rs, m, sink, false, false)?;
                 rs.iter_mut().for_each(Vec::clear);
             }
-            None => state.run(&mut p, &mut buf, n, sink, false)?,
+            None => state.run(&mut p, &mut buf, n, sink, false, true)?,
         }
         if tripped(&p) {
             return Ok(RenderStats {
@@ -639,14 +668,14 @@ fn render_source_as(
     if let Some(r) = &mut resampler {
         r.finish(&mut rs)?;
         let m = rs[0].len();
-        state.run(&mut p, &mut rs, m, sink, false)?;
+        state.run(&mut p, &mut rs, m, sink, false, false)?;
     }
     // flush the delays with silence
     let mut zeros = vec![vec![0.0; CHUNK_FRAMES]; channels];
     while state.emitted < state.produced {
         zeros.iter_mut().for_each(|z| z.fill(0.0));
         let m = (latency as u64 + state.produced - state.emitted).min(CHUNK_FRAMES as u64) as usize;
-        state.run(&mut p, &mut zeros, m, sink, true)?;
+        state.run(&mut p, &mut zeros, m, sink, true, false)?;
     }
     if p.watch.is_some() {
         // the front's tail as far as the limiter would see it: its flush
@@ -809,6 +838,9 @@ struct Emit {
 }
 
 impl Emit {
+    /// Runs `bufs[..][..n]` through `p` into `sink`. With `give`, a block
+    /// emitted whole (`n` is every buffer's length) may be taken by the
+    /// sink ([`Sink::push_owned`]): `bufs` may come back emptied.
     fn run(
         &mut self,
         p: &mut Pipeline,
@@ -816,6 +848,7 @@ impl Emit {
         n: usize,
         sink: &mut Sink<'_>,
         flushing: bool,
+        give: bool,
     ) -> Result<(), Error> {
         if n == 0 {
             return Ok(());
@@ -844,6 +877,11 @@ impl Emit {
         }
         if let Some(d) = &mut p.dither {
             d.process(PlanarMut::new(bufs, skip..end).channels());
+        }
+        if give && skip == 0 && !self.dual && bufs.iter().all(|c| c.len() == end) {
+            sink.push_owned(bufs)?;
+            self.emitted += end as u64;
+            return Ok(());
         }
         let mut block: Vec<&[f64]> = bufs.iter().map(|c| &c[skip..end]).collect();
         if self.dual {
