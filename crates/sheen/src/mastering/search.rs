@@ -33,7 +33,7 @@ use sheen_dsp::limiter::{
 };
 use sheen_dsp::worker::{BlockSink, BlockWorker};
 use sheen_dsp::{db_to_gain, gain_to_db};
-use sheen_meter::k_weighting::{power_pair, KFilter, KWeighting};
+use sheen_meter::k_weighting::{power_grouped, KBlock, KGroupFilter, KWeighting};
 use sheen_meter::loudness::{default_channel_weights, WindowEngine};
 use std::sync::{Arc, Mutex};
 
@@ -112,8 +112,8 @@ impl Peaks<'_> {
 pub struct Recorder {
     detector: PeakDetector,
     peaks: Vec<f64>,
-    k: KWeighting,
-    filters: Vec<KFilter>,
+    k: KBlock,
+    filters: Vec<KGroupFilter>,
     weights: Vec<f64>,
     /// Detected peak per stream frame (block-by-block recording; empty
     /// with the front kept, see `lazy`).
@@ -154,8 +154,8 @@ pub struct Recorder {
 /// the thread producing the front copies each block once.
 struct RecordSink {
     det: PeakDetector,
-    k: KWeighting,
-    filters: Vec<KFilter>,
+    k: KBlock,
+    filters: Vec<KGroupFilter>,
     weights: Vec<f64>,
     /// Frames before the front's output is valid.
     front_latency: usize,
@@ -237,21 +237,8 @@ impl BlockSink for RecordSink {
         let acc = &mut self.acc;
         acc.clear();
         acc.resize(n - skip, 0.0);
-        let k = &self.k;
-        if let ([f0, f1], [c0, c1], [w0, w1]) = (&mut self.filters[..], block, &self.weights[..]) {
-            // stereo: the two channels' filters in one loop (independent
-            // chains overlap), the sum in the same order
-            // (`(0 + w0·y0²) + w1·y1²` is `w0·y0² + w1·y1²` exactly: the
-            // first term is never −0)
-            power_pair(k, f0, f1, *w0, *w1, &c0[skip..n], &c1[skip..n], acc, false);
-        } else {
-            for ((c, f), w) in block.iter().zip(&mut self.filters).zip(&self.weights) {
-                for (a, &x) in acc.iter_mut().zip(&c[skip..n]) {
-                    let y = f.tick(k, x);
-                    *a += w * (y * y);
-                }
-            }
-        }
+        let views: Vec<&[f64]> = block.iter().map(|c| &c[skip..n]).collect();
+        k_power(&self.k, &mut self.filters, &self.weights, &views, acc);
         self.kw.extend(acc.iter().map(|&a| a as f32));
         self.seen += n;
         true
@@ -320,8 +307,8 @@ impl Recorder {
             // prediction may miss)
             detector: PeakDetector::new(4, channels),
             peaks: vec![0.0; PeakDetector::MAX_FRAMES],
-            k: KWeighting::new(sample_rate_hz),
-            filters: vec![KFilter::default(); channels],
+            k: KBlock::new(&KWeighting::new(sample_rate_hz)),
+            filters: vec![KGroupFilter::default(); channels],
             weights: if dual_mono && channels == 1 {
                 vec![2.0]
             } else {
@@ -510,12 +497,8 @@ impl Recorder {
         self.kw.resize(base + n - skip, 0.0);
         let out = &mut self.kw[base..];
         let mut acc = vec![0.0f64; n - skip];
-        for ((c, f), w) in block.iter().zip(&mut self.filters).zip(&self.weights) {
-            for (a, &x) in acc.iter_mut().zip(&c[skip..]) {
-                let y = f.tick(&self.k, x);
-                *a += w * (y * y);
-            }
-        }
+        let views: Vec<&[f64]> = block.iter().map(|c| &c[skip..]).collect();
+        k_power(&self.k, &mut self.filters, &self.weights, &views, &mut acc);
         for (o, a) in out.iter_mut().zip(acc) {
             *o = a as f32;
         }
@@ -614,18 +597,13 @@ impl Recorder {
                 // in chunks (a small f64 accumulator, no second whole-stream
                 // buffer), channels in order within each frame as in `push`
                 let mut kw: Vec<f32> = Vec::with_capacity(frames);
-                let mut fs: Vec<KFilter> = filters.clone();
+                let mut fs: Vec<KGroupFilter> = filters.clone();
                 let mut acc = [0.0f64; 4096];
                 let mut at = fl;
                 while at < fl + frames {
                     let m = (fl + frames - at).min(acc.len());
-                    acc[..m].fill(0.0);
-                    for ((c, f), w) in front.iter().zip(&mut fs).zip(weights) {
-                        for (a, &x) in acc[..m].iter_mut().zip(&c[at..at + m]) {
-                            let y = f.tick(k, x);
-                            *a += w * (y * y);
-                        }
-                    }
+                    let views: Vec<&[f64]> = front.iter().map(|c| &c[at..at + m]).collect();
+                    k_power(k, &mut fs, weights, &views, &mut acc[..m]);
                     kw.extend(acc[..m].iter().map(|&a| a as f32));
                     at += m;
                 }
@@ -961,6 +939,26 @@ fn search_switched(
         capped: capped && b.error_lu < -SEARCH_TOLERANCE_LU,
         ..b
     })
+}
+
+/// The K-weighted power of each frame of `block` (the loudness meter's
+/// block form, [`power_grouped`]): `out[i] = Σ_ch w_ch · y_ch[i]²`, the
+/// channels in order (a stereo pair in one pass); the same values for any
+/// partition of the stream.
+fn k_power(
+    k: &KBlock,
+    filters: &mut [KGroupFilter],
+    weights: &[f64],
+    block: &[&[f64]],
+    out: &mut [f64],
+) {
+    if let ([f0, f1], [c0, c1], [w0, w1]) = (&mut *filters, block, weights) {
+        power_grouped(k, f0, *w0, c0, Some((f1, *w1, c1)), out, false);
+        return;
+    }
+    for (i, ((f, c), w)) in filters.iter_mut().zip(block).zip(weights).enumerate() {
+        power_grouped(k, f, *w, c, None, out, i > 0);
+    }
 }
 
 #[cfg(test)]
