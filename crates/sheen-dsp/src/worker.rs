@@ -183,7 +183,7 @@ impl<S: BlockSink> BlockWorker<S> {
                     }
                     start += take;
                     if pending[0].len() == BATCH_FRAMES {
-                        Self::hand_off(tx, recycled, pending, self.channels);
+                        Self::hand_off(tx, recycled, pending, BATCH_FRAMES);
                     }
                 }
             }
@@ -216,35 +216,29 @@ impl<S: BlockSink> BlockWorker<S> {
                 ..
             } => {
                 if !pending[0].is_empty() {
-                    Self::hand_off(tx, recycled, pending, self.channels);
+                    Self::hand_off(tx, recycled, pending, BATCH_FRAMES);
                 }
-                let mut batch = recycled
-                    .try_recv()
-                    .unwrap_or_else(|_| vec![Vec::with_capacity(n); self.channels]);
-                for (b, c) in batch.iter_mut().zip(bufs.iter_mut()) {
-                    std::mem::swap(b, c);
-                    c.clear();
-                }
-                if let Some(t) = tx {
-                    if t.send(batch).is_err() {
-                        *tx = None;
-                    }
-                }
+                Self::hand_off(tx, recycled, bufs, n);
             }
         }
     }
 
+    /// Sends the channels of `full` to the thread as one batch and leaves
+    /// a spent batch's channels (emptied; new ones of `capacity` frames
+    /// when none has come back yet) in their place.
     fn hand_off(
         tx: &mut Option<mpsc::SyncSender<Vec<Vec<f64>>>>,
         recycled: &mpsc::Receiver<Vec<Vec<f64>>>,
-        pending: &mut Vec<Vec<f64>>,
-        channels: usize,
+        full: &mut [Vec<f64>],
+        capacity: usize,
     ) {
-        let mut fresh = recycled
+        let mut batch = recycled
             .try_recv()
-            .unwrap_or_else(|_| vec![Vec::with_capacity(BATCH_FRAMES); channels]);
-        fresh.iter_mut().for_each(Vec::clear);
-        let batch = std::mem::replace(pending, fresh);
+            .unwrap_or_else(|_| vec![Vec::with_capacity(capacity); full.len()]);
+        for (b, c) in batch.iter_mut().zip(full.iter_mut()) {
+            std::mem::swap(b, c);
+            c.clear();
+        }
         if let Some(t) = tx {
             if t.send(batch).is_err() {
                 // the thread is gone (it panicked): `finish` re-raises that
@@ -265,7 +259,7 @@ impl<S: BlockSink> BlockWorker<S> {
                 mut handle,
             } => {
                 if !pending[0].is_empty() {
-                    Self::hand_off(&mut tx, &recycled, &mut pending, self.channels);
+                    Self::hand_off(&mut tx, &recycled, &mut pending, BATCH_FRAMES);
                 }
                 drop(tx);
                 let h = handle.take().expect("joined once");

@@ -165,9 +165,9 @@ pub fn analyse_keeping(path: &Path, keep: bool) -> Result<MixAnalysis, Error> {
                 kept = None;
             }
         }
-        // the block goes to the background meters without a copy (`buf`
-        // may come back emptied; the next read fills it again)
-        buf.iter_mut().for_each(|c| c.truncate(n));
+        // the block (`read` leaves exactly `n` frames per channel) goes to
+        // the background meters without a copy: `buf` may come back
+        // emptied, and the next read fills it again
         analyzer.push_owned(&mut buf);
         frames += n as u64;
         if let Some(st) = analyzer.loudness().short_term_lufs() {
